@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <map>
 
 #include "config/table.h"
@@ -88,20 +89,24 @@ class Converter {
   bool failed_ = false;
 };
 
-std::vector<std::string> all_key_paths() {
+// Candidates for an unknown key at the same depth: keys, and sections for section-level names.
+std::vector<std::string> candidate_paths(const std::string& path) {
+  auto depth = std::count(path.begin(), path.end(), '.');
   std::vector<std::string> out;
   for (const auto& f : fields()) out.push_back(f.path);
-  for (const auto& s : sections()) out.push_back(s.path);
+  for (const auto& s : sections())
+    if (std::count(s.path.begin(), s.path.end(), '.') == depth) out.push_back(s.path);
   return out;
 }
 
 // Suggests keys for an unknown one: near spellings of the full path, or the same name in other sections.
 std::string suggest_for(const std::string& path) {
-  auto near = closest_matches(path, all_key_paths(), 3);
+  // The same name in another section first (training.beta -> alignment.beta), then near spellings.
+  std::vector<std::string> near;
   std::string leaf = path.substr(path.rfind('.') + 1);
-  for (const auto& f : fields()) {
-    if (f.name() == leaf && std::find(near.begin(), near.end(), f.path) == near.end()) near.push_back(f.path);
-  }
+  for (const auto& f : fields())
+    if (f.name() == leaf) near.push_back(f.path);
+  if (near.empty()) near = closest_matches(path, candidate_paths(path), 3);
   for (const auto& a : aliases()) {
     if (a.old_path == path) near.insert(near.begin(), a.new_path);
   }

@@ -270,21 +270,21 @@ std::vector<Field> build_fields() {
       Def("training.nonfinite_patience", T::Int, 5).ge(1).tools(SFT)
           .doc("Steps with a non-finite loss or gradient are skipped; after this many in a row the run "
                "stops with a checkpoint."),
-      Def("training.load_in_4bit", T::Bool, false).tools(SFT)
+      Def("training.load_in_4bit", T::Bool, false).tools(SFT).doc("Load the base weights quantized to 4 bits.")
           .not_yet({"*"}, "4-bit base weights need quantized kernels astforge does not have yet; use bf16"),
-      Def("training.load_in_8bit", T::Bool, false).tools(SFT)
+      Def("training.load_in_8bit", T::Bool, false).tools(SFT).doc("Load the base weights quantized to 8 bits.")
           .not_yet({"*"}, "8-bit base weights need quantized kernels astforge does not have yet; use bf16"),
-      Def("training.push_to_hub", T::Bool, false).tools(SFT)
+      Def("training.push_to_hub", T::Bool, false).tools(SFT).doc("Upload checkpoint-final to the Hugging Face Hub.")
           .not_yet({"*"}, "pushing to the Hugging Face Hub is not built; copy checkpoint-final/ yourself"),
-      Def("training.hub_model_id", T::String, nullptr).nullable().tools(SFT)
+      Def("training.hub_model_id", T::String, nullptr).nullable().tools(SFT).doc("Hub repository to upload to.")
           .not_yet({"*"}, "pushing to the Hugging Face Hub is not built"),
-      Def("training.hub_token", T::String, nullptr).nullable().secret().tools(SFT)
+      Def("training.hub_token", T::String, nullptr).nullable().secret().tools(SFT).doc("Hub access token (secret).")
           .not_yet({"*"}, "pushing to the Hugging Face Hub is not built"),
 
       // ---------------------------------------------------------------- training.lora
       Def("training.lora.enabled", T::Bool, true).tools(SFT)
           .doc("Train a LoRA adapter; false fine-tunes every weight (sensible for the scratch student)."),
-      Def("training.lora.r", T::Int, 64).ge(1).le(4096).tools(SFT).doc("LoRA rank."),
+      Def("training.lora.r", T::Int, 64).ge(1).le(4096).tools(SFT).doc("LoRA rank (adapter capacity)."),
       Def("training.lora.lora_alpha", T::Float, 128).gt(0).tools(SFT)
           .doc("LoRA scaling numerator: scaling = lora_alpha / r (or / sqrt(r) with use_rslora)."),
       Def("training.lora.lora_dropout", T::Float, 0.05).ge(0).lt(1).tools(SFT)
@@ -304,6 +304,7 @@ std::vector<Field> build_fields() {
       Def("training.lora.modules_to_save", T::EnumList, json::array()).choices({"embed_tokens", "lm_head"})
           .tools(SFT).doc("Modules trained fully and saved with the adapter."),
       Def("training.lora.fan_in_fan_out", T::Bool, false).tools(SFT)
+          .doc("PEFT's flag for layers that store weights as (in, out).")
           .invalid({true}, "fan_in_fan_out is for Conv1D layers (GPT-2); Gemma 3 uses Linear layers"),
 
       // ---------------------------------------------------------------- training.scratch
@@ -425,7 +426,7 @@ std::vector<Field> build_fields() {
           .doc("Recompute activations in backward."),
       Def("alignment.bf16", T::Bool, true).tools(DPO).doc("bfloat16 autocast."),
       Def("alignment.fp16", T::Bool, false).tools(DPO).doc("float16 autocast (CUDA only)."),
-      Def("alignment.load_in_4bit", T::Bool, false).tools(DPO)
+      Def("alignment.load_in_4bit", T::Bool, false).tools(DPO).doc("Load the base weights quantized to 4 bits.")
           .not_yet({"*"}, "4-bit base weights need quantized kernels astforge does not have yet; use bf16"),
 
       // ---------------------------------------------------------------- report

@@ -236,8 +236,12 @@ Resolved resolve(const ResolveInput& input, Findings& findings) {
   }
 
   for (const auto& s : input.sets) {
-    Origin where = Origin::flag("--set " + s);
     auto eq = s.find('=');
+    Origin where = Origin::flag("--set " + s);
+    if (eq != std::string::npos) {
+      const Field* target = find_field(s.substr(0, eq));
+      if (target && target->secret) where = Origin::flag("--set " + s.substr(0, eq) + "=<redacted>");
+    }
     if (eq == std::string::npos || eq == 0) {
       findings.error("bad_set", "", where, "--set expects section.key=value").hint = "for example --set training.learning_rate=1e-4";
       continue;

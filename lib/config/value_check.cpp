@@ -175,7 +175,8 @@ std::vector<std::string> closest_matches(std::string_view word, const std::vecto
   std::stable_sort(scored.begin(), scored.end(), [](auto& a, auto& b) { return a.first < b.first; });
   std::vector<std::string> out;
   for (auto& s : scored) {
-    if (out.size() >= max_results) break;
+    // Only the best-scoring candidates: a near-exact match hides the merely similar ones.
+    if (out.size() >= max_results || s.first > scored.front().first) break;
     if (std::find(out.begin(), out.end(), s.second) == out.end()) out.push_back(s.second);
   }
   return out;
@@ -205,7 +206,7 @@ bool check_value(const Field& f, json& value, const Origin& where, Findings& out
           if (kYaml11.count(value.get<std::string>())) hint = "YAML 1.1 spellings are not booleans here; write true or false";
         }
         if (value.is_number()) hint = "write true or false, not a number";
-        return wrong("wrong_type", "expected a boolean", hint);
+        return wrong("wrong_type", "wrong type", hint);
       }
       break;
     case FieldType::Int:
@@ -219,25 +220,25 @@ bool check_value(const Field& f, json& value, const Origin& where, Findings& out
         } else if (value.is_string()) {
           hint = "remove the quotes around the number";
         }
-        return wrong("wrong_type", "expected an integer", hint);
+        return wrong("wrong_type", "wrong type", hint);
       }
       break;
     case FieldType::Float:
       if (!value.is_number()) {
         std::string hint = value.is_string() ? "remove the quotes around the number" : "";
-        return wrong("wrong_type", "expected a number", hint);
+        return wrong("wrong_type", "wrong type", hint);
       }
-      if (!std::isfinite(value.get<double>())) return wrong("out_of_range", "expected a finite number");
+      if (!std::isfinite(value.get<double>())) return wrong("out_of_range", "not a finite number");
       value = value.get<double>();
       break;
     case FieldType::String:
     case FieldType::Path:
       if (!value.is_string()) {
-        return wrong("wrong_type", "expected a string",
+        return wrong("wrong_type", "wrong type",
                      value.is_number() || value.is_boolean() ? "quote the value to make it a string" : "");
       }
       if (value.get_ref<const std::string&>().empty()) {
-        return wrong("out_of_range", "expected a non-empty string",
+        return wrong("out_of_range", "empty string",
                      f.nullable ? "use null to leave it unset" : "remove the key to use its default");
       }
       break;
@@ -250,7 +251,7 @@ bool check_value(const Field& f, json& value, const Origin& where, Findings& out
           break;
         }
       }
-      if (!value.is_string()) return wrong("wrong_type", "expected a string");
+      if (!value.is_string()) return wrong("wrong_type", "wrong type");
       const auto& s = value.get_ref<const std::string&>();
       if (std::find(f.choices.begin(), f.choices.end(), s) == f.choices.end()) {
         auto near = closest_matches(s, f.choices, 1);
@@ -262,7 +263,7 @@ bool check_value(const Field& f, json& value, const Origin& where, Findings& out
     case FieldType::StringList:
     case FieldType::EnumList: {
       if (value.is_string()) value = json::array({value});
-      if (!value.is_array()) return wrong("wrong_type", "expected a list");
+      if (!value.is_array()) return wrong("wrong_type", "wrong type");
       if (value.empty() && !(f.default_value.is_array() && f.default_value.empty())) {
         return wrong("out_of_range", "the list cannot be empty", "remove the key to use its default");
       }

@@ -85,16 +85,12 @@ nlohmann::json to_json(simdjson::ondemand::document& doc) {
   throw BadLine("unknown JSON value type");
 }
 
-// GCC 12 reports false -Wdangling-pointer / -Wmaybe-uninitialized inside simdjson's DOM iterators when
-// they are inlined here.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdangling-pointer"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 nlohmann::json to_json(simdjson::dom::element element) {
   switch (element.type()) {
     case simdjson::dom::element_type::OBJECT: {
       nlohmann::json obj = nlohmann::json::object();
-      for (auto field : element.get_object().value_unsafe()) {
+      simdjson::dom::object object = element.get_object().value_unsafe();  // a copy: iterate no temporary
+      for (auto field : object) {
         std::string key(field.key);
         if (obj.contains(key)) throw BadLine("duplicate key \"" + key + "\"");
         obj[key] = to_json(field.value);
@@ -103,7 +99,8 @@ nlohmann::json to_json(simdjson::dom::element element) {
     }
     case simdjson::dom::element_type::ARRAY: {
       nlohmann::json arr = nlohmann::json::array();
-      for (auto item : element.get_array().value_unsafe()) arr.push_back(to_json(item));
+      simdjson::dom::array array = element.get_array().value_unsafe();
+      for (auto item : array) arr.push_back(to_json(item));
       return arr;
     }
     case simdjson::dom::element_type::STRING: return std::string(element.get_string().value_unsafe());
@@ -115,7 +112,6 @@ nlohmann::json to_json(simdjson::dom::element element) {
   }
   throw BadLine("unknown JSON value type");
 }
-#pragma GCC diagnostic pop
 
 namespace {
 

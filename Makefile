@@ -1,0 +1,40 @@
+# astforge: `make test` installs what is missing, builds, and runs every test.
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS ?=
+
+.PHONY: deps configure build all test bench format format-check reference clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+configure:
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Every tool of the pipeline.
+all: build
+
+test: deps build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_jsonl
+	@mkdir -p $(BUILD_DIR)/bench
+	@$(BUILD_DIR)/bin/bench_jsonl --out $(BUILD_DIR)/bench/jsonl_read.json --work-dir $(BUILD_DIR)/bench
+
+format:
+	@clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+format-check:
+	@clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.h')
+
+# Regenerates configs/REFERENCE.md from the field table.
+reference: build
+	@$(BUILD_DIR)/bin/cfg-check --reference > configs/REFERENCE.md
+
+clean:
+	@rm -rf $(BUILD_DIR)

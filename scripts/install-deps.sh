@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package astforge needs. Idempotent: installs only what is missing; uses sudo only
+# when not root. The list is DESIGN.md's "Dependencies" section.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config clang-format
+  libtorch-dev libopenblas0-pthread libgloo-dev    # tensors, autograd, c10d; fast float32 BLAS
+  libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev doctest-dev
+  libcpp-httplib-dev libsentencepiece-dev libre2-dev
+  gnuplot-nox json-schema-test-suite python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#packages[@]} packages are installed"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+  else
+    echo "deps: need root (or sudo) to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+echo "deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
