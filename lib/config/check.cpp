@@ -6,7 +6,9 @@ namespace af::config {
 namespace {
 
 // cfg-check judges files, not the caller's shell: the environment is left out.
-std::optional<std::string> no_env(const std::string&) { return std::nullopt; }
+std::optional<std::string> no_env(const std::string&) {
+  return std::nullopt;
+}
 
 }  // namespace
 

@@ -14,7 +14,8 @@ using json = nlohmann::json;
 
 std::string help_text(const Field& f) {
   std::string text = f.description;
-  std::string def = f.default_value.is_string() ? f.default_value.get<std::string>() : describe_value(f.default_value);
+  std::string def =
+      f.default_value.is_string() ? f.default_value.get<std::string>() : describe_value(f.default_value);
   text += " [" + describe_expected(f) + "; default: " + def + "]";
   if (!f.env.empty()) text += " [env: " + f.env + "]";
   return text;
@@ -48,7 +49,8 @@ ToolCli::ToolCli(std::optional<Tool> tool, std::string name, std::string descrip
     for (const auto& a : f->flag_aliases) names += ",--" + a;
     CLI::Option* opt = app_.add_option(names)->description(help_text(*f));
     opt->group(f->path.substr(0, f->path.rfind('.')));
-    opt->multi_option_policy(f->is_list() ? CLI::MultiOptionPolicy::TakeAll : CLI::MultiOptionPolicy::TakeLast);
+    opt->multi_option_policy(f->is_list() ? CLI::MultiOptionPolicy::TakeAll
+                                          : CLI::MultiOptionPolicy::TakeLast);
     CLI::Option* neg = nullptr;
     if (f->type == FieldType::Bool) {
       opt->expected(0, 1)->type_name("[BOOL]");
@@ -125,7 +127,9 @@ json ToolCli::dry_run_json(const Resolved& resolved, const std::vector<std::stri
           {"warnings", warnings}};
 }
 
-void apply_logging(const Resolved& resolved) { set_log_level(parse_log_level(resolved.get_string("run.log_level"))); }
+void apply_logging(const Resolved& resolved) {
+  set_log_level(parse_log_level(resolved.get_string("run.log_level")));
+}
 
 int run_main(std::string_view program, const std::function<int()>& body) {
   set_log_program(program);

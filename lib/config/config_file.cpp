@@ -2,8 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include <filesystem>
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include "config/table.h"
@@ -35,9 +35,10 @@ class Converter {
   bool convert(const YAML::Node& node, json& out, int depth) {
     if (failed_) return false;
     if (++nodes_ > kMaxConfigNodes) {
-      return fail(node, "too_large", "the document expands to more than " + std::to_string(kMaxConfigNodes) +
-                                         " nodes (an alias bomb?)",
-                  "configs are small: remove the anchors and aliases that multiply nodes");
+      return fail(
+          node, "too_large",
+          "the document expands to more than " + std::to_string(kMaxConfigNodes) + " nodes (an alias bomb?)",
+          "configs are small: remove the anchors and aliases that multiply nodes");
     }
     if (depth > kMaxConfigDepth) {
       return fail(node, "too_deep", "nested deeper than " + std::to_string(kMaxConfigDepth) + " levels",
@@ -45,8 +46,12 @@ class Converter {
     }
     switch (node.Type()) {
       case YAML::NodeType::Null:
-      case YAML::NodeType::Undefined: out = nullptr; return true;
-      case YAML::NodeType::Scalar: out = scalar(node); return true;
+      case YAML::NodeType::Undefined:
+        out = nullptr;
+        return true;
+      case YAML::NodeType::Scalar:
+        out = scalar(node);
+        return true;
       case YAML::NodeType::Sequence:
         out = json::array();
         for (const auto& item : node) {
@@ -143,8 +148,8 @@ class Walker {
       const std::string key = key_node.Scalar();
       const std::string path = prefix.empty() ? key : prefix + "." + key;
       if (auto prev = seen.find(key); prev != seen.end()) {
-        findings_.error("duplicate_key", path, where, "key appears twice in the same mapping")
-            .hint = "first set at " + prev->second.describe() + "; keep one";
+        findings_.error("duplicate_key", path, where, "key appears twice in the same mapping").hint =
+            "first set at " + prev->second.describe() + "; keep one";
         continue;
       }
       seen.emplace(key, where);
@@ -228,13 +233,14 @@ ConfigFile load_config_file(const std::string& path, Findings& findings) {
   }
   if (auto bad = first_invalid_utf8(text)) {
     TextPos pos = text_pos_of(text, *bad);
-    findings.error("invalid_utf8", "", Origin::in_file(path, pos.line, pos.column), "invalid UTF-8 byte sequence")
+    findings
+        .error("invalid_utf8", "", Origin::in_file(path, pos.line, pos.column), "invalid UTF-8 byte sequence")
         .hint = "save the file as UTF-8";
     return file;
   }
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    findings.error("empty", "", whole, "the config file is empty")
-        .hint = "write at least one key, or {} to use every default";
+    findings.error("empty", "", whole, "the config file is empty").hint =
+        "write at least one key, or {} to use every default";
     return file;
   }
   YAML::Node root;
@@ -244,19 +250,21 @@ ConfigFile load_config_file(const std::string& path, Findings& findings) {
     Origin where = Origin::in_file(path, static_cast<size_t>(std::max(0, e.mark.line)) + 1,
                                    static_cast<size_t>(std::max(0, e.mark.column)) + 1);
     std::string msg = e.msg.empty() ? std::string(e.what()) : e.msg;
-    findings.error("syntax", "", where, "YAML/JSON syntax error: " + msg)
-        .hint = "check indentation, quotes and brackets around this place";
+    findings.error("syntax", "", where, "YAML/JSON syntax error: " + msg).hint =
+        "check indentation, quotes and brackets around this place";
     return file;
   }
   Converter conv(path, findings);
   if (root.IsNull()) {
-    findings.error("empty", "", whole, "the config file holds no keys").hint = "write at least one key, or {}";
+    findings.error("empty", "", whole, "the config file holds no keys").hint =
+        "write at least one key, or {}";
     return file;
   }
   if (!root.IsMap()) {
     json v;
     conv.convert(root, v, 0);
-    Finding& e = findings.error("wrong_type", "", conv.origin_of(root), "the top level must be a mapping of sections");
+    Finding& e =
+        findings.error("wrong_type", "", conv.origin_of(root), "the top level must be a mapping of sections");
     e.found = describe_value(v);
     e.hint = "start with a section such as `training:`";
     return file;
@@ -271,13 +279,15 @@ ConfigFile load_config_file(const std::string& path, Findings& findings) {
       const YAML::Node& sources = croot["sources"];
       if (sources && sources.IsMap()) {
         for (auto it = sources.begin(); it != sources.end(); ++it) {
-          if (it->first.IsScalar() && it->second.IsScalar()) skip_sources[it->first.Scalar()] = it->second.Scalar();
+          if (it->first.IsScalar() && it->second.IsScalar())
+            skip_sources[it->first.Scalar()] = it->second.Scalar();
         }
       }
     } else {
-      findings.warning("version_mismatch", "", whole,
-                       "this run_config.json was written by another version of the field table; every value in "
-                       "it is applied as set")
+      findings
+          .warning("version_mismatch", "", whole,
+                   "this run_config.json was written by another version of the field table; every value in "
+                   "it is applied as set")
           .hint = "re-run cfg-resolve to refresh it";
     }
   }

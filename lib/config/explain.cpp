@@ -15,7 +15,8 @@ const Field& require_field(const std::string& key) {
   std::vector<std::string> all;
   for (const auto& f : fields()) all.push_back(f.path);
   auto near = closest_matches(key, all);
-  throw usage_error("unknown key " + key, near.empty() ? "see configs/REFERENCE.md" : "did you mean " + near.front() + "?");
+  throw usage_error("unknown key " + key,
+                    near.empty() ? "see configs/REFERENCE.md" : "did you mean " + near.front() + "?");
 }
 
 }  // namespace
@@ -49,7 +50,8 @@ std::string value_for_shell(const Resolved& resolved, const std::string& key) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_array()) {
     std::string out;
-    for (const auto& item : v) out += (out.empty() ? "" : "\n") + (item.is_string() ? item.get<std::string>() : item.dump());
+    for (const auto& item : v)
+      out += (out.empty() ? "" : "\n") + (item.is_string() ? item.get<std::string>() : item.dump());
     return out;
   }
   if (v.is_number_float()) return describe_value(v);

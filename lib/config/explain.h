@@ -6,7 +6,8 @@
 
 namespace af::config {
 
-/// Multi-line text for `cfg-resolve --explain KEY`. Throws a usage error (with a suggestion) for an unknown key.
+/// Multi-line text for `cfg-resolve --explain KEY`. Throws a usage error (with a suggestion) for an unknown
+/// key.
 std::string explain_key(const Resolved& resolved, const std::string& key);
 
 /// The value of a key as a shell script wants it: strings bare, lists one item per line, the rest as JSON.

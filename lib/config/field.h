@@ -35,9 +35,15 @@ enum class Tool : uint32_t {
   TeacherSim = 1u << 7,
 };
 using ToolSet = uint32_t;
-constexpr ToolSet operator|(Tool a, Tool b) { return static_cast<ToolSet>(a) | static_cast<ToolSet>(b); }
-constexpr ToolSet operator|(ToolSet a, Tool b) { return a | static_cast<ToolSet>(b); }
-constexpr bool has_tool(ToolSet set, Tool t) { return (set & static_cast<ToolSet>(t)) != 0; }
+constexpr ToolSet operator|(Tool a, Tool b) {
+  return static_cast<ToolSet>(a) | static_cast<ToolSet>(b);
+}
+constexpr ToolSet operator|(ToolSet a, Tool b) {
+  return a | static_cast<ToolSet>(b);
+}
+constexpr bool has_tool(ToolSet set, Tool t) {
+  return (set & static_cast<ToolSet>(t)) != 0;
+}
 
 /// Every pipeline tool, in pipeline order.
 const std::vector<Tool>& all_tools();

@@ -60,7 +60,7 @@ class Def {
   Field f_;
 };
 
-const std::vector<std::string> kLoraTargets = {"q_proj", "k_proj",  "v_proj",    "o_proj",
+const std::vector<std::string> kLoraTargets = {"q_proj",    "k_proj",  "v_proj",    "o_proj",
                                                "gate_proj", "up_proj", "down_proj", "all-linear"};
 
 std::vector<Section> build_sections() {
@@ -68,14 +68,18 @@ std::vector<Section> build_sections() {
       {"run", "What this run is called, its seed, where outputs go, and how tools log.", ""},
       {"teacher", "The teacher LLM: an Ollama (/api/chat) or OpenAI-compatible server, or teacher-sim.",
        "teacher-"},
-      {"teacher_sim", "teacher-sim, the deterministic loopback teacher used by tests and the dev config.", ""},
-      {"dataset_generation", "ds-build: domain specs, schemas, (query, AST) samples, the SFT corpus and the "
-                             "held-out eval set.", ""},
+      {"teacher_sim", "teacher-sim, the deterministic loopback teacher used by tests and the dev config.",
+       ""},
+      {"dataset_generation",
+       "ds-build: domain specs, schemas, (query, AST) samples, the SFT corpus and the "
+       "held-out eval set.",
+       ""},
       {"training", "train-sft: supervised fine-tuning of the student.", ""},
       {"training.lora", "LoRA adapter settings (PEFT-compatible).", "lora-"},
       {"training.scratch", "Size of the student built from scratch when training.base_model is \"scratch\".",
        "scratch-"},
-      {"evaluation", "eval-teacher (and predict's generation settings): the student judged by the teacher.", ""},
+      {"evaluation", "eval-teacher (and predict's generation settings): the student judged by the teacher.",
+       ""},
       {"predict", "predict: the trained student in use.", ""},
       {"alignment", "pairs-build and train-dpo: preference pairs from teacher verdicts and DPO.", ""},
       {"report", "report: Markdown and plots from metrics and evaluations.", ""},
@@ -86,366 +90,688 @@ std::vector<Field> build_fields() {
   return {
       // ---------------------------------------------------------------- run
       Def("run.name", T::String, "gemma3-270m")
-          .flag("run-name").tools(SFT | DPO | REPORT)
+          .flag("run-name")
+          .tools(SFT | DPO | REPORT)
           .doc("Name of the run: names the student run directory and the report directory."),
-      Def("run.seed", T::Int, 3407).ge(0).flag("seed").tools(DS | SFT | EVAL | DPO | PREDICT | SIM)
+      Def("run.seed", T::Int, 3407)
+          .ge(0)
+          .flag("seed")
+          .tools(DS | SFT | EVAL | DPO | PREDICT | SIM)
           .doc("Seeds everything: data shuffles and splits, initialisation, dropout, sampling, teacher-sim. "
                "Same inputs and seed give the same outputs."),
-      Def("run.output_root", T::Path, "outputs").tools(STAGES)
+      Def("run.output_root", T::Path, "outputs")
+          .tools(STAGES)
           .doc("Directory under which every stage writes its outputs (the default output paths start here)."),
-      Def("run.log_level", T::Enum, "info").choices({"debug", "info", "warn", "error"}).tools(ALL)
+      Def("run.log_level", T::Enum, "info")
+          .choices({"debug", "info", "warn", "error"})
+          .tools(ALL)
           .doc("Least severe log level printed on stderr."),
-      Def("run.progress", T::Enum, "auto").choices({"auto", "bar", "lines", "off"})
+      Def("run.progress", T::Enum, "auto")
+          .choices({"auto", "bar", "lines", "off"})
           .tools(DS | SFT | EVAL | DPO | PREDICT)
           .doc("Progress display: a bar on a terminal, periodic log lines otherwise (auto), or forced."),
-      Def("run.progress_interval", T::Float, 10.0).gt(0).tools(DS | SFT | EVAL | DPO | PREDICT)
+      Def("run.progress_interval", T::Float, 10.0)
+          .gt(0)
+          .tools(DS | SFT | EVAL | DPO | PREDICT)
           .doc("Seconds between progress log lines when not on a terminal."),
-      Def("run.device", T::Enum, "auto").choices({"auto", "cpu", "cuda"}).tools(MODEL_TOOLS)
+      Def("run.device", T::Enum, "auto")
+          .choices({"auto", "cpu", "cuda"})
+          .tools(MODEL_TOOLS)
           .doc("Where the student runs: cuda when available (auto), or forced."),
-      Def("run.threads", T::Int, 0).ge(0).le(1024).tools(MODEL_TOOLS)
+      Def("run.threads", T::Int, 0)
+          .ge(0)
+          .le(1024)
+          .tools(MODEL_TOOLS)
           .doc("CPU threads for tensor math; 0 uses every core."),
 
       // ---------------------------------------------------------------- teacher
-      Def("teacher.model", T::String, "gpt-oss:120b").env("LLM_MODEL").tools(DS | EVAL)
+      Def("teacher.model", T::String, "gpt-oss:120b")
+          .env("LLM_MODEL")
+          .tools(DS | EVAL)
           .doc("Teacher model id (an Ollama tag such as gpt-oss:120b, or teacher-sim)."),
-      Def("teacher.host", T::StringList, json::array({"http://127.0.0.1:11434"})).env("OLLAMA_HOST")
+      Def("teacher.host", T::StringList, json::array({"http://127.0.0.1:11434"}))
+          .env("OLLAMA_HOST")
           .tools(DS | EVAL)
           .doc("Teacher server URL, or several: requests are spread across them. OLLAMA_HOST sets one."),
-      Def("teacher.protocol", T::Enum, "ollama").choices({"ollama", "openai"}).tools(DS | EVAL)
+      Def("teacher.protocol", T::Enum, "ollama")
+          .choices({"ollama", "openai"})
+          .tools(DS | EVAL)
           .doc("ollama: /api/chat with `format` set to the JSON Schema; openai: /v1/chat/completions."),
-      Def("teacher.timeout", T::Float, 300.0).gt(0).tools(DS | EVAL)
+      Def("teacher.timeout", T::Float, 300.0)
+          .gt(0)
+          .tools(DS | EVAL)
           .doc("Seconds to wait for one teacher answer."),
-      Def("teacher.retries", T::Int, 3).ge(-1).tools(DS | EVAL)
+      Def("teacher.retries", T::Int, 3)
+          .ge(-1)
+          .tools(DS | EVAL)
           .doc("Retries when a teacher answer fails or does not parse; -1 retries forever."),
-      Def("teacher.retry_wait", T::Float, 1.0).ge(0).tools(DS | EVAL)
+      Def("teacher.retry_wait", T::Float, 1.0)
+          .ge(0)
+          .tools(DS | EVAL)
           .doc("Seconds before the first retry; later retries back off exponentially."),
-      Def("teacher.concurrency", T::Int, 4).ge(1).le(256).tools(DS | EVAL)
+      Def("teacher.concurrency", T::Int, 4)
+          .ge(1)
+          .le(256)
+          .tools(DS | EVAL)
           .doc("Teacher requests in flight at once, across all hosts."),
-      Def("teacher.temperature", T::Float, 0.2).ge(0).le(2).tools(DS | EVAL)
+      Def("teacher.temperature", T::Float, 0.2)
+          .ge(0)
+          .le(2)
+          .tools(DS | EVAL)
           .doc("Sampling temperature of the teacher."),
-      Def("teacher.api_key_env", T::String, nullptr).nullable().tools(DS | EVAL)
+      Def("teacher.api_key_env", T::String, nullptr)
+          .nullable()
+          .tools(DS | EVAL)
           .doc("Name of the environment variable holding the API key (openai protocol); null: no key."),
-      Def("teacher.api_key", T::String, nullptr).nullable().secret().tools(DS | EVAL)
+      Def("teacher.api_key", T::String, nullptr)
+          .nullable()
+          .secret()
+          .tools(DS | EVAL)
           .doc("API key given directly (prefer api_key_env). Redacted in everything written or printed."),
 
       // ---------------------------------------------------------------- teacher_sim
-      Def("teacher_sim.bind", T::String, "127.0.0.1").tools(SIM)
+      Def("teacher_sim.bind", T::String, "127.0.0.1")
+          .tools(SIM)
           .doc("Address teacher-sim listens on (loopback only by default)."),
-      Def("teacher_sim.port", T::Int, 0).ge(0).le(65535).tools(SIM)
+      Def("teacher_sim.port", T::Int, 0)
+          .ge(0)
+          .le(65535)
+          .tools(SIM)
           .doc("Port teacher-sim listens on; 0 picks a free one and prints it."),
-      Def("teacher_sim.port_file", T::Path, nullptr).nullable().tools(SIM)
+      Def("teacher_sim.port_file", T::Path, nullptr)
+          .nullable()
+          .tools(SIM)
           .doc("File teacher-sim writes its port to once it listens; null: none."),
-      Def("teacher_sim.lexicon_dir", T::Path, "data/teacher_sim").tools(SIM)
+      Def("teacher_sim.lexicon_dir", T::Path, "data/teacher_sim")
+          .tools(SIM)
           .doc("Directory of the EN/FR lexicons teacher-sim writes specs and queries from."),
-      Def("teacher_sim.fail_rate", T::Float, 0.0).ge(0).le(1).tools(SIM)
+      Def("teacher_sim.fail_rate", T::Float, 0.0)
+          .ge(0)
+          .le(1)
+          .tools(SIM)
           .doc("Fault injection: share of requests answered with HTTP 500."),
-      Def("teacher_sim.garbage_rate", T::Float, 0.0).ge(0).le(1).tools(SIM)
+      Def("teacher_sim.garbage_rate", T::Float, 0.0)
+          .ge(0)
+          .le(1)
+          .tools(SIM)
           .doc("Fault injection: share of answers replaced by non-JSON text."),
-      Def("teacher_sim.drop_rate", T::Float, 0.0).ge(0).le(1).tools(SIM)
+      Def("teacher_sim.drop_rate", T::Float, 0.0)
+          .ge(0)
+          .le(1)
+          .tools(SIM)
           .doc("Fault injection: share of connections closed mid-answer."),
-      Def("teacher_sim.delay_ms", T::Int, 0).ge(0).le(600000).tools(SIM)
+      Def("teacher_sim.delay_ms", T::Int, 0)
+          .ge(0)
+          .le(600000)
+          .tools(SIM)
           .doc("Fault injection: milliseconds added to every answer."),
 
       // ---------------------------------------------------------------- dataset_generation
-      Def("dataset_generation.prompts_path", T::Path, "data/domain_prompts.jsonl").flag_alias("prompts")
-          .tools(DS).doc("Domain prompts given to the teacher to invent each domain's fields and values."),
-      Def("dataset_generation.base_schema_template", T::Path, "data/base_schema_template.json").tools(DS)
+      Def("dataset_generation.prompts_path", T::Path, "data/domain_prompts.jsonl")
+          .flag_alias("prompts")
+          .tools(DS)
+          .doc("Domain prompts given to the teacher to invent each domain's fields and values."),
+      Def("dataset_generation.base_schema_template", T::Path, "data/base_schema_template.json")
+          .tools(DS)
           .doc("JSON Schema (2020-12) of the query AST that each domain's fields and operators go into."),
-      Def("dataset_generation.operator_catalog", T::Path, "data/operator_catalog.json").tools(DS)
+      Def("dataset_generation.operator_catalog", T::Path, "data/operator_catalog.json")
+          .tools(DS)
           .doc("Operators with meaning, arity, field types and synonyms."),
-      Def("dataset_generation.examples_per_schema", T::Int, 60).ge(1).le(100000).tools(DS)
+      Def("dataset_generation.examples_per_schema", T::Int, 60)
+          .ge(1)
+          .le(100000)
+          .tools(DS)
           .doc("Example queries asked for inside each domain spec."),
-      Def("dataset_generation.min_operators", T::Int, 4).ge(1).le(1000).tools(DS)
+      Def("dataset_generation.min_operators", T::Int, 4)
+          .ge(1)
+          .le(1000)
+          .tools(DS)
           .doc("Fewest operators sampled into a schema."),
-      Def("dataset_generation.max_operators", T::Int, 7).ge(1).le(1000).tools(DS)
+      Def("dataset_generation.max_operators", T::Int, 7)
+          .ge(1)
+          .le(1000)
+          .tools(DS)
           .doc("Most operators sampled into a schema."),
-      Def("dataset_generation.samples_per_schema", T::Int, 60).ge(1).le(1000000).tools(DS)
+      Def("dataset_generation.samples_per_schema", T::Int, 60)
+          .ge(1)
+          .le(1000000)
+          .tools(DS)
           .doc("Teacher-validated (query, AST) rows kept per schema: the dataset size knob."),
-      Def("dataset_generation.max_domains", T::Int, nullptr).nullable().ge(1).tools(DS)
+      Def("dataset_generation.max_domains", T::Int, nullptr)
+          .nullable()
+          .ge(1)
+          .tools(DS)
           .doc("Use only the first N domain prompts; null uses all."),
-      Def("dataset_generation.french_ratio", T::Float, 0.3).ge(0).le(1).tools(DS)
+      Def("dataset_generation.french_ratio", T::Float, 0.3)
+          .ge(0)
+          .le(1)
+          .tools(DS)
           .doc("Share of queries written in French (the rest in English)."),
-      Def("dataset_generation.refusal_ratio", T::Float, 0.1).ge(0).lt(1).tools(DS)
+      Def("dataset_generation.refusal_ratio", T::Float, 0.1)
+          .ge(0)
+          .lt(1)
+          .tools(DS)
           .doc("Share of queries the schema cannot express (the target is a refusal)."),
-      Def("dataset_generation.eval_schema_fraction", T::Float, 0.1).ge(0).lt(1).tools(DS)
+      Def("dataset_generation.eval_schema_fraction", T::Float, 0.1)
+          .ge(0)
+          .lt(1)
+          .tools(DS)
           .doc("Share of whole schemas held out for the eval set (d_05)."),
-      Def("dataset_generation.eval_row_fraction", T::Float, 0.05).ge(0).lt(1).tools(DS)
+      Def("dataset_generation.eval_row_fraction", T::Float, 0.05)
+          .ge(0)
+          .lt(1)
+          .tools(DS)
           .doc("Share of rows of the other schemas also held out for the eval set."),
-      Def("dataset_generation.include_invalid", T::Bool, true).tools(DS)
+      Def("dataset_generation.include_invalid", T::Bool, true)
+          .tools(DS)
           .doc("Keep invalid rows (with their errors) as negatives in the SFT corpus."),
-      Def("dataset_generation.max_samples", T::Int, nullptr).nullable().ge(1).tools(DS)
+      Def("dataset_generation.max_samples", T::Int, nullptr)
+          .nullable()
+          .ge(1)
+          .tools(DS)
           .doc("Cap on the SFT corpus size; null: no cap."),
       Def("dataset_generation.checkpoint_path", T::Path, "${dataset_generation.dataset_out}.checkpoint.json")
-          .tools(DS).doc("Checkpoint of sample generation, for resuming."),
-      Def("dataset_generation.checkpoint_every", T::Int, 10).ge(1).tools(DS)
+          .tools(DS)
+          .doc("Checkpoint of sample generation, for resuming."),
+      Def("dataset_generation.checkpoint_every", T::Int, 10)
+          .ge(1)
+          .tools(DS)
           .doc("Rows between checkpoint saves."),
-      Def("dataset_generation.resume", T::Bool, true).tools(DS)
+      Def("dataset_generation.resume", T::Bool, true)
+          .tools(DS)
           .doc("Continue from the checkpoint when one exists."),
-      Def("dataset_generation.offline_fallback", T::Bool, false).tools(DS)
+      Def("dataset_generation.offline_fallback", T::Bool, false)
+          .tools(DS)
           .doc("Testing only: answer with an in-process teacher-sim instead of calling teacher.host."),
       Def("dataset_generation.schema_specs_out", T::Path, "${run.output_root}/d_01_domain_specs.jsonl")
-          .flag_alias("domain-specs").tools(DS).doc("Domain specs (fields, values, example queries)."),
+          .flag_alias("domain-specs")
+          .tools(DS)
+          .doc("Domain specs (fields, values, example queries)."),
       Def("dataset_generation.final_schemas_out", T::Path, "${run.output_root}/d_02_final_schemas.jsonl")
-          .tools(DS).doc("Final JSON Schemas, one per domain/schema_id."),
-      Def("dataset_generation.dataset_out", T::Path, "${run.output_root}/d_03_dataset.jsonl").tools(DS)
+          .tools(DS)
+          .doc("Final JSON Schemas, one per domain/schema_id."),
+      Def("dataset_generation.dataset_out", T::Path, "${run.output_root}/d_03_dataset.jsonl")
+          .tools(DS)
           .doc("Dataset rows: schema id, query, language, AST, is_valid, errors, teacher metadata."),
       Def("dataset_generation.training_corpus_out", T::Path, "${run.output_root}/d_04_training_corpus.jsonl")
-          .tools(DS).doc("SFT corpus: prompt + completion (the canonical AST)."),
-      Def("dataset_generation.eval_set_out", T::Path, "${run.output_root}/d_05_eval_set.jsonl").tools(DS)
+          .tools(DS)
+          .doc("SFT corpus: prompt + completion (the canonical AST)."),
+      Def("dataset_generation.eval_set_out", T::Path, "${run.output_root}/d_05_eval_set.jsonl")
+          .tools(DS)
           .doc("Held-out eval set."),
-      Def("dataset_generation.pretty_dir", T::Path, "${run.output_root}/pretty").tools(DS)
+      Def("dataset_generation.pretty_dir", T::Path, "${run.output_root}/pretty")
+          .tools(DS)
           .doc("Prettified copies of the outputs, for reading."),
 
       // ---------------------------------------------------------------- training
-      Def("training.training_corpus", T::Path, "${dataset_generation.training_corpus_out}").tools(SFT)
+      Def("training.training_corpus", T::Path, "${dataset_generation.training_corpus_out}")
+          .tools(SFT)
           .doc("The SFT corpus (prompt + completion rows)."),
-      Def("training.output_dir", T::Path, "${run.output_root}/student_runs/${run.name}").tools(SFT)
+      Def("training.output_dir", T::Path, "${run.output_root}/student_runs/${run.name}")
+          .tools(SFT)
           .doc("Where checkpoints, checkpoint-final/, training_metrics.jsonl and run_config.json go."),
-      Def("training.base_model", T::String, "models/gemma-3-270m-it").tools(SFT)
+      Def("training.base_model", T::String, "models/gemma-3-270m-it")
+          .tools(SFT)
           .doc("A local Hugging Face folder with the student base model (config.json, model.safetensors, "
                "tokenizer), or \"scratch\" for a tiny model built from training.scratch."),
-      Def("training.max_samples", T::Int, nullptr).nullable().ge(1).tools(SFT)
+      Def("training.max_samples", T::Int, nullptr)
+          .nullable()
+          .ge(1)
+          .tools(SFT)
           .doc("Load at most N training rows; null: all."),
-      Def("training.max_seq_length", T::Int, 32768).ge(16).le(1048576).tools(SFT)
+      Def("training.max_seq_length", T::Int, 32768)
+          .ge(16)
+          .le(1048576)
+          .tools(SFT)
           .doc("Token budget per example; rows whose completion would be cut are dropped and counted."),
-      Def("training.batch_size", T::Int, 4).ge(1).le(65536).tools(SFT)
+      Def("training.batch_size", T::Int, 4)
+          .ge(1)
+          .le(65536)
+          .tools(SFT)
           .doc("Examples per micro-batch (per device)."),
-      Def("training.eval_batch_size", T::Int, nullptr).nullable().ge(1).tools(SFT)
+      Def("training.eval_batch_size", T::Int, nullptr)
+          .nullable()
+          .ge(1)
+          .tools(SFT)
           .doc("Examples per eval batch; null: batch_size."),
-      Def("training.grad_accum", T::Int, 4).ge(1).le(65536).tools(SFT)
+      Def("training.grad_accum", T::Int, 4)
+          .ge(1)
+          .le(65536)
+          .tools(SFT)
           .doc("Micro-batches per optimizer step; effective batch = batch_size x grad_accum."),
       Def("training.learning_rate", T::Float, 5e-5).gt(0).le(1).tools(SFT).doc("Peak learning rate."),
       Def("training.lr_scheduler_type", T::Enum, "linear")
-          .choices({"linear", "cosine", "constant", "constant_with_warmup"}).tools(SFT)
+          .choices({"linear", "cosine", "constant", "constant_with_warmup"})
+          .tools(SFT)
           .doc("Learning-rate schedule after warmup."),
-      Def("training.warmup_steps", T::Int, 50).ge(0).tools(SFT)
+      Def("training.warmup_steps", T::Int, 50)
+          .ge(0)
+          .tools(SFT)
           .doc("Linear warmup steps. Setting warmup_ratio instead turns this default off."),
-      Def("training.warmup_ratio", T::Float, 0.0).ge(0).le(1).tools(SFT)
+      Def("training.warmup_ratio", T::Float, 0.0)
+          .ge(0)
+          .le(1)
+          .tools(SFT)
           .doc("Warmup as a share of the total steps (instead of warmup_steps)."),
-      Def("training.weight_decay", T::Float, 0.01).ge(0).le(10).tools(SFT)
+      Def("training.weight_decay", T::Float, 0.01)
+          .ge(0)
+          .le(10)
+          .tools(SFT)
           .doc("AdamW weight decay (not applied to norms and biases)."),
       Def("training.adam_beta1", T::Float, 0.9).ge(0).lt(1).tools(SFT).doc("AdamW beta1."),
       Def("training.adam_beta2", T::Float, 0.999).ge(0).lt(1).tools(SFT).doc("AdamW beta2."),
       Def("training.adam_epsilon", T::Float, 1e-8).gt(0).le(1).tools(SFT).doc("AdamW epsilon."),
-      Def("training.max_grad_norm", T::Float, 1.0).nullable().gt(0).tools(SFT)
+      Def("training.max_grad_norm", T::Float, 1.0)
+          .nullable()
+          .gt(0)
+          .tools(SFT)
           .doc("Clip the global gradient norm to this; null: no clipping."),
-      Def("training.max_steps", T::Int, 3000).nullable().ge(1).tools(SFT)
+      Def("training.max_steps", T::Int, 3000)
+          .nullable()
+          .ge(1)
+          .tools(SFT)
           .doc("Optimizer steps to train (takes precedence over num_epochs). Setting num_epochs alone turns "
                "this default off; null trains by epochs."),
-      Def("training.num_epochs", T::Float, 20.0).gt(0).le(100000).tools(SFT)
+      Def("training.num_epochs", T::Float, 20.0)
+          .gt(0)
+          .le(100000)
+          .tools(SFT)
           .doc("Passes over the data; used only when max_steps is null."),
-      Def("training.val_split", T::Float, 0.05).ge(0).lt(1).tools(SFT)
+      Def("training.val_split", T::Float, 0.05)
+          .ge(0)
+          .lt(1)
+          .tools(SFT)
           .doc("Share of the corpus held out for eval_loss; 0 disables evaluation."),
-      Def("training.eval_max_samples", T::Int, 256).nullable().ge(1).tools(SFT)
+      Def("training.eval_max_samples", T::Int, 256)
+          .nullable()
+          .ge(1)
+          .tools(SFT)
           .doc("Cap on the eval split size; null: no cap."),
       Def("training.eval_steps", T::Int, 50).ge(1).tools(SFT).doc("Evaluate every N steps."),
-      Def("training.eval_accumulation_steps", T::Int, 2).ge(1).tools(SFT)
+      Def("training.eval_accumulation_steps", T::Int, 2)
+          .ge(1)
+          .tools(SFT)
           .doc("Eval micro-batches accumulated before results are gathered (bounds eval memory)."),
-      Def("training.logging_steps", T::Int, 10).ge(1).tools(SFT)
+      Def("training.logging_steps", T::Int, 10)
+          .ge(1)
+          .tools(SFT)
           .doc("Write a training_metrics.jsonl line every N steps."),
       Def("training.save_steps", T::Int, 200).ge(1).tools(SFT).doc("Save a checkpoint every N steps."),
-      Def("training.save_total_limit", T::Int, 3).nullable().ge(1).tools(SFT)
+      Def("training.save_total_limit", T::Int, 3)
+          .nullable()
+          .ge(1)
+          .tools(SFT)
           .doc("Checkpoints kept (the best and the latest are never deleted); null keeps all."),
-      Def("training.early_stop_min_delta", T::Float, 0.002).ge(0).tools(SFT)
+      Def("training.early_stop_min_delta", T::Float, 0.002)
+          .ge(0)
+          .tools(SFT)
           .doc("Least eval_loss improvement that counts as progress for early stopping."),
-      Def("training.early_stop_patience", T::Int, 2).ge(0).tools(SFT)
+      Def("training.early_stop_patience", T::Int, 2)
+          .ge(0)
+          .tools(SFT)
           .doc("Stop after this many evaluations without progress; 0 disables early stopping."),
-      Def("training.load_best_model_at_end", T::Bool, false).tools(SFT)
+      Def("training.load_best_model_at_end", T::Bool, false)
+          .tools(SFT)
           .doc("Make checkpoint-final the best checkpoint by metric_for_best_model."),
-      Def("training.metric_for_best_model", T::Enum, "eval_loss").choices({"eval_loss", "loss"}).tools(SFT)
+      Def("training.metric_for_best_model", T::Enum, "eval_loss")
+          .choices({"eval_loss", "loss"})
+          .tools(SFT)
           .doc("Metric that picks the best checkpoint (lower is better)."),
-      Def("training.resume_from_checkpoint", T::String, nullptr).nullable().tools(SFT)
+      Def("training.resume_from_checkpoint", T::String, nullptr)
+          .nullable()
+          .tools(SFT)
           .doc("\"latest\" resumes from the newest valid checkpoint-* in output_dir; a path pins one; "
                "null starts fresh."),
-      Def("training.group_by_length", T::Bool, false).tools(SFT)
+      Def("training.group_by_length", T::Bool, false)
+          .tools(SFT)
           .doc("Batch examples of similar length together (less padding)."),
-      Def("training.label_smoothing", T::Float, 0.0).ge(0).lt(1).tools(SFT)
+      Def("training.label_smoothing", T::Float, 0.0)
+          .ge(0)
+          .lt(1)
+          .tools(SFT)
           .doc("Label smoothing of the cross-entropy."),
-      Def("training.neftune_noise_alpha", T::Float, nullptr).nullable().ge(0).le(100).tools(SFT)
+      Def("training.neftune_noise_alpha", T::Float, nullptr)
+          .nullable()
+          .ge(0)
+          .le(100)
+          .tools(SFT)
           .doc("NEFTune: uniform noise of this scale added to embeddings while training; null: off."),
-      Def("training.gradient_checkpointing", T::Bool, false).tools(SFT)
+      Def("training.gradient_checkpointing", T::Bool, false)
+          .tools(SFT)
           .doc("Recompute activations in backward: less memory, more compute."),
-      Def("training.bf16", T::Bool, true).tools(SFT).doc("bfloat16 autocast (CPU where supported, and CUDA)."),
+      Def("training.bf16", T::Bool, true)
+          .tools(SFT)
+          .doc("bfloat16 autocast (CPU where supported, and CUDA)."),
       Def("training.fp16", T::Bool, false).tools(SFT).doc("float16 autocast with loss scaling (CUDA only)."),
-      Def("training.nonfinite_patience", T::Int, 5).ge(1).tools(SFT)
+      Def("training.nonfinite_patience", T::Int, 5)
+          .ge(1)
+          .tools(SFT)
           .doc("Steps with a non-finite loss or gradient are skipped; after this many in a row the run "
                "stops with a checkpoint."),
-      Def("training.load_in_4bit", T::Bool, false).tools(SFT).doc("Load the base weights quantized to 4 bits.")
+      Def("training.load_in_4bit", T::Bool, false)
+          .tools(SFT)
+          .doc("Load the base weights quantized to 4 bits.")
           .not_yet({"*"}, "4-bit base weights need quantized kernels astforge does not have yet; use bf16"),
-      Def("training.load_in_8bit", T::Bool, false).tools(SFT).doc("Load the base weights quantized to 8 bits.")
+      Def("training.load_in_8bit", T::Bool, false)
+          .tools(SFT)
+          .doc("Load the base weights quantized to 8 bits.")
           .not_yet({"*"}, "8-bit base weights need quantized kernels astforge does not have yet; use bf16"),
-      Def("training.push_to_hub", T::Bool, false).tools(SFT).doc("Upload checkpoint-final to the Hugging Face Hub.")
+      Def("training.push_to_hub", T::Bool, false)
+          .tools(SFT)
+          .doc("Upload checkpoint-final to the Hugging Face Hub.")
           .not_yet({"*"}, "pushing to the Hugging Face Hub is not built; copy checkpoint-final/ yourself"),
-      Def("training.hub_model_id", T::String, nullptr).nullable().tools(SFT).doc("Hub repository to upload to.")
+      Def("training.hub_model_id", T::String, nullptr)
+          .nullable()
+          .tools(SFT)
+          .doc("Hub repository to upload to.")
           .not_yet({"*"}, "pushing to the Hugging Face Hub is not built"),
-      Def("training.hub_token", T::String, nullptr).nullable().secret().tools(SFT).doc("Hub access token (secret).")
+      Def("training.hub_token", T::String, nullptr)
+          .nullable()
+          .secret()
+          .tools(SFT)
+          .doc("Hub access token (secret).")
           .not_yet({"*"}, "pushing to the Hugging Face Hub is not built"),
 
       // ---------------------------------------------------------------- training.lora
-      Def("training.lora.enabled", T::Bool, true).tools(SFT)
+      Def("training.lora.enabled", T::Bool, true)
+          .tools(SFT)
           .doc("Train a LoRA adapter; false fine-tunes every weight (sensible for the scratch student)."),
       Def("training.lora.r", T::Int, 64).ge(1).le(4096).tools(SFT).doc("LoRA rank (adapter capacity)."),
-      Def("training.lora.lora_alpha", T::Float, 128).gt(0).tools(SFT)
+      Def("training.lora.lora_alpha", T::Float, 128)
+          .gt(0)
+          .tools(SFT)
           .doc("LoRA scaling numerator: scaling = lora_alpha / r (or / sqrt(r) with use_rslora)."),
-      Def("training.lora.lora_dropout", T::Float, 0.05).ge(0).lt(1).tools(SFT)
+      Def("training.lora.lora_dropout", T::Float, 0.05)
+          .ge(0)
+          .lt(1)
+          .tools(SFT)
           .doc("Dropout on the LoRA input."),
-      Def("training.lora.bias", T::Enum, "none").choices({"none", "all", "lora_only"}).tools(SFT)
+      Def("training.lora.bias", T::Enum, "none")
+          .choices({"none", "all", "lora_only"})
+          .tools(SFT)
           .doc("Which biases train (PEFT semantics)."),
       Def("training.lora.target_modules", T::EnumList,
           json::array({"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}))
-          .choices(kLoraTargets).tools(SFT)
+          .choices(kLoraTargets)
+          .tools(SFT)
           .doc("Linear layers that get adapters, by module name, or all-linear."),
-      Def("training.lora.use_rslora", T::Bool, false).flag("use-rslora").tools(SFT)
+      Def("training.lora.use_rslora", T::Bool, false)
+          .flag("use-rslora")
+          .tools(SFT)
           .doc("Rank-stabilised LoRA: scaling = lora_alpha / sqrt(r)."),
       Def("training.lora.init_lora_weights", T::BoolOrEnum, true)
-          .choices({"true", "false", "gaussian", "pissa", "loftq"}).flag("init-lora-weights").tools(SFT)
+          .choices({"true", "false", "gaussian", "pissa", "loftq"})
+          .flag("init-lora-weights")
+          .tools(SFT)
           .not_yet({"pissa", "loftq"}, "PiSSA and LoftQ initialisation are not built; use true or gaussian")
           .doc("true: A Kaiming-uniform, B zeros; gaussian: A normal(1/r); false: random B (testing)."),
-      Def("training.lora.modules_to_save", T::EnumList, json::array()).choices({"embed_tokens", "lm_head"})
-          .tools(SFT).doc("Modules trained fully and saved with the adapter."),
-      Def("training.lora.fan_in_fan_out", T::Bool, false).tools(SFT)
+      Def("training.lora.modules_to_save", T::EnumList, json::array())
+          .choices({"embed_tokens", "lm_head"})
+          .tools(SFT)
+          .doc("Modules trained fully and saved with the adapter."),
+      Def("training.lora.fan_in_fan_out", T::Bool, false)
+          .tools(SFT)
           .doc("PEFT's flag for layers that store weights as (in, out).")
           .invalid({true}, "fan_in_fan_out is for Conv1D layers (GPT-2); Gemma 3 uses Linear layers"),
 
       // ---------------------------------------------------------------- training.scratch
-      Def("training.scratch.vocab_size", T::Int, 4096).ge(260).le(262144).tools(SFT)
+      Def("training.scratch.vocab_size", T::Int, 4096)
+          .ge(260)
+          .le(262144)
+          .tools(SFT)
           .doc("Vocabulary of the SentencePiece tokenizer trained on the corpus."),
       Def("training.scratch.hidden_size", T::Int, 128).ge(8).le(16384).tools(SFT).doc("Model width."),
       Def("training.scratch.num_layers", T::Int, 4).ge(1).le(256).tools(SFT).doc("Decoder layers."),
       Def("training.scratch.num_heads", T::Int, 4).ge(1).le(256).tools(SFT).doc("Query heads."),
-      Def("training.scratch.num_kv_heads", T::Int, 1).ge(1).le(256).tools(SFT)
+      Def("training.scratch.num_kv_heads", T::Int, 1)
+          .ge(1)
+          .le(256)
+          .tools(SFT)
           .doc("Key/value heads (grouped-query attention); must divide num_heads."),
       Def("training.scratch.head_dim", T::Int, 32).ge(4).le(1024).tools(SFT).doc("Width of one head."),
-      Def("training.scratch.intermediate_size", T::Int, 512).ge(8).le(65536).tools(SFT)
+      Def("training.scratch.intermediate_size", T::Int, 512)
+          .ge(8)
+          .le(65536)
+          .tools(SFT)
           .doc("Width of the gated MLP."),
-      Def("training.scratch.max_position_embeddings", T::Int, 4096).ge(16).le(1048576).tools(SFT)
+      Def("training.scratch.max_position_embeddings", T::Int, 4096)
+          .ge(16)
+          .le(1048576)
+          .tools(SFT)
           .doc("Longest sequence the model is built for."),
-      Def("training.scratch.sliding_window", T::Int, 512).ge(1).tools(SFT)
+      Def("training.scratch.sliding_window", T::Int, 512)
+          .ge(1)
+          .tools(SFT)
           .doc("Window of the local (sliding) attention layers."),
-      Def("training.scratch.sliding_window_pattern", T::Int, 6).ge(1).le(256).tools(SFT)
+      Def("training.scratch.sliding_window_pattern", T::Int, 6)
+          .ge(1)
+          .le(256)
+          .tools(SFT)
           .doc("Every Nth layer attends globally, the others through the sliding window (Gemma 3: 6)."),
 
       // ---------------------------------------------------------------- evaluation
-      Def("evaluation.adapter", T::Path, "${training.output_dir}/checkpoint-final").nullable().tools(EVAL)
+      Def("evaluation.adapter", T::Path, "${training.output_dir}/checkpoint-final")
+          .nullable()
+          .tools(EVAL)
           .doc("Checkpoint to evaluate; null evaluates the base model."),
-      Def("evaluation.dataset", T::Path, "${dataset_generation.eval_set_out}").tools(EVAL)
+      Def("evaluation.dataset", T::Path, "${dataset_generation.eval_set_out}")
+          .tools(EVAL)
           .doc("Rows to evaluate (d_05 eval set; d_03-style rows work too)."),
-      Def("evaluation.out_dir", T::Path, "${run.output_root}/student_runs/eval").tools(EVAL)
+      Def("evaluation.out_dir", T::Path, "${run.output_root}/student_runs/eval")
+          .tools(EVAL)
           .doc("Directory of the evaluation outputs."),
-      Def("evaluation.eval_results", T::Path, "${evaluation.out_dir}/evaluation_results.jsonl").tools(EVAL)
+      Def("evaluation.eval_results", T::Path, "${evaluation.out_dir}/evaluation_results.jsonl")
+          .tools(EVAL)
           .doc("Per-sample evaluation records."),
-      Def("evaluation.eval_summary", T::Path, "${evaluation.out_dir}/evaluation_summary.json").tools(EVAL)
+      Def("evaluation.eval_summary", T::Path, "${evaluation.out_dir}/evaluation_summary.json")
+          .tools(EVAL)
           .doc("Aggregate rates."),
-      Def("evaluation.max_new_tokens", T::Int, 512).ge(1).le(1048576).tools(EVAL | PREDICT)
+      Def("evaluation.max_new_tokens", T::Int, 512)
+          .ge(1)
+          .le(1048576)
+          .tools(EVAL | PREDICT)
           .doc("Most tokens generated per sample."),
-      Def("evaluation.do_sample", T::Bool, false).tools(EVAL | PREDICT)
+      Def("evaluation.do_sample", T::Bool, false)
+          .tools(EVAL | PREDICT)
           .doc("Sample (with temperature, top_p, top_k) instead of greedy decoding."),
-      Def("evaluation.temperature", T::Float, 0.7).gt(0).le(5).tools(EVAL | PREDICT)
+      Def("evaluation.temperature", T::Float, 0.7)
+          .gt(0)
+          .le(5)
+          .tools(EVAL | PREDICT)
           .doc("Sampling temperature (only when do_sample)."),
-      Def("evaluation.top_p", T::Float, 0.95).gt(0).le(1).tools(EVAL | PREDICT)
+      Def("evaluation.top_p", T::Float, 0.95)
+          .gt(0)
+          .le(1)
+          .tools(EVAL | PREDICT)
           .doc("Nucleus sampling mass (only when do_sample)."),
-      Def("evaluation.top_k", T::Int, 0).ge(0).tools(EVAL | PREDICT)
+      Def("evaluation.top_k", T::Int, 0)
+          .ge(0)
+          .tools(EVAL | PREDICT)
           .doc("Sample among the k most likely tokens; 0: off (only when do_sample)."),
-      Def("evaluation.repetition_penalty", T::Float, 1.0).gt(0).le(10).tools(EVAL | PREDICT)
+      Def("evaluation.repetition_penalty", T::Float, 1.0)
+          .gt(0)
+          .le(10)
+          .tools(EVAL | PREDICT)
           .doc("Penalty on tokens already generated; 1: off."),
-      Def("evaluation.batch_size", T::Int, 8).ge(1).le(4096).tools(EVAL | PREDICT)
+      Def("evaluation.batch_size", T::Int, 8)
+          .ge(1)
+          .le(4096)
+          .tools(EVAL | PREDICT)
           .doc("Samples generated together."),
-      Def("evaluation.max_samples", T::Int, nullptr).nullable().ge(1).tools(EVAL)
+      Def("evaluation.max_samples", T::Int, nullptr)
+          .nullable()
+          .ge(1)
+          .tools(EVAL)
           .doc("Evaluate at most N samples, drawn after a sample_seed shuffle; null: all."),
-      Def("evaluation.sample_seed", T::Int, nullptr).nullable().ge(0).tools(EVAL)
+      Def("evaluation.sample_seed", T::Int, nullptr)
+          .nullable()
+          .ge(0)
+          .tools(EVAL)
           .doc("Seed of the max_samples shuffle; null: run.seed."),
-      Def("evaluation.include_invalid", T::Bool, false).tools(EVAL)
+      Def("evaluation.include_invalid", T::Bool, false)
+          .tools(EVAL)
           .doc("Also evaluate rows whose stored target is invalid."),
-      Def("evaluation.checkpoint_path", T::Path, "${evaluation.eval_results}.checkpoint.json").tools(EVAL)
+      Def("evaluation.checkpoint_path", T::Path, "${evaluation.eval_results}.checkpoint.json")
+          .tools(EVAL)
           .doc("Checkpoint of a long evaluation, for resuming."),
       Def("evaluation.checkpoint_every", T::Int, 10).ge(1).tools(EVAL).doc("Samples between checkpoints."),
-      Def("evaluation.resume", T::Bool, true).tools(EVAL)
+      Def("evaluation.resume", T::Bool, true)
+          .tools(EVAL)
           .doc("Continue from the checkpoint when one exists."),
 
       // ---------------------------------------------------------------- predict
-      Def("predict.model", T::String, "${training.base_model}").tools(PREDICT)
+      Def("predict.model", T::String, "${training.base_model}")
+          .tools(PREDICT)
           .doc("Base model folder (or the merged/full checkpoint)."),
-      Def("predict.adapter", T::Path, "${training.output_dir}/checkpoint-final").nullable().tools(PREDICT)
+      Def("predict.adapter", T::Path, "${training.output_dir}/checkpoint-final")
+          .nullable()
+          .tools(PREDICT)
           .doc("LoRA adapter applied to predict.model; null: none."),
-      Def("predict.input", T::Path, "-").tools(PREDICT)
+      Def("predict.input", T::Path, "-")
+          .tools(PREDICT)
           .doc("JSONL rows with schema and query (or a raw prompt); - reads stdin."),
       Def("predict.output", T::Path, "-").tools(PREDICT).doc("Where predictions go; - writes stdout."),
 
       // ---------------------------------------------------------------- alignment
-      Def("alignment.eval_results", T::Path, "${evaluation.eval_results}").tools(PAIRS)
+      Def("alignment.eval_results", T::Path, "${evaluation.eval_results}")
+          .tools(PAIRS)
           .doc("Evaluation records with teacher verdicts (eval-teacher run with a teacher)."),
-      Def("alignment.eval_summary", T::Path, "${evaluation.eval_summary}").tools(PAIRS)
+      Def("alignment.eval_summary", T::Path, "${evaluation.eval_summary}")
+          .tools(PAIRS)
           .doc("Summary next to eval_results; checked to confirm the teacher judged the run."),
       Def("alignment.pairs_out", T::Path, "${run.output_root}/student_runs/alignment/dpo_pairs.jsonl")
-          .flag_alias("pairs").tools(PAIRS | DPO).doc("Preference pairs (prompt, chosen, rejected)."),
-      Def("alignment.only_rejected", T::Bool, true).tools(PAIRS)
+          .flag_alias("pairs")
+          .tools(PAIRS | DPO)
+          .doc("Preference pairs (prompt, chosen, rejected)."),
+      Def("alignment.only_rejected", T::Bool, true)
+          .tools(PAIRS)
           .doc("Keep only samples the teacher rejected (higher signal)."),
-      Def("alignment.max_pairs", T::Int, nullptr).nullable().ge(1).tools(PAIRS)
+      Def("alignment.max_pairs", T::Int, nullptr)
+          .nullable()
+          .ge(1)
+          .tools(PAIRS)
           .doc("Cap on the number of pairs; null: no cap."),
-      Def("alignment.adapter", T::Path, "${training.output_dir}/checkpoint-final").tools(DPO)
+      Def("alignment.adapter", T::Path, "${training.output_dir}/checkpoint-final")
+          .tools(DPO)
           .doc("SFT checkpoint DPO starts from (also the frozen reference)."),
-      Def("alignment.output_dir", T::Path, "${training.output_dir}-dpo").tools(DPO)
+      Def("alignment.output_dir", T::Path, "${training.output_dir}-dpo")
+          .tools(DPO)
           .doc("Where the aligned checkpoints and dpo_metrics.jsonl go."),
-      Def("alignment.base_model", T::String, "${training.base_model}").tools(DPO)
+      Def("alignment.base_model", T::String, "${training.base_model}")
+          .tools(DPO)
           .doc("Base model the adapter was trained on."),
-      Def("alignment.max_seq_length", T::Int, 32768).ge(16).le(1048576).tools(DPO)
+      Def("alignment.max_seq_length", T::Int, 32768)
+          .ge(16)
+          .le(1048576)
+          .tools(DPO)
           .doc("Token budget of prompt + completion."),
       Def("alignment.batch_size", T::Int, 2).ge(1).le(65536).tools(DPO).doc("Pairs per micro-batch."),
-      Def("alignment.grad_accum", T::Int, 8).ge(1).le(65536).tools(DPO)
+      Def("alignment.grad_accum", T::Int, 8)
+          .ge(1)
+          .le(65536)
+          .tools(DPO)
           .doc("Micro-batches per optimizer step."),
       Def("alignment.learning_rate", T::Float, 5e-6).gt(0).le(1).tools(DPO).doc("Peak learning rate."),
       Def("alignment.lr_scheduler_type", T::Enum, "${training.lr_scheduler_type}")
-          .choices({"linear", "cosine", "constant", "constant_with_warmup"}).tools(DPO)
+          .choices({"linear", "cosine", "constant", "constant_with_warmup"})
+          .tools(DPO)
           .doc("Learning-rate schedule after warmup."),
       Def("alignment.warmup_steps", T::Int, 50).ge(0).tools(DPO).doc("Linear warmup steps."),
-      Def("alignment.warmup_ratio", T::Float, 0.0).ge(0).le(1).tools(DPO)
+      Def("alignment.warmup_ratio", T::Float, 0.0)
+          .ge(0)
+          .le(1)
+          .tools(DPO)
           .doc("Warmup as a share of the total steps (instead of warmup_steps)."),
-      Def("alignment.weight_decay", T::Float, "${training.weight_decay}").ge(0).le(10).tools(DPO)
+      Def("alignment.weight_decay", T::Float, "${training.weight_decay}")
+          .ge(0)
+          .le(10)
+          .tools(DPO)
           .doc("AdamW weight decay."),
-      Def("alignment.adam_beta1", T::Float, "${training.adam_beta1}").ge(0).lt(1).tools(DPO)
+      Def("alignment.adam_beta1", T::Float, "${training.adam_beta1}")
+          .ge(0)
+          .lt(1)
+          .tools(DPO)
           .doc("AdamW beta1."),
-      Def("alignment.adam_beta2", T::Float, "${training.adam_beta2}").ge(0).lt(1).tools(DPO)
+      Def("alignment.adam_beta2", T::Float, "${training.adam_beta2}")
+          .ge(0)
+          .lt(1)
+          .tools(DPO)
           .doc("AdamW beta2."),
-      Def("alignment.adam_epsilon", T::Float, "${training.adam_epsilon}").gt(0).le(1).tools(DPO)
+      Def("alignment.adam_epsilon", T::Float, "${training.adam_epsilon}")
+          .gt(0)
+          .le(1)
+          .tools(DPO)
           .doc("AdamW epsilon."),
-      Def("alignment.max_grad_norm", T::Float, "${training.max_grad_norm}").nullable().gt(0).tools(DPO)
+      Def("alignment.max_grad_norm", T::Float, "${training.max_grad_norm}")
+          .nullable()
+          .gt(0)
+          .tools(DPO)
           .doc("Gradient clipping; null: none."),
-      Def("alignment.max_steps", T::Int, 500).nullable().ge(1).tools(DPO)
+      Def("alignment.max_steps", T::Int, 500)
+          .nullable()
+          .ge(1)
+          .tools(DPO)
           .doc("Optimizer steps (takes precedence over num_epochs)."),
-      Def("alignment.num_epochs", T::Float, 1.0).gt(0).le(100000).tools(DPO)
+      Def("alignment.num_epochs", T::Float, 1.0)
+          .gt(0)
+          .le(100000)
+          .tools(DPO)
           .doc("Passes over the pairs; used only when max_steps is null."),
       Def("alignment.logging_steps", T::Int, 10).ge(1).tools(DPO).doc("Log every N steps."),
       Def("alignment.save_steps", T::Int, 100).ge(1).tools(DPO).doc("Checkpoint every N steps."),
-      Def("alignment.save_total_limit", T::Int, 3).nullable().ge(1).tools(DPO)
+      Def("alignment.save_total_limit", T::Int, 3)
+          .nullable()
+          .ge(1)
+          .tools(DPO)
           .doc("Checkpoints kept; null keeps all."),
-      Def("alignment.resume_from_checkpoint", T::String, nullptr).nullable().tools(DPO)
+      Def("alignment.resume_from_checkpoint", T::String, nullptr)
+          .nullable()
+          .tools(DPO)
           .doc("\"latest\", a checkpoint path, or null to start fresh."),
-      Def("alignment.beta", T::Float, 0.1).gt(0).le(100).tools(DPO)
+      Def("alignment.beta", T::Float, 0.1)
+          .gt(0)
+          .le(100)
+          .tools(DPO)
           .doc("DPO beta: strength of the preference objective."),
-      Def("alignment.gradient_checkpointing", T::Bool, "${training.gradient_checkpointing}").tools(DPO)
+      Def("alignment.gradient_checkpointing", T::Bool, "${training.gradient_checkpointing}")
+          .tools(DPO)
           .doc("Recompute activations in backward."),
       Def("alignment.bf16", T::Bool, true).tools(DPO).doc("bfloat16 autocast."),
       Def("alignment.fp16", T::Bool, false).tools(DPO).doc("float16 autocast (CUDA only)."),
-      Def("alignment.load_in_4bit", T::Bool, false).tools(DPO).doc("Load the base weights quantized to 4 bits.")
+      Def("alignment.load_in_4bit", T::Bool, false)
+          .tools(DPO)
+          .doc("Load the base weights quantized to 4 bits.")
           .not_yet({"*"}, "4-bit base weights need quantized kernels astforge does not have yet; use bf16"),
 
       // ---------------------------------------------------------------- report
-      Def("report.out_dir", T::Path, "${run.output_root}/reports/${run.name}").tools(REPORT)
+      Def("report.out_dir", T::Path, "${run.output_root}/reports/${run.name}")
+          .tools(REPORT)
           .doc("Where report.md, alignment_report.md and the plots go."),
-      Def("report.training_metrics", T::Path, "${training.output_dir}/training_metrics.jsonl").tools(REPORT)
+      Def("report.training_metrics", T::Path, "${training.output_dir}/training_metrics.jsonl")
+          .tools(REPORT)
           .doc("SFT metrics to plot."),
-      Def("report.dpo_metrics", T::Path, "${alignment.output_dir}/dpo_metrics.jsonl").tools(REPORT)
+      Def("report.dpo_metrics", T::Path, "${alignment.output_dir}/dpo_metrics.jsonl")
+          .tools(REPORT)
           .doc("DPO metrics to plot (skipped when missing)."),
-      Def("report.eval_summary", T::Path, "${evaluation.eval_summary}").tools(REPORT)
+      Def("report.eval_summary", T::Path, "${evaluation.eval_summary}")
+          .tools(REPORT)
           .doc("Evaluation summary of the SFT student."),
-      Def("report.eval_results", T::Path, "${evaluation.eval_results}").tools(REPORT)
+      Def("report.eval_results", T::Path, "${evaluation.eval_results}")
+          .tools(REPORT)
           .doc("Per-sample evaluation records of the SFT student (for the worst failures)."),
-      Def("report.dpo_eval_summary", T::Path, "${run.output_root}/student_runs/eval-dpo/evaluation_summary.json")
-          .tools(REPORT).doc("Evaluation summary of the DPO student (alignment_report.md; skipped when missing)."),
-      Def("report.worst_failures", T::Int, 20).ge(0).le(10000).tools(REPORT)
+      Def("report.dpo_eval_summary", T::Path,
+          "${run.output_root}/student_runs/eval-dpo/evaluation_summary.json")
+          .tools(REPORT)
+          .doc("Evaluation summary of the DPO student (alignment_report.md; skipped when missing)."),
+      Def("report.worst_failures", T::Int, 20)
+          .ge(0)
+          .le(10000)
+          .tools(REPORT)
           .doc("Rows in the table of worst failures."),
-      Def("report.plot_formats", T::EnumList, json::array({"svg", "png"})).choices({"svg", "png"})
-          .tools(REPORT).doc("Image formats of the plots."),
+      Def("report.plot_formats", T::EnumList, json::array({"svg", "png"}))
+          .choices({"svg", "png"})
+          .tools(REPORT)
+          .doc("Image formats of the plots."),
   };
 }
 

@@ -34,13 +34,17 @@ Origin Origin::derived(std::string reason) {
 
 std::string Origin::describe() const {
   switch (kind) {
-    case Kind::Default: return "default";
+    case Kind::Default:
+      return "default";
     case Kind::File:
       if (line == 0) return file;
       return file + ":" + std::to_string(line) + ":" + std::to_string(column);
-    case Kind::Env: return "env " + detail;
-    case Kind::Flag: return "flag " + detail;
-    case Kind::Derived: return "derived (" + detail + ")";
+    case Kind::Env:
+      return "env " + detail;
+    case Kind::Flag:
+      return "flag " + detail;
+    case Kind::Derived:
+      return "derived (" + detail + ")";
   }
   return "?";
 }
@@ -79,18 +83,20 @@ nlohmann::json Finding::to_json() const {
 }
 
 Finding& Findings::error(std::string code, std::string key, Origin where, std::string message) {
-  items_.push_back({Severity::Error, std::move(code), std::move(key), std::move(where), std::move(message), {}, {},
-                    {}});
+  items_.push_back(
+      {Severity::Error, std::move(code), std::move(key), std::move(where), std::move(message), {}, {}, {}});
   return items_.back();
 }
 
 Finding& Findings::warning(std::string code, std::string key, Origin where, std::string message) {
-  items_.push_back({Severity::Warning, std::move(code), std::move(key), std::move(where), std::move(message), {},
-                    {}, {}});
+  items_.push_back(
+      {Severity::Warning, std::move(code), std::move(key), std::move(where), std::move(message), {}, {}, {}});
   return items_.back();
 }
 
-bool Findings::has_errors() const { return error_count() > 0; }
+bool Findings::has_errors() const {
+  return error_count() > 0;
+}
 
 size_t Findings::error_count() const {
   size_t n = 0;
@@ -98,7 +104,9 @@ size_t Findings::error_count() const {
   return n;
 }
 
-size_t Findings::warning_count() const { return items_.size() - error_count(); }
+size_t Findings::warning_count() const {
+  return items_.size() - error_count();
+}
 
 void Findings::append(const Findings& other) {
   items_.insert(items_.end(), other.items_.begin(), other.items_.end());

@@ -11,10 +11,10 @@ namespace af::config {
 struct Origin {
   enum class Kind { Default, File, Env, Flag, Derived };
   Kind kind = Kind::Default;
-  std::string file;      // File: the config file
-  size_t line = 0;       // File: 1-based
-  size_t column = 0;     // File: 1-based
-  std::string detail;    // Env: variable name; Flag: the flag as typed; Derived: the reason
+  std::string file;           // File: the config file
+  size_t line = 0;            // File: 1-based
+  size_t column = 0;          // File: 1-based
+  std::string detail;         // Env: variable name; Flag: the flag as typed; Derived: the reason
   std::string template_text;  // the "${...}" text the value was interpolated from, when it was
 
   static Origin default_value() { return {}; }

@@ -28,8 +28,8 @@ void load_chain(const std::string& path, Findings& findings, std::vector<ConfigF
   if (std::find(stack.begin(), stack.end(), key) != stack.end()) {
     std::string cycle;
     for (const auto& s : stack) cycle += s + " -> ";
-    findings.error("extends_cycle", "extends", from, "extends forms a cycle: " + cycle + key)
-        .hint = "remove one of the extends entries";
+    findings.error("extends_cycle", "extends", from, "extends forms a cycle: " + cycle + key).hint =
+        "remove one of the extends entries";
     return;
   }
   if (stack.size() >= static_cast<size_t>(kMaxExtendsDepth)) {
@@ -39,7 +39,8 @@ void load_chain(const std::string& path, Findings& findings, std::vector<ConfigF
   }
   ConfigFile file = load_config_file(path, findings);
   stack.push_back(key);
-  for (size_t i = 0; i < file.extends.size(); ++i) load_chain(file.extends[i], findings, out, stack, file.extends_origins[i]);
+  for (size_t i = 0; i < file.extends.size(); ++i)
+    load_chain(file.extends[i], findings, out, stack, file.extends_origins[i]);
   stack.pop_back();
   out.push_back(std::move(file));
 }
@@ -119,7 +120,8 @@ class Resolver {
         break;
       }
       if (v.is_null()) {
-        findings_.error("bad_reference", f.path, origin, "${" + ref + "} is null and cannot be part of a text");
+        findings_.error("bad_reference", f.path, origin,
+                        "${" + ref + "} is null and cannot be part of a text");
         ok = false;
         break;
       }
@@ -130,7 +132,8 @@ class Resolver {
     done_.insert(f.path);
     if (!ok) return value;
     if (!whole) result = out;
-    if ((f.type == FieldType::String || f.type == FieldType::Path) && !result.is_string() && !result.is_null()) {
+    if ((f.type == FieldType::String || f.type == FieldType::Path) && !result.is_string() &&
+        !result.is_null()) {
       result = describe_value(result);
     }
     origin.template_text = text;
@@ -243,7 +246,8 @@ Resolved resolve(const ResolveInput& input, Findings& findings) {
       if (target && target->secret) where = Origin::flag("--set " + s.substr(0, eq) + "=<redacted>");
     }
     if (eq == std::string::npos || eq == 0) {
-      findings.error("bad_set", "", where, "--set expects section.key=value").hint = "for example --set training.learning_rate=1e-4";
+      findings.error("bad_set", "", where, "--set expects section.key=value").hint =
+          "for example --set training.learning_rate=1e-4";
       continue;
     }
     std::string key = s.substr(0, eq);

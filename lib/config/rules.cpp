@@ -39,8 +39,8 @@ void derive_schedule(Resolved& r, const std::string& sec, Findings& out) {
       r.values[ws] = 0;
       r.origins[ws] = Origin::derived(wr + " is set");
     } else if (num(r, ws) > 0) {
-      out.error("mutually_exclusive", wr, r.origin(wr), "warmup_ratio and warmup_steps are both set")
-          .hint = "set one of them (" + ws + " at " + r.origin(ws).describe() + ")";
+      out.error("mutually_exclusive", wr, r.origin(wr), "warmup_ratio and warmup_steps are both set").hint =
+          "set one of them (" + ws + " at " + r.origin(ws).describe() + ")";
     }
   }
   const std::string ms = sec + ".max_steps", ne = sec + ".num_epochs";
@@ -49,8 +49,8 @@ void derive_schedule(Resolved& r, const std::string& sec, Findings& out) {
       r.values[ms] = nullptr;
       r.origins[ms] = Origin::derived(ne + " is set");
     } else if (!r.is_null(ms)) {
-      out.warning("ignored", ne, r.origin(ne), "num_epochs is ignored because max_steps is also set")
-          .hint = "max_steps takes precedence; set " + ms + ": null to train by epochs";
+      out.warning("ignored", ne, r.origin(ne), "num_epochs is ignored because max_steps is also set").hint =
+          "max_steps takes precedence; set " + ms + ": null to train by epochs";
     }
   }
 }
@@ -64,11 +64,11 @@ void check_precision(const Resolved& r, const std::string& sec, Findings& out) {
   if (flag_on(r, fp)) {
     const std::string device = r.get_string("run.device");
     if (device == "cpu") {
-      out.error("cross_field", fp, r.origin(fp), "fp16 needs a CUDA device, and run.device is cpu")
-          .hint = "use bf16 on CPU";
+      out.error("cross_field", fp, r.origin(fp), "fp16 needs a CUDA device, and run.device is cpu").hint =
+          "use bf16 on CPU";
     } else if (device == "auto") {
-      out.warning("cross_field", fp, r.origin(fp), "fp16 works only when a CUDA device is found")
-          .hint = "set run.device: cuda to fail early when there is none";
+      out.warning("cross_field", fp, r.origin(fp), "fp16 works only when a CUDA device is found").hint =
+          "set run.device: cuda to fail early when there is none";
     }
   }
 }
@@ -76,10 +76,11 @@ void check_precision(const Resolved& r, const std::string& sec, Findings& out) {
 void check_training(const Resolved& r, Findings& out) {
   const bool no_eval = num(r, "training.val_split") == 0;
   if (no_eval) {
-    for (const char* k : {"training.eval_steps", "training.eval_max_samples", "training.eval_accumulation_steps",
-                          "training.eval_batch_size"}) {
+    for (const char* k : {"training.eval_steps", "training.eval_max_samples",
+                          "training.eval_accumulation_steps", "training.eval_batch_size"}) {
       if (r.is_explicit(k)) {
-        out.error("cross_field", k, r.origin(k), "has no effect: training.val_split is 0, so nothing is evaluated")
+        out.error("cross_field", k, r.origin(k),
+                  "has no effect: training.val_split is 0, so nothing is evaluated")
             .hint = "set training.val_split > 0, or remove this key";
       }
     }
@@ -98,9 +99,10 @@ void check_training(const Resolved& r, Findings& out) {
     auto save = static_cast<int64_t>(num(r, "training.save_steps"));
     auto eval = static_cast<int64_t>(num(r, "training.eval_steps"));
     if (eval > 0 && save % eval != 0) {
-      out.error("cross_field", "training.save_steps", place(r, {"training.save_steps", "training.eval_steps"}),
-                "load_best_model_at_end needs save_steps to be a multiple of eval_steps (" + std::to_string(save) +
-                    " is not a multiple of " + std::to_string(eval) + ")")
+      out.error("cross_field", "training.save_steps",
+                place(r, {"training.save_steps", "training.eval_steps"}),
+                "load_best_model_at_end needs save_steps to be a multiple of eval_steps (" +
+                    std::to_string(save) + " is not a multiple of " + std::to_string(eval) + ")")
           .hint = "otherwise the best evaluated step may have no checkpoint";
     }
     if (r.get_string("training.metric_for_best_model") == "eval_loss" && no_eval) {
@@ -110,16 +112,19 @@ void check_training(const Resolved& r, Findings& out) {
   if (!r.is_null("training.max_steps")) {
     auto steps = num(r, "training.max_steps");
     if (num(r, "training.warmup_steps") >= steps && steps > 0) {
-      out.warning("cross_field", "training.warmup_steps", place(r, {"training.warmup_steps", "training.max_steps"}),
+      out.warning("cross_field", "training.warmup_steps",
+                  place(r, {"training.warmup_steps", "training.max_steps"}),
                   "warmup lasts the whole run (warmup_steps >= max_steps)")
           .hint = "the learning rate never reaches its peak; lower warmup_steps";
     }
     if (num(r, "training.logging_steps") > steps) {
-      out.warning("cross_field", "training.logging_steps", place(r, {"training.logging_steps", "training.max_steps"}),
+      out.warning("cross_field", "training.logging_steps",
+                  place(r, {"training.logging_steps", "training.max_steps"}),
                   "logging_steps > max_steps: no training metrics line will be written");
     }
     if (!no_eval && num(r, "training.eval_steps") > steps) {
-      out.warning("cross_field", "training.eval_steps", place(r, {"training.eval_steps", "training.max_steps"}),
+      out.warning("cross_field", "training.eval_steps",
+                  place(r, {"training.eval_steps", "training.max_steps"}),
                   "eval_steps > max_steps: evaluation runs only at the end");
     }
   }
@@ -135,7 +140,8 @@ void check_training(const Resolved& r, Findings& out) {
     if (kv > 0 && heads % kv != 0) {
       out.error("cross_field", "training.scratch.num_kv_heads",
                 place(r, {"training.scratch.num_kv_heads", "training.scratch.num_heads"}),
-                "num_kv_heads must divide num_heads (" + std::to_string(heads) + " % " + std::to_string(kv) + " != 0)");
+                "num_kv_heads must divide num_heads (" + std::to_string(heads) + " % " + std::to_string(kv) +
+                    " != 0)");
     }
     if (num(r, "training.max_seq_length") > num(r, "training.scratch.max_position_embeddings")) {
       out.error("cross_field", "training.max_seq_length",
@@ -163,10 +169,12 @@ void check_generation(const Resolved& r, Findings& out) {
 
 void check_teacher(const Resolved& r, Findings& out,
                    const std::function<std::optional<std::string>(const std::string&)>& getenv) {
-  static const std::regex kHost(R"(^(https?://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?(/[^\s]*)?$)");
+  static const std::regex kHost(
+      R"(^(https?://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?(/[^\s]*)?$)");
   for (const auto& host : r.get_list("teacher.host")) {
     if (!std::regex_match(host, kHost)) {
-      Finding& e = out.error("invalid_value", "teacher.host", r.origin("teacher.host"), "not a server address");
+      Finding& e =
+          out.error("invalid_value", "teacher.host", r.origin("teacher.host"), "not a server address");
       e.found = "\"" + host + "\"";
       e.expected = "http://HOST:PORT, https://HOST:PORT or HOST:PORT";
     }
@@ -210,15 +218,17 @@ static void check_all(const Resolved& r, Findings& findings,
   check_precision(r, "training", findings);
   check_precision(r, "alignment", findings);
   if (flag_on(r, "training.load_in_4bit") && flag_on(r, "training.load_in_8bit")) {
-    findings.error("mutually_exclusive", "training.load_in_8bit",
-                   place(r, {"training.load_in_8bit", "training.load_in_4bit"}),
-                   "load_in_4bit and load_in_8bit are both true")
+    findings
+        .error("mutually_exclusive", "training.load_in_8bit",
+               place(r, {"training.load_in_8bit", "training.load_in_4bit"}),
+               "load_in_4bit and load_in_8bit are both true")
         .hint = "choose one quantization";
   }
   if (num(r, "dataset_generation.min_operators") > num(r, "dataset_generation.max_operators")) {
-    const char* k = first_explicit(r, {"dataset_generation.min_operators", "dataset_generation.max_operators"});
-    findings.error("cross_field", k, r.origin(k), "min_operators is greater than max_operators")
-        .hint = "min_operators must be <= max_operators";
+    const char* k =
+        first_explicit(r, {"dataset_generation.min_operators", "dataset_generation.max_operators"});
+    findings.error("cross_field", k, r.origin(k), "min_operators is greater than max_operators").hint =
+        "min_operators must be <= max_operators";
   }
   check_training(r, findings);
   check_generation(r, findings);

@@ -1,10 +1,10 @@
 #include "config/value_check.h"
 
 #include <algorithm>
-#include <cmath>
-#include <regex>
 #include <cctype>
+#include <cmath>
 #include <cstring>
+#include <regex>
 #include <set>
 
 #include "core/canonical_json.h"
@@ -21,11 +21,17 @@ bool all_digits(std::string_view s, const char* alphabet) {
   return true;
 }
 
-std::string format_bound(double v) { return canonical_number(v); }
+std::string format_bound(double v) {
+  return canonical_number(v);
+}
 
-bool is_integral_number(const json& v) { return v.is_number_integer() || v.is_number_unsigned(); }
+bool is_integral_number(const json& v) {
+  return v.is_number_integer() || v.is_number_unsigned();
+}
 
-std::string quote(const std::string& s) { return "\"" + s + "\""; }
+std::string quote(const std::string& s) {
+  return "\"" + s + "\"";
+}
 
 std::string join(const std::vector<std::string>& items, const char* sep) {
   std::string out;
@@ -80,8 +86,10 @@ json parse_text_value(const Field& field, std::string_view text) {
   if (field.nullable && (text == "null" || text == "~")) return nullptr;
   switch (field.type) {
     case FieldType::String:
-    case FieldType::Path: return std::string(text);
-    case FieldType::Enum: return std::string(text);
+    case FieldType::Path:
+      return std::string(text);
+    case FieldType::Enum:
+      return std::string(text);
     case FieldType::StringList:
     case FieldType::EnumList: {
       if (!text.empty() && text.front() == '[') {
@@ -104,7 +112,8 @@ json parse_text_value(const Field& field, std::string_view text) {
       }
       return list;
     }
-    default: return type_plain_scalar(text);
+    default:
+      return type_plain_scalar(text);
   }
 }
 
@@ -114,32 +123,55 @@ bool holds_reference(const json& value) {
 
 std::string describe_value(const json& value) {
   switch (value.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::object: return "a mapping";
-    case json::value_t::array: return "a list " + value.dump();
-    case json::value_t::string: return quote(value.get<std::string>());
+    case json::value_t::null:
+      return "null";
+    case json::value_t::object:
+      return "a mapping";
+    case json::value_t::array:
+      return "a list " + value.dump();
+    case json::value_t::string:
+      return quote(value.get<std::string>());
     case json::value_t::number_float: {
       double d = value.get<double>();
       if (std::isnan(d)) return ".nan";
       if (std::isinf(d)) return d > 0 ? ".inf" : "-.inf";
       return canonical_number(d);
     }
-    default: return value.dump();
+    default:
+      return value.dump();
   }
 }
 
 std::string describe_expected(const Field& f) {
   std::string base;
   switch (f.type) {
-    case FieldType::Bool: base = "true or false"; break;
-    case FieldType::Int: base = "an integer"; break;
-    case FieldType::Float: base = "a number"; break;
-    case FieldType::String: base = "a string"; break;
-    case FieldType::Path: base = "a path"; break;
-    case FieldType::Enum: base = "one of " + join(f.choices, ", "); break;
-    case FieldType::StringList: base = "a list of strings"; break;
-    case FieldType::EnumList: base = "a list of: " + join(f.choices, ", "); break;
-    case FieldType::BoolOrEnum: base = "one of " + join(f.choices, ", "); break;
+    case FieldType::Bool:
+      base = "true or false";
+      break;
+    case FieldType::Int:
+      base = "an integer";
+      break;
+    case FieldType::Float:
+      base = "a number";
+      break;
+    case FieldType::String:
+      base = "a string";
+      break;
+    case FieldType::Path:
+      base = "a path";
+      break;
+    case FieldType::Enum:
+      base = "one of " + join(f.choices, ", ");
+      break;
+    case FieldType::StringList:
+      base = "a list of strings";
+      break;
+    case FieldType::EnumList:
+      base = "a list of: " + join(f.choices, ", ");
+      break;
+    case FieldType::BoolOrEnum:
+      base = "one of " + join(f.choices, ", ");
+      break;
   }
   std::vector<std::string> bounds;
   if (f.min) bounds.push_back((f.min_exclusive ? "> " : ">= ") + format_bound(*f.min));
@@ -169,7 +201,8 @@ std::vector<std::string> closest_matches(std::string_view word, const std::vecto
     size_t d = distance(word, c);
     // Close enough: about a third of the word may differ, or one is the other's prefix/suffix.
     size_t limit = std::max<size_t>(2, std::max(word.size(), c.size()) / 3);
-    bool contains = word.size() >= 3 && (c.find(word) != std::string::npos || word.find(c) != std::string::npos);
+    bool contains =
+        word.size() >= 3 && (c.find(word) != std::string::npos || word.find(c) != std::string::npos);
     if (d <= limit || contains) scored.emplace_back(contains ? std::min(d, limit) : d, c);
   }
   std::stable_sort(scored.begin(), scored.end(), [](auto& a, auto& b) { return a.first < b.first; });
@@ -202,8 +235,10 @@ bool check_value(const Field& f, json& value, const Origin& where, Findings& out
       if (!value.is_boolean()) {
         std::string hint;
         if (value.is_string()) {
-          static const std::set<std::string> kYaml11 = {"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off"};
-          if (kYaml11.count(value.get<std::string>())) hint = "YAML 1.1 spellings are not booleans here; write true or false";
+          static const std::set<std::string> kYaml11 = {"yes", "no",  "on", "off", "y",
+                                                        "n",   "Yes", "No", "On",  "Off"};
+          if (kYaml11.count(value.get<std::string>()))
+            hint = "YAML 1.1 spellings are not booleans here; write true or false";
         }
         if (value.is_number()) hint = "write true or false, not a number";
         return wrong("wrong_type", "wrong type", hint);
@@ -272,7 +307,8 @@ bool check_value(const Field& f, json& value, const Origin& where, Findings& out
         if (!item.is_string()) return wrong("wrong_type", "every item must be a string");
         const auto& s = item.get_ref<const std::string&>();
         if (!seen.insert(s).second) return wrong("duplicate_value", "\"" + s + "\" is listed twice");
-        if (f.type == FieldType::EnumList && std::find(f.choices.begin(), f.choices.end(), s) == f.choices.end()) {
+        if (f.type == FieldType::EnumList &&
+            std::find(f.choices.begin(), f.choices.end(), s) == f.choices.end()) {
           auto near = closest_matches(s, f.choices, 1);
           return wrong("not_in_enum", "\"" + s + "\" is not an allowed item",
                        near.empty() ? "" : "did you mean \"" + near.front() + "\"?");
@@ -304,8 +340,8 @@ bool check_value(const Field& f, json& value, const Origin& where, Findings& out
     e.hint = "remove the key (default " + describe_value(f.default_value) + ")";
     return false;
   }
-  bool any_non_default = !f.unsupported_values.empty() && f.unsupported_values.front() == "*" &&
-                         value != f.default_value;
+  bool any_non_default =
+      !f.unsupported_values.empty() && f.unsupported_values.front() == "*" && value != f.default_value;
   if (any_non_default || value_is_listed(value, f.unsupported_values)) {
     Finding& e = out.error("not_supported", f.path, where, "not supported yet: " + f.unsupported_reason);
     e.found = describe_value(value);

@@ -10,7 +10,8 @@
 
 namespace af::config {
 
-/// Types a plain (unquoted) scalar by the YAML 1.2 core schema: null, true/false, integers, floats, or string.
+/// Types a plain (unquoted) scalar by the YAML 1.2 core schema: null, true/false, integers, floats, or
+/// string.
 nlohmann::json type_plain_scalar(std::string_view text);
 
 /// Parses a value given as text (a flag, --set, an environment variable) for `field`: strings stay

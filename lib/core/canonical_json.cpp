@@ -18,13 +18,27 @@ void append_string(std::string& out, const std::string& s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -46,12 +60,24 @@ void append_value(std::string& out, const nlohmann::json& v, int depth = 0) {
     throw runtime_error("canonical JSON: nested deeper than " + std::to_string(kMaxDepth) + " levels");
   }
   switch (v.type()) {
-    case nlohmann::json::value_t::null: out += "null"; break;
-    case nlohmann::json::value_t::boolean: out += v.get<bool>() ? "true" : "false"; break;
-    case nlohmann::json::value_t::number_integer: out += std::to_string(v.get<int64_t>()); break;
-    case nlohmann::json::value_t::number_unsigned: out += std::to_string(v.get<uint64_t>()); break;
-    case nlohmann::json::value_t::number_float: out += canonical_number(v.get<double>()); break;
-    case nlohmann::json::value_t::string: append_string(out, v.get_ref<const std::string&>()); break;
+    case nlohmann::json::value_t::null:
+      out += "null";
+      break;
+    case nlohmann::json::value_t::boolean:
+      out += v.get<bool>() ? "true" : "false";
+      break;
+    case nlohmann::json::value_t::number_integer:
+      out += std::to_string(v.get<int64_t>());
+      break;
+    case nlohmann::json::value_t::number_unsigned:
+      out += std::to_string(v.get<uint64_t>());
+      break;
+    case nlohmann::json::value_t::number_float:
+      out += canonical_number(v.get<double>());
+      break;
+    case nlohmann::json::value_t::string:
+      append_string(out, v.get_ref<const std::string&>());
+      break;
     case nlohmann::json::value_t::array: {
       out += '[';
       bool first = true;
@@ -78,7 +104,8 @@ void append_value(std::string& out, const nlohmann::json& v, int depth = 0) {
       break;
     }
     case nlohmann::json::value_t::binary:
-    case nlohmann::json::value_t::discarded: throw runtime_error("canonical JSON: value has no JSON form");
+    case nlohmann::json::value_t::discarded:
+      throw runtime_error("canonical JSON: value has no JSON form");
   }
 }
 
@@ -210,12 +237,14 @@ nlohmann::json parse_json_strict(std::string_view text) {
                         std::to_string(pos.column));
   }
   StrictBuilder builder(text);
-  bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &builder, nlohmann::json::input_format_t::json,
-                                      true, false);
+  bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &builder,
+                                      nlohmann::json::input_format_t::json, true, false);
   if (!ok) throw runtime_error("invalid JSON: " + builder.error);
   return std::move(builder.result);
 }
 
-std::string canonicalize_json_text(std::string_view text) { return canonical_json(parse_json_strict(text)); }
+std::string canonicalize_json_text(std::string_view text) {
+  return canonical_json(parse_json_strict(text));
+}
 
 }  // namespace af

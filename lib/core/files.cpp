@@ -16,7 +16,9 @@ namespace af {
 namespace fs = std::filesystem;
 
 namespace {
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+  return std::strerror(errno);
+}
 
 void write_all(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
@@ -51,7 +53,8 @@ std::string read_file(const std::string& path) {
 
 std::string read_file_limited(const std::string& path, uint64_t max_bytes, std::string_view what) {
   std::error_code ec;
-  if (fs::is_directory(path, ec)) throw usage_error(path + ": is a directory, expected a " + std::string(what));
+  if (fs::is_directory(path, ec))
+    throw usage_error(path + ": is a directory, expected a " + std::string(what));
   auto size = fs::file_size(path, ec);
   if (ec) throw usage_error(path + ": cannot open: " + ec.message(), "check that the path exists");
   if (size > max_bytes) {
@@ -110,7 +113,8 @@ AppendFile::AppendFile(const std::string& path, bool truncate) : path_(path) {
         while (keep > 0 && !found) {
           size_t take = static_cast<size_t>(std::min<uint64_t>(kBlock, keep));
           block.resize(take);
-          if (::pread(fd, block.data(), take, static_cast<off_t>(keep - take)) != static_cast<ssize_t>(take)) {
+          if (::pread(fd, block.data(), take, static_cast<off_t>(keep - take)) !=
+              static_cast<ssize_t>(take)) {
             ::close(fd);
             throw runtime_error(path + ": read failed: " + errno_text());
           }

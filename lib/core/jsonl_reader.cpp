@@ -48,16 +48,21 @@ nlohmann::json to_json(simdjson::ondemand::value value) {
       for (auto element : value.get_array()) arr.push_back(to_json(element.value()));
       return arr;
     }
-    case json_type::string: return std::string(value.get_string().value());
-    case json_type::boolean: return value.get_bool().value();
+    case json_type::string:
+      return std::string(value.get_string().value());
+    case json_type::boolean:
+      return value.get_bool().value();
     case json_type::null:
       if (!value.is_null()) throw BadLine("invalid literal");
       return nullptr;
     case json_type::number: {
       switch (value.get_number_type().value()) {
-        case simdjson::ondemand::number_type::signed_integer: return value.get_int64().value();
-        case simdjson::ondemand::number_type::unsigned_integer: return value.get_uint64().value();
-        default: return value.get_double().value();
+        case simdjson::ondemand::number_type::signed_integer:
+          return value.get_int64().value();
+        case simdjson::ondemand::number_type::unsigned_integer:
+          return value.get_uint64().value();
+        default:
+          return value.get_double().value();
       }
     }
   }
@@ -69,17 +74,23 @@ nlohmann::json to_json(simdjson::ondemand::document& doc) {
   // Scalars at the document root need the document accessors.
   switch (doc.type().value()) {
     case json_type::object:
-    case json_type::array: return to_json(doc.get_value().value());
-    case json_type::string: return std::string(doc.get_string().value());
-    case json_type::boolean: return doc.get_bool().value();
+    case json_type::array:
+      return to_json(doc.get_value().value());
+    case json_type::string:
+      return std::string(doc.get_string().value());
+    case json_type::boolean:
+      return doc.get_bool().value();
     case json_type::null:
       if (!doc.is_null()) throw BadLine("invalid literal");
       return nullptr;
     case json_type::number:
       switch (doc.get_number_type().value()) {
-        case simdjson::ondemand::number_type::signed_integer: return doc.get_int64().value();
-        case simdjson::ondemand::number_type::unsigned_integer: return doc.get_uint64().value();
-        default: return doc.get_double().value();
+        case simdjson::ondemand::number_type::signed_integer:
+          return doc.get_int64().value();
+        case simdjson::ondemand::number_type::unsigned_integer:
+          return doc.get_uint64().value();
+        default:
+          return doc.get_double().value();
       }
   }
   throw BadLine("unknown JSON value type");
@@ -103,12 +114,18 @@ nlohmann::json to_json(simdjson::dom::element element) {
       for (auto item : array) arr.push_back(to_json(item));
       return arr;
     }
-    case simdjson::dom::element_type::STRING: return std::string(element.get_string().value_unsafe());
-    case simdjson::dom::element_type::INT64: return element.get_int64().value_unsafe();
-    case simdjson::dom::element_type::UINT64: return element.get_uint64().value_unsafe();
-    case simdjson::dom::element_type::DOUBLE: return element.get_double().value_unsafe();
-    case simdjson::dom::element_type::BOOL: return element.get_bool().value_unsafe();
-    case simdjson::dom::element_type::NULL_VALUE: return nullptr;
+    case simdjson::dom::element_type::STRING:
+      return std::string(element.get_string().value_unsafe());
+    case simdjson::dom::element_type::INT64:
+      return element.get_int64().value_unsafe();
+    case simdjson::dom::element_type::UINT64:
+      return element.get_uint64().value_unsafe();
+    case simdjson::dom::element_type::DOUBLE:
+      return element.get_double().value_unsafe();
+    case simdjson::dom::element_type::BOOL:
+      return element.get_bool().value_unsafe();
+    case simdjson::dom::element_type::NULL_VALUE:
+      return nullptr;
   }
   throw BadLine("unknown JSON value type");
 }

@@ -14,10 +14,14 @@ std::mutex g_mutex;
 
 const char* level_tag(LogLevel level) {
   switch (level) {
-    case LogLevel::Debug: return "debug: ";
-    case LogLevel::Info: return "";
-    case LogLevel::Warn: return "warning: ";
-    case LogLevel::Error: return "error: ";
+    case LogLevel::Debug:
+      return "debug: ";
+    case LogLevel::Info:
+      return "";
+    case LogLevel::Warn:
+      return "warning: ";
+    case LogLevel::Error:
+      return "error: ";
   }
   return "";
 }
@@ -31,9 +35,15 @@ LogLevel parse_log_level(std::string_view name) {
   throw usage_error("unknown log level '" + std::string(name) + "'", "use one of: debug, info, warn, error");
 }
 
-void set_log_level(LogLevel level) { g_level = level; }
-LogLevel log_level() { return g_level; }
-void set_log_program(std::string_view name) { g_program = name; }
+void set_log_level(LogLevel level) {
+  g_level = level;
+}
+LogLevel log_level() {
+  return g_level;
+}
+void set_log_program(std::string_view name) {
+  g_program = name;
+}
 
 void log_line(LogLevel level, std::string_view message) {
   if (level < g_level.load()) return;

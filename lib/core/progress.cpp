@@ -87,7 +87,9 @@ Progress::Progress(std::string label, std::optional<uint64_t> total, ProgressMod
   start_ = last_draw_ = std::chrono::steady_clock::now();
 }
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::advance(uint64_t n) {
   done_ += n;
@@ -98,7 +100,9 @@ void Progress::advance(uint64_t n) {
   if (since >= every) draw(false);
 }
 
-void Progress::set_status(std::string status) { status_ = std::move(status); }
+void Progress::set_status(std::string status) {
+  status_ = std::move(status);
+}
 
 void Progress::finish() {
   if (finished_) return;

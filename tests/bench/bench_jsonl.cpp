@@ -27,17 +27,20 @@ void generate(const std::string& path, uint64_t min_bytes) {
     nlohmann::json schema = {{"$schema", "https://json-schema.org/draft/2020-12/schema"}, {"type", "object"}};
     for (int k = 0; k < 12; ++k) {
       schema["properties"][std::string(fields[rng() % 8]) + std::to_string(k)] = {
-          {"type", "string"}, {"description", "A field of the domain, described for the reader " + std::to_string(rng())}};
+          {"type", "string"},
+          {"description", "A field of the domain, described for the reader " + std::to_string(rng())}};
     }
-    nlohmann::json ast = {{"query",
-                           {{"filter", {{"field", fields[rng() % 8]}, {"op", ops[rng() % 6]}, {"value", rng() % 1000}}},
-                            {"limit", rng() % 50}}}};
-    nlohmann::json row = {{"id", i},
-                          {"schema_id", "domain-" + std::to_string(rng() % 64)},
-                          {"language", rng() % 3 ? "en" : "fr"},
-                          {"prompt", "Schema:\n" + schema.dump() + "\nRequest: show items where price is above " +
-                                         std::to_string(rng() % 1000) + " sorted by rating"},
-                          {"completion", ast.dump()}};
+    nlohmann::json ast = {
+        {"query",
+         {{"filter", {{"field", fields[rng() % 8]}, {"op", ops[rng() % 6]}, {"value", rng() % 1000}}},
+          {"limit", rng() % 50}}}};
+    nlohmann::json row = {
+        {"id", i},
+        {"schema_id", "domain-" + std::to_string(rng() % 64)},
+        {"language", rng() % 3 ? "en" : "fr"},
+        {"prompt", "Schema:\n" + schema.dump() + "\nRequest: show items where price is above " +
+                       std::to_string(rng() % 1000) + " sorted by rating"},
+        {"completion", ast.dump()}};
     std::string line = row.dump() + "\n";
     out << line;
     written += line.size();
@@ -85,10 +88,11 @@ int main(int argc, char** argv) {
   // simdjson On-Demand: the pipeline's reader, pulling two fields per line.
   auto [t_simd, sum_simd] = best_of([&] {
     uint64_t sum = 0;
-    af::for_each_jsonl(input, af::OnBadLine::Fail, [&](const af::JsonlLine&, simdjson::ondemand::document& doc) {
-      sum += static_cast<uint64_t>(doc["id"].get_int64().value());
-      sum += doc["language"].get_string().value().size();
-    });
+    af::for_each_jsonl(input, af::OnBadLine::Fail,
+                       [&](const af::JsonlLine&, simdjson::ondemand::document& doc) {
+                         sum += static_cast<uint64_t>(doc["id"].get_int64().value());
+                         sum += doc["language"].get_string().value().size();
+                       });
     return sum;
   });
 
@@ -109,16 +113,18 @@ int main(int argc, char** argv) {
   auto [t_dom, sum_dom] = best_of([&] {
     uint64_t sum = 0;
     simdjson::dom::parser parser;
-    af::for_each_jsonl(input, af::OnBadLine::Fail, [&](const af::JsonlLine& line, simdjson::ondemand::document&) {
-      auto doc = parser.parse(line.text.data(), line.text.size());
-      sum += static_cast<uint64_t>(int64_t(doc["id"]));
-      sum += std::string_view(doc["language"]).size();
-    });
+    af::for_each_jsonl(input, af::OnBadLine::Fail,
+                       [&](const af::JsonlLine& line, simdjson::ondemand::document&) {
+                         auto doc = parser.parse(line.text.data(), line.text.size());
+                         sum += static_cast<uint64_t>(int64_t(doc["id"]));
+                         sum += std::string_view(doc["language"]).size();
+                       });
     return sum;
   });
 
   if (sum_simd != sum_nlohmann || sum_simd != sum_dom) {
-    std::cerr << "bench_jsonl: readers disagree (" << sum_simd << ", " << sum_nlohmann << ", " << sum_dom << ")\n";
+    std::cerr << "bench_jsonl: readers disagree (" << sum_simd << ", " << sum_nlohmann << ", " << sum_dom
+              << ")\n";
     return 1;
   }
   double simd_mbps = mb / t_simd;

@@ -20,7 +20,8 @@ TEST_CASE("keys are sorted by UTF-8 bytes at every level and whitespace is dropp
 TEST_CASE("strings keep UTF-8 as is and escape only quotes, backslashes and control characters") {
   CHECK(canonicalize_json_text(R"("caf\u00e9 \ud83d\ude00")") == "\"caf\xc3\xa9 \xf0\x9f\x98\x80\"");
   CHECK(canonicalize_json_text(R"("a\"b\\c\/d")") == R"("a\"b\\c/d")");
-  CHECK(canonicalize_json_text(R"("\b\f\n\r\t\u0001\u001f\u007f")") == "\"\\b\\f\\n\\r\\t\\u0001\\u001f\x7f\"");
+  CHECK(canonicalize_json_text(R"("\b\f\n\r\t\u0001\u001f\u007f")") ==
+        "\"\\b\\f\\n\\r\\t\\u0001\\u001f\x7f\"");
 }
 
 TEST_CASE("numbers: one form per value") {
@@ -64,8 +65,10 @@ TEST_CASE("invalid input is an error, never a different value") {
 }
 
 TEST_CASE("canonical form is a fixed point") {
-  const char* text = R"({"query":{"filter":{"op":"gt","field":"price","value":1.50},"limit":10,"fields":["a","b"]}})";
+  const char* text =
+      R"({"query":{"filter":{"op":"gt","field":"price","value":1.50},"limit":10,"fields":["a","b"]}})";
   std::string once = canonicalize_json_text(text);
-  CHECK(once == R"({"query":{"fields":["a","b"],"filter":{"field":"price","op":"gt","value":1.5},"limit":10}})");
+  CHECK(once ==
+        R"({"query":{"fields":["a","b"],"filter":{"field":"price","op":"gt","value":1.5},"limit":10}})");
   CHECK(canonicalize_json_text(once) == once);
 }

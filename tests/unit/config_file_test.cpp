@@ -30,7 +30,8 @@ const Finding* find_code(const Findings& f, const std::string& code) {
 
 TEST_CASE("entries carry their canonical key, typed value and place") {
   TempDir dir;
-  auto l = load(dir, "c.yaml", "training:\n  learning_rate: 1e-4\n  lora:\n    r: 16\nrun:\n  name: \"123\"\n");
+  auto l =
+      load(dir, "c.yaml", "training:\n  learning_rate: 1e-4\n  lora:\n    r: 16\nrun:\n  name: \"123\"\n");
   CHECK_FALSE(l.findings.has_errors());
   REQUIRE(l.file.entries.size() == 3);
   CHECK(l.file.entries[0].path == "training.learning_rate");
@@ -90,7 +91,8 @@ TEST_CASE("hostile files: deep nesting, alias bombs and huge files are errors") 
   CHECK(load(dir, "deep.yaml", "run:\n  name: " + deep + "\n").findings.has_errors());
   std::string deep_map;
   for (int i = 0; i < 200; ++i) deep_map += std::string(static_cast<size_t>(i) * 2, ' ') + "k:\n";
-  CHECK(load(dir, "deepmap.yaml", "training:\n  lora:\n    target_modules:\n" + deep_map).findings.has_errors());
+  CHECK(load(dir, "deepmap.yaml", "training:\n  lora:\n    target_modules:\n" + deep_map)
+            .findings.has_errors());
   std::string bomb = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
   for (char c = 'b'; c <= 'j'; ++c) {
     std::string prev(1, static_cast<char>(c - 1));

@@ -38,7 +38,8 @@ TEST_CASE("every default passes its own checks, and every reference names a key 
         std::string ref = text.substr(open + 2, text.find('}', open) - open - 2);
         const Field* target = find_field(ref);
         REQUIRE_MESSAGE(target != nullptr, ref);
-        if (open == 0 && text.size() == ref.size() + 3 && f.type != FieldType::String && f.type != FieldType::Path) {
+        if (open == 0 && text.size() == ref.size() + 3 && f.type != FieldType::String &&
+            f.type != FieldType::Path) {
           CHECK(target->type == f.type);
         }
       }
@@ -83,8 +84,10 @@ TEST_CASE("flags follow the naming rule") {
 }
 
 TEST_CASE("the stage file names are declared once, under run.output_root") {
-  CHECK(find_field("dataset_generation.schema_specs_out")->default_value == "${run.output_root}/d_01_domain_specs.jsonl");
-  CHECK(find_field("dataset_generation.eval_set_out")->default_value == "${run.output_root}/d_05_eval_set.jsonl");
+  CHECK(find_field("dataset_generation.schema_specs_out")->default_value ==
+        "${run.output_root}/d_01_domain_specs.jsonl");
+  CHECK(find_field("dataset_generation.eval_set_out")->default_value ==
+        "${run.output_root}/d_05_eval_set.jsonl");
   CHECK(find_field("training.training_corpus")->default_value == "${dataset_generation.training_corpus_out}");
 }
 

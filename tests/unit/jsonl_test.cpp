@@ -16,7 +16,8 @@ using af::test::TempDir;
 
 TEST_CASE("reads every record, skipping blank lines, CRLF endings and a last line without newline") {
   TempDir dir;
-  std::string p = dir.write("a.jsonl", "{\"id\":1,\"q\":\"x\"}\r\n\n   \n{\"id\":2,\"q\":\"y\"}\n{\"id\":3,\"q\":\"z\"}");
+  std::string p =
+      dir.write("a.jsonl", "{\"id\":1,\"q\":\"x\"}\r\n\n   \n{\"id\":2,\"q\":\"y\"}\n{\"id\":3,\"q\":\"z\"}");
   af::JsonlStats stats;
   auto rows = af::read_jsonl(p, af::OnBadLine::Fail, &stats);
   REQUIRE(rows.size() == 3);
@@ -40,7 +41,8 @@ TEST_CASE("a malformed line fails fast with file:line: reason") {
 
 TEST_CASE("skip-and-count keeps the good lines and counts and names the bad ones") {
   TempDir dir;
-  std::string p = dir.write("mixed.jsonl", "{\"a\":1}\nnot json\n{\"a\":1,\"a\":2}\n[1,2] trailing\n{\"a\":5}\n");
+  std::string p =
+      dir.write("mixed.jsonl", "{\"a\":1}\nnot json\n{\"a\":1,\"a\":2}\n[1,2] trailing\n{\"a\":5}\n");
   af::JsonlStats stats;
   auto rows = af::read_jsonl(p, af::OnBadLine::SkipAndCount, &stats);
   CHECK(rows.size() == 2);
@@ -63,7 +65,8 @@ TEST_CASE("on-demand visitors pull fields; a missing field is a bad line") {
   auto stats = af::for_each_jsonl(p, af::OnBadLine::SkipAndCount, visit);
   CHECK(seen == std::vector<std::string>{"1:p1/c1"});
   CHECK(stats.bad == 1);
-  CHECK_THROWS_WITH_AS(af::for_each_jsonl(p, af::OnBadLine::Fail, visit), doctest::Contains(":2: "), af::Error);
+  CHECK_THROWS_WITH_AS(af::for_each_jsonl(p, af::OnBadLine::Fail, visit), doctest::Contains(":2: "),
+                       af::Error);
 }
 
 TEST_CASE("a line longer than the read buffer is read whole") {
@@ -77,8 +80,8 @@ TEST_CASE("a line longer than the read buffer is read whole") {
 }
 
 TEST_CASE("a missing file names the path") {
-  CHECK_THROWS_WITH_AS(af::read_jsonl("/nonexistent/x.jsonl"), doctest::Contains("/nonexistent/x.jsonl: cannot open"),
-                       af::Error);
+  CHECK_THROWS_WITH_AS(af::read_jsonl("/nonexistent/x.jsonl"),
+                       doctest::Contains("/nonexistent/x.jsonl: cannot open"), af::Error);
 }
 
 TEST_CASE("append mode continues a file and cuts a torn last line left by a killed writer") {
@@ -128,7 +131,8 @@ TEST_CASE("atomic writes replace the whole file and leave no temporary behind") 
 TEST_CASE("an atomic write that cannot happen throws and keeps the old file") {
   TempDir dir;
   std::string p = dir.write("keep.txt", "old");
-  std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  std::filesystem::permissions(dir.path(),
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
   bool root = geteuid() == 0;  // root ignores directory permissions
   if (!root) CHECK_THROWS_AS(af::write_file_atomic(p, "new"), af::Error);
   std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all);

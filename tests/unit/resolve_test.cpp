@@ -11,7 +11,8 @@ using af::test::TempDir;
 using json = nlohmann::json;
 
 namespace {
-std::function<std::optional<std::string>(const std::string&)> env_of(std::map<std::string, std::string> vars) {
+std::function<std::optional<std::string>(const std::string&)> env_of(
+    std::map<std::string, std::string> vars) {
   return [vars](const std::string& k) -> std::optional<std::string> {
     auto it = vars.find(k);
     if (it == vars.end()) return std::nullopt;
@@ -83,7 +84,8 @@ TEST_CASE("changing a referenced key moves every default built on it") {
 
 TEST_CASE("user values may reference keys; bad references and cycles are errors") {
   Findings f;
-  Resolved r = resolve(input({}, {"alignment.adam_beta1=${training.adam_beta2}", "run.name=run-${run.seed}"}), f);
+  Resolved r =
+      resolve(input({}, {"alignment.adam_beta1=${training.adam_beta2}", "run.name=run-${run.seed}"}), f);
   CHECK_FALSE(f.has_errors());
   CHECK(r.get_double("alignment.adam_beta1") == 0.999);
   CHECK(r.get_string("run.name") == "run-3407");
@@ -92,7 +94,8 @@ TEST_CASE("user values may reference keys; bad references and cycles are errors"
   REQUIRE(g.error_count() == 1);
   CHECK(g.all()[0].hint == "did you mean ${run.name}?");
   Findings h;
-  resolve(input({}, {"training.output_dir=${training.training_corpus}", "training.training_corpus=${training.output_dir}"}),
+  resolve(input({}, {"training.output_dir=${training.training_corpus}",
+                     "training.training_corpus=${training.output_dir}"}),
           h);
   CHECK(codes(h).front() == "reference_cycle:training.training_corpus");
 }
@@ -125,8 +128,8 @@ TEST_CASE("cross-field rules") {
     resolve(input({}, std::move(sets)), f);
     return codes(f);
   };
-  CHECK(check({"training.fp16=true"}) == std::vector<std::string>{"mutually_exclusive:training.fp16",
-                                                                    "cross_field:training.fp16"});
+  CHECK(check({"training.fp16=true"}) ==
+        std::vector<std::string>{"mutually_exclusive:training.fp16", "cross_field:training.fp16"});
   CHECK(check({"training.fp16=true", "training.bf16=false", "run.device=cpu"}) ==
         std::vector<std::string>{"cross_field:training.fp16"});
   CHECK(check({"training.fp16=true", "training.bf16=false", "run.device=cuda"}).empty());
@@ -142,20 +145,22 @@ TEST_CASE("cross-field rules") {
   CHECK(check({"evaluation.temperature=0.2"}) == std::vector<std::string>{"ignored:evaluation.temperature"});
   CHECK(check({"evaluation.temperature=0.2", "evaluation.do_sample=true"}).empty());
   CHECK(check({"teacher.host=not a host"}) == std::vector<std::string>{"invalid_value:teacher.host"});
-  CHECK(check({"training.base_model=scratch", "training.max_seq_length=1024", "training.scratch.num_kv_heads=3"}) ==
+  CHECK(check({"training.base_model=scratch", "training.max_seq_length=1024",
+               "training.scratch.num_kv_heads=3"}) ==
         std::vector<std::string>{"cross_field:training.scratch.num_kv_heads"});
   CHECK(check({"training.base_model=scratch", "training.max_seq_length=8192"}) ==
         std::vector<std::string>{"cross_field:training.max_seq_length"});
   CHECK(check({"training.max_steps=20"}) ==
         std::vector<std::string>{"cross_field:training.warmup_steps", "cross_field:training.eval_steps"});
-  CHECK(check({"teacher.api_key_env=NOPE_NOT_SET"}) == std::vector<std::string>{"missing_env:teacher.api_key_env"});
+  CHECK(check({"teacher.api_key_env=NOPE_NOT_SET"}) ==
+        std::vector<std::string>{"missing_env:teacher.api_key_env"});
 }
 
 TEST_CASE("--set problems: unknown keys, missing '=', deprecated spellings") {
   Findings f;
   Resolved r = resolve(input({}, {"training.lerning_rate=1", "training", "training.lora_r=8"}), f);
-  CHECK(codes(f) == std::vector<std::string>{"unknown_key:training.lerning_rate", "bad_set:",
-                                             "deprecated:training.lora_r"});
+  CHECK(codes(f) == std::vector<std::string>{"unknown_key:training.lerning_rate",
+                                             "bad_set:", "deprecated:training.lora_r"});
   CHECK(r.get_int("training.lora.r") == 8);
 }
 

@@ -29,7 +29,7 @@ TEST_CASE("plain scalars follow the YAML 1.2 core schema") {
   CHECK(type_plain_scalar("-7").get<int64_t>() == -7);
   CHECK(type_plain_scalar("0x1F") == 31);
   CHECK(type_plain_scalar("5e-5").get<double>() == doctest::Approx(5e-5));  // unlike PyYAML, a float
-  CHECK(type_plain_scalar("1.") .get<double>() == 1.0);
+  CHECK(type_plain_scalar("1.").get<double>() == 1.0);
   CHECK(type_plain_scalar(".inf").get<double>() == HUGE_VAL);
   CHECK(std::isnan(type_plain_scalar(".nan").get<double>()));
   CHECK(type_plain_scalar("99999999999999999999").is_number_unsigned() == false);
@@ -39,10 +39,12 @@ TEST_CASE("plain scalars follow the YAML 1.2 core schema") {
 
 TEST_CASE("text values from flags are typed per field") {
   CHECK(parse_text_value(*find_field("run.name"), "123") == "123");
-  CHECK(parse_text_value(*find_field("training.learning_rate"), "1e-4").get<double>() == doctest::Approx(1e-4));
+  CHECK(parse_text_value(*find_field("training.learning_rate"), "1e-4").get<double>() ==
+        doctest::Approx(1e-4));
   CHECK(parse_text_value(*find_field("training.lora.target_modules"), "q_proj, v_proj") ==
         json::array({"q_proj", "v_proj"}));
-  CHECK(parse_text_value(*find_field("training.lora.target_modules"), R"(["k_proj"])") == json::array({"k_proj"}));
+  CHECK(parse_text_value(*find_field("training.lora.target_modules"), R"(["k_proj"])") ==
+        json::array({"k_proj"}));
   CHECK(parse_text_value(*find_field("training.max_samples"), "null").is_null());
   CHECK(parse_text_value(*find_field("training.bf16"), "false") == false);
 }
@@ -96,7 +98,8 @@ TEST_CASE("messages say what was expected and what was found, with a hint") {
   CHECK(e.found == "0");
   CHECK(e.hint == "the effective batch size (batch_size x grad_accum) would be 0");
   CHECK(e.to_text() ==
-        "c.yaml:3:5: error: training.grad_accum: value out of range (expected an integer >= 1 and <= 65536, found 0) "
+        "c.yaml:3:5: error: training.grad_accum: value out of range (expected an integer >= 1 and <= 65536, "
+        "found 0) "
         "[out_of_range]\n  hint: the effective batch size (batch_size x grad_accum) would be 0");
 }
 

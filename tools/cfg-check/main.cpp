@@ -9,15 +9,17 @@
 int main(int argc, char** argv) {
   using namespace af::config;
   return run_main("cfg-check", [&] {
-    ToolCli cli(std::nullopt, "cfg-check",
-                "Check astforge config files (YAML or JSON): unknown keys, types, ranges, enums, duplicates,\n"
-                "conflicting settings and deprecated keys, all reported at once. Exit 0 when valid (warnings\n"
-                "allowed), 2 otherwise.");
+    ToolCli cli(
+        std::nullopt, "cfg-check",
+        "Check astforge config files (YAML or JSON): unknown keys, types, ranges, enums, duplicates,\n"
+        "conflicting settings and deprecated keys, all reported at once. Exit 0 when valid (warnings\n"
+        "allowed), 2 otherwise.");
     std::vector<std::string> files;
     std::string format = "text";
     bool reference = false, merge = false;
     cli.app().add_option("FILE", files, "Config files to check (each on its own unless --merge)");
-    cli.app().add_option("--format", format, "Output: text, or json (one finding per line)")
+    cli.app()
+        .add_option("--format", format, "Output: text, or json (one finding per line)")
         ->check(CLI::IsMember({"text", "json"}));
     cli.app().add_flag("--merge", merge, "Check the files layered in order, as one config");
     cli.app().add_flag("--reference", reference, "Print the Markdown reference of every key and exit");

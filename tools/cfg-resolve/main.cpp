@@ -8,13 +8,15 @@
 int main(int argc, char** argv) {
   using namespace af::config;
   return run_main("cfg-resolve", [&] {
-    ToolCli cli(std::nullopt, "cfg-resolve",
-                "Resolve the configuration (defaults < files < LLM_MODEL/OLLAMA_HOST < --set) and write\n"
-                "run_config.json: every value with its source, the field-table and astforge versions. Secrets\n"
-                "are redacted.");
+    ToolCli cli(
+        std::nullopt, "cfg-resolve",
+        "Resolve the configuration (defaults < files < LLM_MODEL/OLLAMA_HOST < --set) and write\n"
+        "run_config.json: every value with its source, the field-table and astforge versions. Secrets\n"
+        "are redacted.");
     std::string output, explain, get;
-    cli.app().add_option("-o,--output", output,
-                         "Where to write run_config.json (default: <run.output_root>/run_config.json; - for stdout)");
+    cli.app().add_option(
+        "-o,--output", output,
+        "Where to write run_config.json (default: <run.output_root>/run_config.json; - for stdout)");
     cli.app().add_option("--explain", explain, "Print one key's value, source and consumers, and exit");
     cli.app().add_option("--get", get, "Print one key's value for shell scripts, and exit");
     if (auto code = cli.parse(argc, argv)) return *code;
