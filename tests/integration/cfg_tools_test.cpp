@@ -42,10 +42,12 @@ TEST_CASE("every problem is reported at once, with file:line:col, key, expected 
                             "  lora_dropout: 0.1\n");
   auto run = run_tool("cfg-check", {f});
   CHECK(run.exit_code == 2);
-  CHECK(run.out.find(f + ":2:18: error: training.learning_rate: value out of range (expected a number > 0 and <= 1, "
-                         "found -1) [out_of_range]") != std::string::npos);
-  CHECK(run.out.find(f + ":3:3: error: training.lerning_rate: unknown key [unknown_key]\n  hint: did you mean "
-                         "training.learning_rate?") != std::string::npos);
+  CHECK(run.out.find(
+            f + ":2:18: error: training.learning_rate: value out of range (expected a number > 0 and <= 1, "
+                "found -1) [out_of_range]") != std::string::npos);
+  CHECK(run.out.find(f +
+                     ":3:3: error: training.lerning_rate: unknown key [unknown_key]\n  hint: did you mean "
+                     "training.learning_rate?") != std::string::npos);
   CHECK(run.out.find(f + ":8:5: error: training.lora.r: key appears twice") != std::string::npos);
   CHECK(run.out.find(f + ":5:9: error: training.fp16: bf16 and fp16 are both true [mutually_exclusive]") !=
         std::string::npos);
@@ -72,7 +74,8 @@ TEST_CASE("--format json prints one finding per line") {
 TEST_CASE("warnings alone keep exit 0; --merge checks layered files") {
   TempDir dir;
   std::string a = dir.write("a.yaml", "dataset_generation:\n  min_operators: 6\n");
-  std::string b = dir.write("b.yaml", "dataset_generation:\n  max_operators: 5\ntraining:\n  max_steps: 20\n");
+  std::string b =
+      dir.write("b.yaml", "dataset_generation:\n  max_operators: 5\ntraining:\n  max_steps: 20\n");
   auto each = run_tool("cfg-check", {a, b});
   CHECK(each.exit_code == 0);  // each alone is valid; b only warns (warmup longer than the run)
   CHECK(each.out.find("warning: training.warmup_steps") != std::string::npos);
@@ -116,9 +119,10 @@ TEST_CASE("hostile input gets an error (exit 2), not a crash or a hang") {
 
 TEST_CASE("cfg-resolve writes run_config.json with every value, its source and the versions") {
   TempDir dir;
-  std::string cfg = dir.write("c.yaml", "extends: " + std::string(ASTFORGE_SOURCE_DIR) +
-                                            "/configs/defaults.dev.yaml\nteacher:\n  api_key: sk-top-secret\n  "
-                                            "api_key_env: null\n");
+  std::string cfg =
+      dir.write("c.yaml", "extends: " + std::string(ASTFORGE_SOURCE_DIR) +
+                              "/configs/defaults.dev.yaml\nteacher:\n  api_key: sk-top-secret\n  "
+                              "api_key_env: null\n");
   std::string out = dir.file("out/run_config.json");
   auto run = run_tool("cfg-resolve", {"--config", cfg, "--set", "training.max_steps=420", "-o", out},
                       {{"LLM_MODEL", "llama3:8b"}, {"OLLAMA_HOST", ""}});
@@ -150,7 +154,8 @@ TEST_CASE("cfg-resolve writes run_config.json with every value, its source and t
 }
 
 TEST_CASE("cfg-resolve --explain and --get") {
-  auto explain = run_tool("cfg-resolve", {"--set", "run.output_root=/srv/af", "--explain", "training.training_corpus"});
+  auto explain =
+      run_tool("cfg-resolve", {"--set", "run.output_root=/srv/af", "--explain", "training.training_corpus"});
   REQUIRE(explain.exit_code == 0);
   CHECK(explain.out ==
         "training.training_corpus = \"/srv/af/d_04_training_corpus.jsonl\"\n"

@@ -38,7 +38,8 @@ bool rejects_non_default(const Field& f) {
 json probe_value(const Field& f) {
   const json def = resolved_defaults().get(f.path);
   switch (f.type) {
-    case FieldType::Bool: return !(def.is_boolean() && def.get<bool>());
+    case FieldType::Bool:
+      return !(def.is_boolean() && def.get<bool>());
     case FieldType::Int: {
       int64_t base = def.is_null() ? static_cast<int64_t>(f.min.value_or(0)) : def.get<int64_t>();
       int64_t up = base + 1;
@@ -54,17 +55,20 @@ json probe_value(const Field& f) {
       if (f.path == "teacher_sim.bind") return "127.0.0.2";
       if (f.path == "teacher.api_key_env") return "HOME";
       return "probe-" + f.name();
-    case FieldType::Path: return "probe/" + f.name() + ".out";
+    case FieldType::Path:
+      return "probe/" + f.name() + ".out";
     case FieldType::Enum:
       for (const auto& c : f.choices)
         if (c != def) return c;
       break;
-    case FieldType::StringList: return json::array({"http://127.0.0.1:9999", "http://127.0.0.1:9998"});
+    case FieldType::StringList:
+      return json::array({"http://127.0.0.1:9999", "http://127.0.0.1:9998"});
     case FieldType::EnumList:
       for (const auto& c : f.choices)
         if (json::array({c}) != def && c != "all-linear") return json::array({c});
       break;
-    case FieldType::BoolOrEnum: return "gaussian";
+    case FieldType::BoolOrEnum:
+      return "gaussian";
   }
   FAIL("no probe value for " << f.path);
   return nullptr;
@@ -101,7 +105,9 @@ json dry_run_value(const std::string& out, const Field& f) {
   return doc.at(json::json_pointer(ptr));
 }
 
-json expected_shown(const Field& f, const json& v) { return f.secret ? json("<redacted>") : v; }
+json expected_shown(const Field& f, const json& v) {
+  return f.secret ? json("<redacted>") : v;
+}
 
 // Settings a probe needs to be valid on its own (fp16 excludes bf16 and needs CUDA).
 std::vector<std::pair<std::string, json>> companions(const Field& f) {
@@ -132,9 +138,8 @@ TEST_CASE("every key reaches every consumer's --dry-run by file, by --set and by
       CAPTURE(f.path);
       CAPTURE(tool);
       CAPTURE(probe.dump());
-      std::vector<std::vector<std::string>> ways = {{"--config", file},
-                                                    {"--set", f.path + "=" + as_text(probe)},
-                                                    flag_args(f, probe)};
+      std::vector<std::vector<std::string>> ways = {
+          {"--config", file}, {"--set", f.path + "=" + as_text(probe)}, flag_args(f, probe)};
       for (auto args : ways) {
         CAPTURE(args.front());
         if (args.front() != "--config") args.insert(args.end(), extra.begin(), extra.end());
@@ -169,8 +174,9 @@ TEST_CASE("keys whose feature is not built are rejected by every path, by every 
         auto run = run_tool(std::string(tool_name(t)), args);
         CHECK(run.exit_code == 2);
         CHECK(run.out.empty());
-        bool explained = run.err.find(f.unsupported_values.empty() ? f.invalid_reason : "not supported yet") !=
-                         std::string::npos;
+        bool explained =
+            run.err.find(f.unsupported_values.empty() ? f.invalid_reason : "not supported yet") !=
+            std::string::npos;
         CHECK_MESSAGE(explained, run.err);
       }
     }
@@ -204,7 +210,8 @@ TEST_CASE("--help lists every consumed key's flag; the work itself says it is no
     CAPTURE(tool);
     auto help = run_tool(tool, {"--help"});
     CHECK(help.exit_code == 0);
-    for (const Field* f : fields_for(t)) CHECK_MESSAGE(help.out.find("--" + f->flag) != std::string::npos, f->flag);
+    for (const Field* f : fields_for(t))
+      CHECK_MESSAGE(help.out.find("--" + f->flag) != std::string::npos, f->flag);
     CHECK(help.out.find("--dry-run") != std::string::npos);
     auto run = run_tool(tool, {});
     CHECK(run.exit_code == 1);
@@ -218,8 +225,8 @@ TEST_CASE("--help lists every consumed key's flag; the work itself says it is no
 TEST_CASE("precedence across the real command line: file < env < --set < flag") {
   TempDir dir;
   std::string file = dir.write("c.yaml", "teacher:\n  model: from-file\n  retries: 1\n");
-  auto run = run_tool("eval-teacher", {"--config", file, "--set", "teacher.retries=2", "--teacher-retries", "5",
-                                       "--dry-run"},
+  auto run = run_tool("eval-teacher",
+                      {"--config", file, "--set", "teacher.retries=2", "--teacher-retries", "5", "--dry-run"},
                       {{"LLM_MODEL", "from-env"}, {"OLLAMA_HOST", "127.0.0.1:7777"}});
   REQUIRE(run.exit_code == 0);
   json doc = json::parse(run.out);
@@ -228,7 +235,8 @@ TEST_CASE("precedence across the real command line: file < env < --set < flag") 
   CHECK(doc["settings"]["teacher"]["host"] == json::array({"127.0.0.1:7777"}));
   CHECK(doc["settings"]["teacher"]["retries"] == 5);
   CHECK(doc["sources"]["teacher.retries"] == "flag --teacher-retries");
-  auto flag_wins = run_tool("eval-teacher", {"--teacher-model", "from-flag", "--dry-run"}, {{"LLM_MODEL", "from-env"}});
+  auto flag_wins =
+      run_tool("eval-teacher", {"--teacher-model", "from-flag", "--dry-run"}, {{"LLM_MODEL", "from-env"}});
   CHECK(json::parse(flag_wins.out)["settings"]["teacher"]["model"] == "from-flag");
 }
 
