@@ -73,8 +73,10 @@ nlohmann::json Finding::to_json() const {
                       {"message", message}};
   if (where.kind == Origin::Kind::File) {
     j["file"] = where.file;
-    j["line"] = where.line;
-    j["column"] = where.column;
+    if (where.line > 0) {
+      j["line"] = where.line;
+      j["column"] = where.column;
+    }
   }
   if (!expected.empty()) j["expected"] = expected;
   if (!found.empty()) j["found"] = found;

@@ -16,6 +16,7 @@ struct Origin {
   size_t column = 0;          // File: 1-based
   std::string detail;         // Env: variable name; Flag: the flag as typed; Derived: the reason
   std::string template_text;  // the "${...}" text the value was interpolated from, when it was
+  size_t layer = 0;           // order of application (0: default or derived); later layers win
 
   static Origin default_value() { return {}; }
   static Origin in_file(std::string file, size_t line, size_t column);

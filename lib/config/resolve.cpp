@@ -53,6 +53,7 @@ class Resolver {
     if (check_value(f, value, origin, findings_)) {
       r_.values[f.path] = std::move(value);
       r_.origins[f.path] = origin;
+      r_.origins[f.path].layer = ++layer_;
     }
   }
 
@@ -144,6 +145,7 @@ class Resolver {
   Resolved& r_;
   Findings& findings_;
   std::set<std::string> done_;
+  size_t layer_ = 0;
 };
 
 }  // namespace

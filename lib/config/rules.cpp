@@ -73,12 +73,18 @@ void check_precision(const Resolved& r, const std::string& sec, Findings& out) {
   }
 }
 
+// True when `key` was set explicitly at or after the place that set `other`: a setting a base config made
+// and a later layer made moot (a child config's val_split: 0 over the parent's eval_steps) is not an error.
+bool set_since(const Resolved& r, const std::string& key, const std::string& other) {
+  return r.is_explicit(key) && r.origin(key).layer >= r.origin(other).layer;
+}
+
 void check_training(const Resolved& r, Findings& out) {
   const bool no_eval = num(r, "training.val_split") == 0;
   if (no_eval) {
     for (const char* k : {"training.eval_steps", "training.eval_max_samples",
                           "training.eval_accumulation_steps", "training.eval_batch_size"}) {
-      if (r.is_explicit(k)) {
+      if (set_since(r, k, "training.val_split")) {
         out.error("cross_field", k, r.origin(k),
                   "has no effect: training.val_split is 0, so nothing is evaluated")
             .hint = "set training.val_split > 0, or remove this key";
@@ -89,7 +95,8 @@ void check_training(const Resolved& r, Findings& out) {
                 "needs evaluation, but training.val_split is 0")
           .hint = "set training.val_split > 0";
     }
-    if (r.is_explicit("training.early_stop_patience") && num(r, "training.early_stop_patience") > 0) {
+    if (set_since(r, "training.early_stop_patience", "training.val_split") &&
+        num(r, "training.early_stop_patience") > 0) {
       out.error("cross_field", "training.early_stop_patience", r.origin("training.early_stop_patience"),
                 "early stopping watches eval_loss, but training.val_split is 0")
           .hint = "set training.val_split > 0, or early_stop_patience: 0";
@@ -104,9 +111,6 @@ void check_training(const Resolved& r, Findings& out) {
                 "load_best_model_at_end needs save_steps to be a multiple of eval_steps (" +
                     std::to_string(save) + " is not a multiple of " + std::to_string(eval) + ")")
           .hint = "otherwise the best evaluated step may have no checkpoint";
-    }
-    if (r.get_string("training.metric_for_best_model") == "eval_loss" && no_eval) {
-      // already reported above
     }
   }
   if (!r.is_null("training.max_steps")) {

@@ -136,6 +136,10 @@ TEST_CASE("cross-field rules") {
   CHECK(check({"training.val_split=0", "training.eval_steps=10"}) ==
         std::vector<std::string>{"cross_field:training.eval_steps"});
   CHECK(check({"training.val_split=0"}).empty());
+  // A setting made moot by a later layer is fine; the same setting after (or with) val_split is an error.
+  CHECK(check({"training.eval_steps=10", "training.val_split=0"}).empty());
+  CHECK(check({"training.val_split=0", "training.early_stop_patience=3"}) ==
+        std::vector<std::string>{"cross_field:training.early_stop_patience"});
   CHECK(check({"training.load_best_model_at_end=true", "training.save_steps=75"}) ==
         std::vector<std::string>{"cross_field:training.save_steps"});
   CHECK(check({"dataset_generation.min_operators=9"}) ==
