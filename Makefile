@@ -1,4 +1,5 @@
 # astforge: `make test` installs what is missing, builds, and runs every test.
+MAKEFLAGS += --no-print-directory
 BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
