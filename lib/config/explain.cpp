@@ -12,9 +12,7 @@ const Field& require_field(const std::string& key) {
   std::string path = key;
   if (const Alias* a = find_alias(key)) path = a->new_path;
   if (const Field* f = find_field(path)) return *f;
-  std::vector<std::string> all;
-  for (const auto& f : fields()) all.push_back(f.path);
-  auto near = closest_matches(key, all);
+  auto near = closest_matches(key, field_paths());
   throw usage_error("unknown key " + key,
                     near.empty() ? "see configs/REFERENCE.md" : "did you mean " + near.front() + "?");
 }

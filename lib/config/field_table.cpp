@@ -836,6 +836,15 @@ const std::vector<Alias>& aliases() {
   return all;
 }
 
+const std::vector<std::string>& field_paths() {
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> out;
+    for (const auto& f : fields()) out.push_back(f.path);
+    return out;
+  }();
+  return all;
+}
+
 const Field* find_field(std::string_view path) {
   static const std::map<std::string, const Field*, std::less<>> index = [] {
     std::map<std::string, const Field*, std::less<>> m;

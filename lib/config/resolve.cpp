@@ -105,11 +105,7 @@ class Resolver {
       const Field* target = find_field(ref);
       if (!target) {
         Finding& e = findings_.error("bad_reference", f.path, origin, "${" + ref + "} names no key");
-        auto near = closest_matches(ref, [] {
-          std::vector<std::string> all;
-          for (const auto& x : fields()) all.push_back(x.path);
-          return all;
-        }());
+        auto near = closest_matches(ref, field_paths());
         if (!near.empty()) e.hint = "did you mean ${" + near.front() + "}?";
         ok = false;
         break;
@@ -260,9 +256,7 @@ Resolved resolve(const ResolveInput& input, Findings& findings) {
     const Field* f = find_field(key);
     if (!f) {
       Finding& e = findings.error("unknown_key", key, where, "unknown key");
-      std::vector<std::string> all;
-      for (const auto& x : fields()) all.push_back(x.path);
-      auto near = closest_matches(key, all);
+      auto near = closest_matches(key, field_paths());
       if (!near.empty()) e.hint = "did you mean " + near.front() + "?";
       continue;
     }

@@ -13,6 +13,8 @@ constexpr int kFieldTableVersion = 1;
 
 /// Every key, in section order.
 const std::vector<Field>& fields();
+/// Every key path, in table order (candidates for "did you mean").
+const std::vector<std::string>& field_paths();
 /// The key at `path`, or nullptr.
 const Field* find_field(std::string_view path);
 /// Every renamed key.
