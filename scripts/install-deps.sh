@@ -8,7 +8,7 @@ packages=(
   libtorch-dev libopenblas0-pthread libgloo-dev    # tensors, autograd, c10d; fast float32 BLAS
   libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev doctest-dev
   libcpp-httplib-dev libsentencepiece-dev libre2-dev
-  gnuplot-nox json-schema-test-suite
+  gnuplot-nox json-schema-test-suite python3-jsonschema   # python3-jsonschema also ships the meta-schemas
 )
 
 missing=()

@@ -1,0 +1,1165 @@
+// Compilation (indexing $id/$anchor/$dynamicAnchor, resolving $ref to nodes, building regexes) and
+// evaluation (with annotations for unevaluated* and the dynamic scope for $dynamicRef).
+#include "jsonschema/schema.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "core/utf8.h"
+#include "jsonschema/format.h"
+#include "jsonschema/uri.h"
+
+namespace af::jsonschema {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr int kMaxSchemaDepth = 1000;
+constexpr size_t kMaxEvalDepth = 2000;
+
+const char* kDraft7Uri = "http://json-schema.org/draft-07/schema";
+const char* kDraft201909Uri = "https://json-schema.org/draft/2019-09/schema";
+const char* kDraft202012Uri = "https://json-schema.org/draft/2020-12/schema";
+
+std::string strip_empty_fragment(std::string uri) {
+  if (!uri.empty() && uri.back() == '#') uri.pop_back();
+  return uri;
+}
+
+std::string pointer_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::optional<Draft> draft_of_uri(const std::string& uri) {
+  std::string u = strip_empty_fragment(uri);
+  if (u == kDraft7Uri) return Draft::Draft7;
+  if (u == kDraft201909Uri) return Draft::Draft2019_09;
+  if (u == kDraft202012Uri) return Draft::Draft2020_12;
+  return std::nullopt;
+}
+
+std::string type_of(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "integer";
+    case json::value_t::number_float: {
+      double d = v.get<double>();
+      return std::isfinite(d) && d == std::floor(d) ? "integer" : "number";
+    }
+    case json::value_t::string: return "string";
+    case json::value_t::array: return "array";
+    case json::value_t::object: return "object";
+    default: return "unknown";
+  }
+}
+
+bool matches_type(const json& v, const std::string& t) {
+  std::string actual = type_of(v);
+  if (t == actual) return true;
+  return t == "number" && actual == "integer";
+}
+
+// JSON equality where 1 == 1.0 at any depth (nlohmann compares mixed number types by value already).
+bool json_equal(const json& a, const json& b) { return a == b; }
+
+std::string short_text(const json& v) {
+  std::string s = v.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+std::string number_text(double d) {
+  std::ostringstream out;
+  out.precision(17);
+  out << d;
+  return out.str();
+}
+
+// Which keyword families apply, from the meta-schema's $vocabulary (all of them for the standard ones).
+struct Vocab {
+  bool applicator = true, validation = true, unevaluated = true, format_assertion = false;
+};
+
+// Index information about one schema location.
+struct Place {
+  std::string base;  // absolute base URI (no fragment)
+  Draft draft = Draft::Draft2020_12;
+  Vocab vocab;
+};
+
+}  // namespace
+
+// --------------------------------------------------------------------------------------------------------------
+// Compiled nodes
+
+struct Node {
+  const json* j = nullptr;
+  Place place;
+  bool compiled = false;
+  bool is_resource_root = false;
+  std::string resource_uri;  // for roots: the resource's URI
+
+  // Keywords (null / empty when absent).
+  const Node* ref = nullptr;
+  const Node* dynamic_ref = nullptr;  // initial target of $dynamicRef
+  std::string dynamic_ref_anchor;     // non-empty when the initial target is a matching $dynamicAnchor
+  std::vector<std::string> types;
+  const json* enum_values = nullptr;
+  const json* const_value = nullptr;
+  std::optional<double> minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
+  std::optional<size_t> min_length, max_length, min_items, max_items, min_properties, max_properties;
+  std::optional<size_t> min_contains, max_contains;
+  bool unique_items = false;
+  std::shared_ptr<RE2> pattern;
+  std::string pattern_text;
+  std::string format;
+  std::vector<std::string> required;
+  std::vector<std::pair<std::string, std::vector<std::string>>> dependent_required;
+  std::vector<const Node*> all_of, any_of, one_of, prefix_items;
+  const Node* not_ = nullptr;
+  const Node *if_ = nullptr, *then_ = nullptr, *else_ = nullptr;
+  const Node* items = nullptr;             // applies after prefix_items
+  const Node* additional_items = nullptr;  // draft7/2019 with tuple items
+  const Node* contains = nullptr;
+  std::vector<std::pair<std::string, const Node*>> properties;
+  std::vector<std::pair<std::shared_ptr<RE2>, const Node*>> pattern_properties;
+  const Node* additional_properties = nullptr;
+  const Node* property_names = nullptr;
+  std::vector<std::pair<std::string, const Node*>> dependent_schemas;
+  const Node* unevaluated_properties = nullptr;
+  const Node* unevaluated_items = nullptr;
+  bool ref_overrides_siblings = false;  // draft-07: $ref ignores every sibling keyword
+};
+
+class Compiled {
+ public:
+  Compiled(const Options& options) : options_(options) {
+    if (!options_.loader) options_.loader = std::make_shared<DocumentLoader>();
+  }
+
+  const Node* root = nullptr;
+  bool uses_unevaluated = false;
+
+  void compile_root(const json& schema) {
+    documents_.push_back(schema);
+    const json& doc = documents_.back();
+    std::string base = options_.base_uri.empty() ? "urn:astforge:root" : strip_empty_fragment(options_.base_uri);
+    Place place{base, options_.default_draft, {}};
+    index_document(doc, place);
+    root = node_for(&doc);
+    compile_pending();
+  }
+
+  // Resources by URI, anchors by "uri#name", dynamic anchors by resource URI.
+  std::unordered_map<std::string, const json*> resources;
+  std::unordered_map<std::string, const json*> anchors;
+  std::unordered_map<std::string, std::unordered_map<std::string, const Node*>> dynamic_anchors;
+  bool format_assertion() const { return options_.format_assertion; }
+
+ private:
+  // ---- indexing: walk every subschema, recording base URI, draft and identifiers
+  void index_document(const json& doc, Place place) {
+    if (doc.is_object()) {
+      if (auto it = doc.find("$schema"); it != doc.end() && it->is_string()) apply_dialect(*it, place);
+    }
+    resources.emplace(place.base, &doc);
+    index(doc, place, 0, true);
+  }
+
+  void apply_dialect(const json& schema_uri, Place& place) {
+    std::string uri = schema_uri.get<std::string>();
+    if (auto d = draft_of_uri(uri)) {
+      place.draft = *d;
+      place.vocab = Vocab{};
+      return;
+    }
+    // A custom meta-schema: its own $schema gives the draft, its $vocabulary the keyword families.
+    std::string meta_uri = strip_empty_fragment(split_fragment(uri).first);
+    std::optional<json> meta = load_document(meta_uri);
+    if (!meta || !meta->is_object()) return;
+    if (auto s = meta->find("$schema"); s != meta->end() && s->is_string()) {
+      if (auto d = draft_of_uri(*s)) place.draft = *d;
+    }
+    if (auto v = meta->find("$vocabulary"); v != meta->end() && v->is_object()) {
+      Vocab vocab{false, false, false, false};
+      for (auto& [k, required] : v->items()) {
+        (void)required;
+        if (k.find("/vocab/applicator") != std::string::npos) vocab.applicator = true;
+        if (k.find("/vocab/validation") != std::string::npos) vocab.validation = true;
+        if (k.find("/vocab/unevaluated") != std::string::npos) vocab.unevaluated = true;
+        if (k.find("/vocab/format-assertion") != std::string::npos) vocab.format_assertion = true;
+      }
+      place.vocab = vocab;
+    }
+  }
+
+  void index(const json& j, Place place, int depth, bool is_root) {
+    if (depth > kMaxSchemaDepth) {
+      throw usage_error("invalid schema: nested deeper than " + std::to_string(kMaxSchemaDepth) + " levels");
+    }
+    if (!j.is_object()) {
+      places_.emplace(&j, place);
+      return;
+    }
+    bool legacy = place.draft == Draft::Draft7;
+    bool ref_sibling = legacy && j.contains("$ref");
+    if (auto id = j.find("$id"); id != j.end() && id->is_string() && !ref_sibling) {
+      const std::string& text = id->get_ref<const std::string&>();
+      if (legacy && !text.empty() && text[0] == '#') {
+        anchors.emplace(place.base + text, &j);
+      } else {
+        std::string resolved = resolve_uri(place.base, text);
+        auto [uri, fragment] = split_fragment(resolved);
+        if (!is_root) {
+          if (auto s = j.find("$schema"); s != j.end() && s->is_string()) apply_dialect(*s, place);
+        }
+        place.base = uri;
+        resources.emplace(uri, &j);
+        roots_.insert(&j);
+        if (legacy && !fragment.empty()) anchors.emplace(uri + "#" + fragment, &j);
+      }
+    }
+    if (is_root) roots_.insert(&j);
+    if (!legacy) {
+      if (auto a = j.find("$anchor"); a != j.end() && a->is_string()) {
+        anchors.emplace(place.base + "#" + a->get<std::string>(), &j);
+      }
+      if (auto a = j.find("$dynamicAnchor"); a != j.end() && a->is_string() && place.draft == Draft::Draft2020_12) {
+        anchors.emplace(place.base + "#" + a->get<std::string>(), &j);
+        dynamic_anchor_places_.push_back({place.base, a->get<std::string>(), &j});
+      }
+    }
+    places_.emplace(&j, place);
+    auto sub = [&](const json& s) { index(s, place, depth + 1, false); };
+    for (auto& [key, value] : j.items()) {
+      if (key == "additionalProperties" || key == "propertyNames" || key == "not" || key == "if" ||
+          key == "then" || key == "else" || key == "contains" || key == "additionalItems" ||
+          key == "unevaluatedProperties" || key == "unevaluatedItems") {
+        sub(value);
+      } else if (key == "items") {
+        if (value.is_array()) {
+          for (const auto& s : value) sub(s);
+        } else {
+          sub(value);
+        }
+      } else if (key == "properties" || key == "patternProperties" || key == "$defs" || key == "definitions" ||
+                 key == "dependentSchemas" || key == "dependencies") {
+        if (value.is_object())
+          for (auto& [k, s] : value.items()) {
+            (void)k;
+            if (s.is_object() || s.is_boolean()) sub(s);
+          }
+      } else if (key == "allOf" || key == "anyOf" || key == "oneOf" || key == "prefixItems") {
+        if (value.is_array())
+          for (const auto& s : value) sub(s);
+      }
+    }
+  }
+
+  // ---- nodes
+  Node* node_for(const json* j) {
+    if (auto it = nodes_.find(j); it != nodes_.end()) return it->second;
+    Place place;
+    if (auto p = places_.find(j); p != places_.end()) {
+      place = p->second;
+    } else {
+      place = fallback_place_;
+    }
+    node_store_.emplace_back();
+    Node* n = &node_store_.back();
+    n->j = j;
+    n->place = place;
+    n->is_resource_root = roots_.count(j) > 0;
+    n->resource_uri = place.base;
+    nodes_.emplace(j, n);
+    pending_.push_back(n);
+    return n;
+  }
+
+  void compile_pending() {
+    while (!pending_.empty()) {
+      Node* n = pending_.front();
+      pending_.pop_front();
+      if (!n->compiled) compile(*n);
+    }
+    for (const auto& d : dynamic_anchor_places_) dynamic_anchors[d.base][d.name] = node_for(d.j);
+    compile_remaining();
+  }
+
+  void compile_remaining() {
+    while (!pending_.empty()) {
+      Node* n = pending_.front();
+      pending_.pop_front();
+      if (!n->compiled) compile(*n);
+    }
+  }
+
+  [[noreturn]] void bad(const Node& n, const std::string& keyword, const std::string& why) {
+    throw usage_error("invalid schema at " + n.place.base + ": \"" + keyword + "\" " + why);
+  }
+
+  const Node* child(const json& j) { return node_for(&j); }
+
+  size_t count_value(const Node& n, const char* key, const json& v) {
+    if (!v.is_number() || v.get<double>() < 0 || v.get<double>() != std::floor(v.get<double>())) {
+      bad(n, key, "must be a non-negative integer");
+    }
+    return static_cast<size_t>(v.get<double>());
+  }
+
+  std::shared_ptr<RE2> regex(const Node& n, const char* key, const std::string& pattern) {
+    if (auto it = regexes_.find(pattern); it != regexes_.end()) return it->second;
+    RE2::Options opts;
+    opts.set_log_errors(false);
+    opts.set_encoding(RE2::Options::EncodingUTF8);
+    auto re = std::make_shared<RE2>(translate_ecma(pattern), opts);
+    if (!re->ok()) bad(n, key, "is not a valid regular expression (" + re->error() + "): " + pattern);
+    regexes_.emplace(pattern, re);
+    return re;
+  }
+
+  // ECMA-262 classes that RE2 spells differently: \d, \w, \s are ASCII-only in RE2 and Unicode (\s) in ECMA.
+  static std::string translate_ecma(const std::string& p) {
+    std::string out;
+    for (size_t i = 0; i < p.size(); ++i) {
+      if (p[i] == '\\' && i + 1 < p.size()) {
+        char c = p[i + 1];
+        if (c == 's') {
+          out += "[\\t\\n\\v\\f\\r \\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}"
+                 "\\x{3000}\\x{feff}]";
+          ++i;
+          continue;
+        }
+        if (c == 'S') {
+          out += "[^\\t\\n\\v\\f\\r \\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}"
+                 "\\x{3000}\\x{feff}]";
+          ++i;
+          continue;
+        }
+        if ((c == 'p' || c == 'P') && i + 2 < p.size() && p[i + 2] == '{') {
+          auto close = p.find('}', i + 3);
+          if (close != std::string::npos) {
+            out += "\\";
+            out += c;
+            out += "{" + unicode_property(p.substr(i + 3, close - i - 3)) + "}";
+            i = close;
+            continue;
+          }
+        }
+        out += p[i];
+        out += c;
+        ++i;
+        continue;
+      }
+      out += p[i];
+    }
+    return out;
+  }
+
+  // ECMA-262 accepts long General_Category names and Script=X; RE2 knows the short names and bare scripts.
+  static std::string unicode_property(const std::string& name) {
+    static const std::unordered_map<std::string, std::string> kLong = {
+        {"Letter", "L"}, {"Cased_Letter", "L"}, {"Uppercase_Letter", "Lu"}, {"Lowercase_Letter", "Ll"},
+        {"Titlecase_Letter", "Lt"}, {"Modifier_Letter", "Lm"}, {"Other_Letter", "Lo"}, {"Mark", "M"},
+        {"Nonspacing_Mark", "Mn"}, {"Spacing_Mark", "Mc"}, {"Enclosing_Mark", "Me"}, {"Number", "N"},
+        {"Decimal_Number", "Nd"}, {"digit", "Nd"}, {"Letter_Number", "Nl"}, {"Other_Number", "No"},
+        {"Punctuation", "P"}, {"punct", "P"}, {"Connector_Punctuation", "Pc"}, {"Dash_Punctuation", "Pd"},
+        {"Open_Punctuation", "Ps"}, {"Close_Punctuation", "Pe"}, {"Initial_Punctuation", "Pi"},
+        {"Final_Punctuation", "Pf"}, {"Other_Punctuation", "Po"}, {"Symbol", "S"}, {"Math_Symbol", "Sm"},
+        {"Currency_Symbol", "Sc"}, {"Modifier_Symbol", "Sk"}, {"Other_Symbol", "So"}, {"Separator", "Z"},
+        {"Space_Separator", "Zs"}, {"Line_Separator", "Zl"}, {"Paragraph_Separator", "Zp"}, {"Other", "C"},
+        {"Control", "Cc"}, {"cntrl", "Cc"}, {"Format", "Cf"}, {"Surrogate", "Cs"}, {"Private_Use", "Co"},
+        {"Unassigned", "Cn"}};
+    std::string n = name;
+    for (const char* prefix : {"General_Category=", "gc=", "Script=", "sc=", "Script_Extensions=", "scx="}) {
+      if (n.rfind(prefix, 0) == 0) n = n.substr(std::string(prefix).size());
+    }
+    if (auto it = kLong.find(n); it != kLong.end()) return it->second;
+    return n;
+  }
+
+  const Node* resolve_ref(const Node& n, const std::string& keyword, const std::string& ref) {
+    std::string full = resolve_uri(n.place.base, ref);
+    auto [uri, fragment] = split_fragment(full);
+    const json* resource = find_resource(uri);
+    if (!resource) bad(n, keyword, "refers to " + uri + ", which cannot be found (only local files are read)");
+    if (fragment.empty()) return node_for(resource);
+    std::string decoded = percent_decode(fragment);
+    if (decoded[0] == '/') {
+      const json* target = resource;
+      std::string token;
+      std::istringstream parts(decoded.substr(1));
+      size_t start = 1;
+      while (start <= decoded.size()) {
+        size_t end = decoded.find('/', start);
+        if (end == std::string::npos) end = decoded.size();
+        token = decoded.substr(start, end - start);
+        std::string unescaped;
+        for (size_t k = 0; k < token.size(); ++k) {
+          if (token[k] == '~' && k + 1 < token.size()) {
+            unescaped += token[k + 1] == '1' ? '/' : '~';
+            ++k;
+          } else {
+            unescaped += token[k];
+          }
+        }
+        if (target->is_object() && target->contains(unescaped)) {
+          target = &(*target)[unescaped];
+        } else if (target->is_array() && !unescaped.empty() &&
+                   std::all_of(unescaped.begin(), unescaped.end(), ::isdigit) &&
+                   std::stoul(unescaped) < target->size()) {
+          target = &(*target)[std::stoul(unescaped)];
+        } else {
+          bad(n, keyword, "points at " + full + ", which does not exist");
+        }
+        start = end + 1;
+      }
+      if (!places_.count(target)) {
+        fallback_place_ = places_.count(resource) ? places_[resource] : n.place;
+      }
+      return node_for(target);
+    }
+    auto it = anchors.find(uri + "#" + fragment);
+    if (it == anchors.end()) bad(n, keyword, "refers to the anchor " + full + ", which does not exist");
+    return node_for(it->second);
+  }
+
+  const json* find_resource(const std::string& uri) {
+    if (auto it = resources.find(uri); it != resources.end()) return it->second;
+    std::optional<json> doc = load_document(uri);
+    if (!doc) return nullptr;
+    documents_.push_back(std::move(*doc));
+    const json& stored = documents_.back();
+    Place place{uri, referrer_draft_, {}};
+    index_document(stored, place);
+    for (const auto& d : dynamic_anchor_places_) dynamic_anchors[d.base][d.name] = node_for(d.j);
+    return &stored;
+  }
+
+  std::optional<json> load_document(const std::string& uri) {
+    try {
+      return options_.loader->load(uri);
+    } catch (const json::exception& e) {
+      throw usage_error("schema document " + uri + " is not valid JSON: " + e.what());
+    }
+  }
+
+  void compile(Node& n) {
+    n.compiled = true;
+    const json& j = *n.j;
+    if (j.is_boolean()) return;
+    if (!j.is_object()) bad(n, "schema", "must be an object or a boolean, found " + short_text(j));
+    const Draft draft = n.place.draft;
+    const bool legacy = draft == Draft::Draft7;
+    const Vocab& vocab = n.place.vocab;
+    referrer_draft_ = draft;
+    if (auto it = j.find("$ref"); it != j.end()) {
+      if (!it->is_string()) bad(n, "$ref", "must be a string");
+      n.ref = resolve_ref(n, "$ref", *it);
+      if (legacy) {
+        n.ref_overrides_siblings = true;
+        return;
+      }
+    }
+    if (draft == Draft::Draft2020_12) {
+      if (auto it = j.find("$dynamicRef"); it != j.end()) {
+        if (!it->is_string()) bad(n, "$dynamicRef", "must be a string");
+        n.dynamic_ref = resolve_ref(n, "$dynamicRef", *it);
+        std::string fragment = split_fragment(it->get<std::string>()).second;
+        auto anchor = n.dynamic_ref->j->is_object() ? n.dynamic_ref->j->find("$dynamicAnchor") : j.end();
+        if (!fragment.empty() && fragment[0] != '/' && n.dynamic_ref->j->is_object() &&
+            anchor != n.dynamic_ref->j->end() && *anchor == fragment) {
+          n.dynamic_ref_anchor = fragment;
+        }
+      }
+    }
+    if (vocab.validation) compile_validation(n, j, legacy);
+    if (vocab.applicator) compile_applicators(n, j, draft);
+    if (vocab.unevaluated && !legacy) {
+      if (auto it = j.find("unevaluatedProperties"); it != j.end()) {
+        n.unevaluated_properties = child(*it);
+        uses_unevaluated = true;
+      }
+      if (auto it = j.find("unevaluatedItems"); it != j.end()) {
+        n.unevaluated_items = child(*it);
+        uses_unevaluated = true;
+      }
+    }
+    if (auto it = j.find("format"); it != j.end() && it->is_string()) {
+      if (options_.format_assertion || vocab.format_assertion) n.format = *it;
+    }
+  }
+
+  void compile_validation(Node& n, const json& j, bool legacy) {
+    if (auto it = j.find("type"); it != j.end()) {
+      if (it->is_string()) {
+        n.types.push_back(*it);
+      } else if (it->is_array()) {
+        for (const auto& t : *it) {
+          if (!t.is_string()) bad(n, "type", "must list type names");
+          n.types.push_back(t);
+        }
+      } else {
+        bad(n, "type", "must be a string or a list of strings");
+      }
+    }
+    if (auto it = j.find("enum"); it != j.end()) {
+      if (!it->is_array()) bad(n, "enum", "must be an array");
+      n.enum_values = &*it;
+    }
+    if (auto it = j.find("const"); it != j.end()) n.const_value = &*it;
+    auto number = [&](const char* key) -> std::optional<double> {
+      auto it = j.find(key);
+      if (it == j.end()) return std::nullopt;
+      if (!it->is_number()) {
+        if (legacy && it->is_boolean()) return std::nullopt;  // draft-04 style, not ours
+        bad(n, key, "must be a number");
+      }
+      return it->get<double>();
+    };
+    n.minimum = number("minimum");
+    n.maximum = number("maximum");
+    n.exclusive_minimum = number("exclusiveMinimum");
+    n.exclusive_maximum = number("exclusiveMaximum");
+    n.multiple_of = number("multipleOf");
+    if (n.multiple_of && *n.multiple_of <= 0) bad(n, "multipleOf", "must be greater than 0");
+    auto count = [&](const char* key) -> std::optional<size_t> {
+      auto it = j.find(key);
+      if (it == j.end()) return std::nullopt;
+      return count_value(n, key, *it);
+    };
+    n.min_length = count("minLength");
+    n.max_length = count("maxLength");
+    n.min_items = count("minItems");
+    n.max_items = count("maxItems");
+    n.min_properties = count("minProperties");
+    n.max_properties = count("maxProperties");
+    if (!legacy) {
+      n.min_contains = count("minContains");
+      n.max_contains = count("maxContains");
+    }
+    if (auto it = j.find("uniqueItems"); it != j.end() && it->is_boolean()) n.unique_items = *it;
+    if (auto it = j.find("pattern"); it != j.end()) {
+      if (!it->is_string()) bad(n, "pattern", "must be a string");
+      n.pattern = regex(n, "pattern", *it);
+      n.pattern_text = *it;
+    }
+    if (auto it = j.find("required"); it != j.end()) {
+      if (!it->is_array()) bad(n, "required", "must be an array of strings");
+      for (const auto& r : *it) {
+        if (!r.is_string()) bad(n, "required", "must be an array of strings");
+        n.required.push_back(r);
+      }
+    }
+    if (auto it = j.find(legacy ? "dependencies" : "dependentRequired"); it != j.end() && it->is_object()) {
+      for (auto& [k, v] : it->items()) {
+        if (!v.is_array()) continue;  // a schema dependency (draft-07), compiled with the applicators
+        std::vector<std::string> names;
+        for (const auto& x : v) names.push_back(x.get<std::string>());
+        n.dependent_required.emplace_back(k, std::move(names));
+      }
+    }
+  }
+
+  void compile_applicators(Node& n, const json& j, Draft draft) {
+    const bool legacy_items = draft != Draft::Draft2020_12;
+    auto list = [&](const char* key, std::vector<const Node*>& out) {
+      if (auto it = j.find(key); it != j.end()) {
+        if (!it->is_array() || it->empty()) bad(n, key, "must be a non-empty array of schemas");
+        for (const auto& s : *it) out.push_back(child(s));
+      }
+    };
+    list("allOf", n.all_of);
+    list("anyOf", n.any_of);
+    list("oneOf", n.one_of);
+    if (auto it = j.find("not"); it != j.end()) n.not_ = child(*it);
+    if (auto it = j.find("if"); it != j.end()) {
+      n.if_ = child(*it);
+      if (auto t = j.find("then"); t != j.end()) n.then_ = child(*t);
+      if (auto e = j.find("else"); e != j.end()) n.else_ = child(*e);
+    }
+    if (legacy_items) {
+      if (auto it = j.find("items"); it != j.end()) {
+        if (it->is_array()) {
+          for (const auto& s : *it) n.prefix_items.push_back(child(s));
+          if (auto a = j.find("additionalItems"); a != j.end()) n.items = child(*a);
+        } else {
+          n.items = child(*it);
+        }
+      }
+    } else {
+      list("prefixItems", n.prefix_items);
+      if (auto it = j.find("items"); it != j.end()) n.items = child(*it);
+    }
+    if (auto it = j.find("contains"); it != j.end()) n.contains = child(*it);
+    if (auto it = j.find("properties"); it != j.end()) {
+      if (!it->is_object()) bad(n, "properties", "must be an object");
+      for (auto& [k, s] : it->items()) n.properties.emplace_back(k, child(s));
+    }
+    if (auto it = j.find("patternProperties"); it != j.end()) {
+      if (!it->is_object()) bad(n, "patternProperties", "must be an object");
+      for (auto& [k, s] : it->items()) n.pattern_properties.emplace_back(regex(n, "patternProperties", k), child(s));
+    }
+    if (auto it = j.find("additionalProperties"); it != j.end()) n.additional_properties = child(*it);
+    if (auto it = j.find("propertyNames"); it != j.end()) n.property_names = child(*it);
+    const char* deps = draft == Draft::Draft7 ? "dependencies" : "dependentSchemas";
+    if (auto it = j.find(deps); it != j.end() && it->is_object()) {
+      for (auto& [k, s] : it->items())
+        if (s.is_object() || s.is_boolean()) n.dependent_schemas.emplace_back(k, child(s));
+    }
+  }
+
+  struct DynamicAnchorPlace {
+    std::string base, name;
+    const json* j;
+  };
+
+  Options options_;
+  std::deque<json> documents_;
+  std::deque<Node> node_store_;
+  std::unordered_map<const json*, Node*> nodes_;
+  std::unordered_map<const json*, Place> places_;
+  std::set<const json*> roots_;
+  std::deque<Node*> pending_;
+  std::unordered_map<std::string, std::shared_ptr<RE2>> regexes_;
+  std::vector<DynamicAnchorPlace> dynamic_anchor_places_;
+  Draft referrer_draft_ = Draft::Draft2020_12;
+  Place fallback_place_;
+};
+
+// --------------------------------------------------------------------------------------------------------------
+// Evaluation
+
+namespace {
+
+// What a successful evaluation marked as evaluated (for unevaluatedProperties / unevaluatedItems).
+struct Annotations {
+  bool all_props = false;
+  std::set<std::string> props;
+  bool all_items = false;
+  std::set<size_t> items;
+  void merge(const Annotations& o) {
+    all_props = all_props || o.all_props;
+    if (!all_props) props.insert(o.props.begin(), o.props.end());
+    all_items = all_items || o.all_items;
+    if (!all_items) items.insert(o.items.begin(), o.items.end());
+  }
+};
+
+class Evaluator {
+ public:
+  Evaluator(const Compiled& c, std::vector<ValidationError>* errors) : c_(c), errors_(errors) {}
+
+  bool eval(const Node& n, const json& inst, Annotations& ann) {
+    if (n.j->is_boolean()) {
+      if (n.j->get<bool>()) return true;
+      return fail("false", "no value is allowed here");
+    }
+    if (++depth_ > kMaxEvalDepth) {
+      --depth_;
+      return fail("$ref", "evaluation deeper than " + std::to_string(kMaxEvalDepth) + " levels (instance too deep)");
+    }
+    bool pushed_scope = false;
+    // Entering any location of another resource (not only its root) adds it to the dynamic scope.
+    if (dynamic_scope_.empty() || dynamic_scope_.back() != n.resource_uri) {
+      dynamic_scope_.push_back(n.resource_uri);
+      pushed_scope = true;
+    }
+    bool ok = eval_keywords(n, inst, ann);
+    if (pushed_scope) dynamic_scope_.pop_back();
+    --depth_;
+    return ok;
+  }
+
+ private:
+  bool collecting() const { return errors_ != nullptr; }
+
+  bool fail(const std::string& keyword, std::string message) {
+    if (errors_) {
+      std::string ip, kp;
+      for (const auto& s : ipath_) ip += "/" + pointer_escape(s);
+      for (const auto& s : kpath_) kp += "/" + s;
+      kp += "/" + keyword;
+      errors_->push_back({ip, kp, std::move(message)});
+    }
+    return false;
+  }
+
+  // Runs `n` on `inst` without reporting errors (for anyOf/oneOf/not/if/contains probing).
+  bool probe(const Node& n, const json& inst, Annotations& ann) {
+    auto saved = errors_;
+    errors_ = nullptr;
+    bool ok = eval(n, inst, ann);
+    errors_ = saved;
+    return ok;
+  }
+
+  bool sub(const Node& n, const json& inst, Annotations& ann, const std::string& kw) {
+    kpath_.push_back(kw);
+    bool ok = eval(n, inst, ann);
+    kpath_.pop_back();
+    return ok;
+  }
+
+  bool sub_at(const Node& n, const json& inst, Annotations& ann, const std::string& kw, const std::string& seg) {
+    ipath_.push_back(seg);
+    bool ok = sub(n, inst, ann, kw);
+    ipath_.pop_back();
+    return ok;
+  }
+
+  bool follow(const Node& from, const Node& target, const json& inst, Annotations& ann, const char* kw) {
+    auto key = std::make_pair(&target, &inst);
+    if (std::find(ref_stack_.begin(), ref_stack_.end(), key) != ref_stack_.end()) {
+      (void)from;
+      return fail(kw, "infinite $ref loop (a reference that never consumes the instance)");
+    }
+    ref_stack_.push_back(key);
+    bool ok = sub(target, inst, ann, kw);
+    ref_stack_.pop_back();
+    return ok;
+  }
+
+  const Node* dynamic_target(const Node& n) {
+    if (n.dynamic_ref_anchor.empty()) return n.dynamic_ref;
+    for (const auto& uri : dynamic_scope_) {
+      auto r = c_.dynamic_anchors.find(uri);
+      if (r == c_.dynamic_anchors.end()) continue;
+      auto a = r->second.find(n.dynamic_ref_anchor);
+      if (a != r->second.end() && a->second) return a->second;
+    }
+    return n.dynamic_ref;
+  }
+
+  bool eval_keywords(const Node& n, const json& inst, Annotations& ann) {
+    bool valid = true;
+    auto check = [&](bool ok) {
+      valid = valid && ok;
+      return valid || collecting();
+    };
+    if (n.ref) {
+      Annotations a;
+      bool ok = follow(n, *n.ref, inst, a, "$ref");
+      if (ok) ann.merge(a);
+      if (!check(ok)) return false;
+      if (n.ref_overrides_siblings) return valid;
+    }
+    if (n.dynamic_ref) {
+      Annotations a;
+      bool ok = follow(n, *dynamic_target(n), inst, a, "$dynamicRef");
+      if (ok) ann.merge(a);
+      if (!check(ok)) return false;
+    }
+    if (!n.types.empty()) {
+      bool any = std::any_of(n.types.begin(), n.types.end(), [&](const std::string& t) { return matches_type(inst, t); });
+      if (!check(any || fail("type", "expected " + join_types(n.types) + ", found " + type_of(inst)))) return false;
+    }
+    if (n.enum_values) {
+      bool any = std::any_of(n.enum_values->begin(), n.enum_values->end(),
+                             [&](const json& v) { return json_equal(v, inst); });
+      if (!check(any || fail("enum", short_text(inst) + " is not one of the allowed values"))) return false;
+    }
+    if (n.const_value && !check(json_equal(*n.const_value, inst) ||
+                                fail("const", "expected " + short_text(*n.const_value) + ", found " + short_text(inst)))) {
+      return false;
+    }
+    if (inst.is_number() && !check(eval_number(n, inst))) return false;
+    if (inst.is_string() && !check(eval_string(n, inst))) return false;
+    if (!n.format.empty() && !check(check_format(n.format, inst) ||
+                                    fail("format", short_text(inst) + " is not a valid " + n.format))) {
+      return false;
+    }
+    if (!check(eval_combinators(n, inst, ann))) return false;
+    if (inst.is_array() && !check(eval_array(n, inst, ann))) return false;
+    if (inst.is_object() && !check(eval_object(n, inst, ann))) return false;
+    // unevaluated* come last: they see what every other keyword (and subschema) evaluated.
+    if (n.unevaluated_items && inst.is_array()) {
+      bool ok = true;
+      for (size_t i = 0; i < inst.size(); ++i) {
+        if (ann.all_items || ann.items.count(i)) continue;
+        Annotations a;
+        ok = sub_at(*n.unevaluated_items, inst[i], a, "unevaluatedItems", std::to_string(i)) && ok;
+        if (!ok && !collecting()) break;
+      }
+      if (ok) ann.all_items = true;
+      if (!check(ok)) return false;
+    }
+    if (n.unevaluated_properties && inst.is_object()) {
+      bool ok = true;
+      for (auto& [k, v] : inst.items()) {
+        if (ann.all_props || ann.props.count(k)) continue;
+        Annotations a;
+        ok = sub_at(*n.unevaluated_properties, v, a, "unevaluatedProperties", k) && ok;
+        if (!ok && !collecting()) break;
+      }
+      if (ok) ann.all_props = true;
+      if (!check(ok)) return false;
+    }
+    return valid;
+  }
+
+  static std::string join_types(const std::vector<std::string>& types) {
+    std::string out;
+    for (size_t i = 0; i < types.size(); ++i) out += (i ? " or " : "") + types[i];
+    return out;
+  }
+
+  bool eval_number(const Node& n, const json& inst) {
+    double v = inst.get<double>();
+    bool ok = true;
+    if (n.minimum && v < *n.minimum) ok = fail("minimum", number_text(v) + " is less than " + number_text(*n.minimum));
+    if ((ok || collecting()) && n.maximum && v > *n.maximum) {
+      ok = fail("maximum", number_text(v) + " is greater than " + number_text(*n.maximum));
+    }
+    if ((ok || collecting()) && n.exclusive_minimum && v <= *n.exclusive_minimum) {
+      ok = fail("exclusiveMinimum", number_text(v) + " is not greater than " + number_text(*n.exclusive_minimum));
+    }
+    if ((ok || collecting()) && n.exclusive_maximum && v >= *n.exclusive_maximum) {
+      ok = fail("exclusiveMaximum", number_text(v) + " is not less than " + number_text(*n.exclusive_maximum));
+    }
+    if ((ok || collecting()) && n.multiple_of) {
+      bool multiple;
+      if ((inst.is_number_integer() || inst.is_number_unsigned()) && *n.multiple_of == std::floor(*n.multiple_of) &&
+          *n.multiple_of < 9.2e18) {
+        multiple = inst.get<int64_t>() % static_cast<int64_t>(*n.multiple_of) == 0;
+      } else {
+        double q = v / *n.multiple_of;
+        multiple = std::isfinite(q) && std::fabs(q - std::nearbyint(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
+      }
+      if (!multiple) ok = fail("multipleOf", number_text(v) + " is not a multiple of " + number_text(*n.multiple_of));
+    }
+    return ok;
+  }
+
+  bool eval_string(const Node& n, const json& inst) {
+    const std::string& s = inst.get_ref<const std::string&>();
+    bool ok = true;
+    if (n.min_length || n.max_length) {
+      size_t len = utf8_length(s);
+      if (n.min_length && len < *n.min_length) {
+        ok = fail("minLength", "shorter than " + std::to_string(*n.min_length) + " characters");
+      }
+      if ((ok || collecting()) && n.max_length && len > *n.max_length) {
+        ok = fail("maxLength", "longer than " + std::to_string(*n.max_length) + " characters");
+      }
+    }
+    if ((ok || collecting()) && n.pattern && !RE2::PartialMatch(s, *n.pattern)) {
+      ok = fail("pattern", short_text(inst) + " does not match " + n.pattern_text);
+    }
+    return ok;
+  }
+
+  bool eval_combinators(const Node& n, const json& inst, Annotations& ann) {
+    bool ok = true;
+    for (size_t i = 0; i < n.all_of.size(); ++i) {
+      Annotations a;
+      bool r = sub(*n.all_of[i], inst, a, "allOf/" + std::to_string(i));
+      if (r) ann.merge(a);
+      ok = r && ok;
+      if (!ok && !collecting()) return false;
+    }
+    if (!n.any_of.empty()) {
+      bool any = false;
+      for (size_t i = 0; i < n.any_of.size(); ++i) {
+        Annotations a;
+        if (probe(*n.any_of[i], inst, a)) {
+          any = true;
+          ann.merge(a);
+          if (!c_.uses_unevaluated) break;  // annotations from every valid branch matter only then
+        }
+      }
+      if (!any) ok = fail("anyOf", "matches none of the " + std::to_string(n.any_of.size()) + " anyOf schemas");
+      if (!ok && !collecting()) return false;
+    }
+    if (!n.one_of.empty()) {
+      size_t matched = 0;
+      Annotations kept;
+      std::vector<size_t> which;
+      for (size_t i = 0; i < n.one_of.size(); ++i) {
+        Annotations a;
+        if (probe(*n.one_of[i], inst, a)) {
+          ++matched;
+          which.push_back(i);
+          kept = a;
+          if (matched > 1) break;
+        }
+      }
+      if (matched == 1) {
+        ann.merge(kept);
+      } else if (matched == 0) {
+        ok = fail("oneOf", "matches none of the " + std::to_string(n.one_of.size()) + " oneOf schemas");
+        if (collecting()) {
+          // Show why each branch failed: the most useful explanation for a near miss.
+          for (size_t i = 0; i < n.one_of.size(); ++i) {
+            Annotations a;
+            sub(*n.one_of[i], inst, a, "oneOf/" + std::to_string(i));
+          }
+        }
+      } else {
+        ok = fail("oneOf", "matches more than one oneOf schema (" + std::to_string(which[0]) + " and " +
+                               std::to_string(which[1]) + ")");
+      }
+      if (!ok && !collecting()) return false;
+    }
+    if (n.not_) {
+      Annotations a;
+      if (probe(*n.not_, inst, a)) ok = fail("not", "must not match the \"not\" schema");
+      if (!ok && !collecting()) return false;
+    }
+    if (n.if_) {
+      Annotations a;
+      if (probe(*n.if_, inst, a)) {
+        ann.merge(a);
+        if (n.then_) {
+          Annotations t;
+          bool r = sub(*n.then_, inst, t, "then");
+          if (r) ann.merge(t);
+          ok = r && ok;
+        }
+      } else if (n.else_) {
+        Annotations e;
+        bool r = sub(*n.else_, inst, e, "else");
+        if (r) ann.merge(e);
+        ok = r && ok;
+      }
+      if (!ok && !collecting()) return false;
+    }
+    if (inst.is_object()) {
+      for (const auto& [name, schema] : n.dependent_schemas) {
+        if (!inst.contains(name)) continue;
+        Annotations a;
+        bool r = sub(*schema, inst, a, "dependentSchemas/" + pointer_escape(name));
+        if (r) ann.merge(a);
+        ok = r && ok;
+        if (!ok && !collecting()) return false;
+      }
+    }
+    return ok;
+  }
+
+  bool eval_array(const Node& n, const json& inst, Annotations& ann) {
+    bool ok = true;
+    const size_t size = inst.size();
+    if (n.min_items && size < *n.min_items) ok = fail("minItems", "fewer than " + std::to_string(*n.min_items) + " items");
+    if ((ok || collecting()) && n.max_items && size > *n.max_items) {
+      ok = fail("maxItems", "more than " + std::to_string(*n.max_items) + " items");
+    }
+    if ((ok || collecting()) && n.unique_items) {
+      for (size_t i = 0; i < size && ok; ++i)
+        for (size_t k = i + 1; k < size; ++k)
+          if (json_equal(inst[i], inst[k])) {
+            ok = fail("uniqueItems", "items " + std::to_string(i) + " and " + std::to_string(k) + " are equal");
+            break;
+          }
+    }
+    if (!ok && !collecting()) return false;
+    size_t prefix = std::min(size, n.prefix_items.size());
+    for (size_t i = 0; i < prefix; ++i) {
+      Annotations a;
+      ok = sub_at(*n.prefix_items[i], inst[i], a, "prefixItems/" + std::to_string(i), std::to_string(i)) && ok;
+      if (!ok && !collecting()) return false;
+      ann.items.insert(i);
+    }
+    if (n.items) {
+      for (size_t i = prefix; i < size; ++i) {
+        Annotations a;
+        ok = sub_at(*n.items, inst[i], a, "items", std::to_string(i)) && ok;
+        if (!ok && !collecting()) return false;
+      }
+      if (ok) ann.all_items = true;
+    }
+    if (n.contains) {
+      size_t count = 0;
+      for (size_t i = 0; i < size; ++i) {
+        Annotations a;
+        if (probe(*n.contains, inst[i], a)) {
+          ++count;
+          ann.items.insert(i);
+        }
+      }
+      size_t min = n.min_contains.value_or(1);
+      if (count < min) {
+        ok = fail(n.min_contains ? "minContains" : "contains",
+                  "contains " + std::to_string(count) + " matching items, fewer than " + std::to_string(min));
+      }
+      if (n.max_contains && count > *n.max_contains) {
+        ok = fail("maxContains", "contains " + std::to_string(count) + " matching items, more than " +
+                                     std::to_string(*n.max_contains));
+      }
+    }
+    return ok;
+  }
+
+  bool eval_object(const Node& n, const json& inst, Annotations& ann) {
+    bool ok = true;
+    const size_t size = inst.size();
+    if (n.min_properties && size < *n.min_properties) {
+      ok = fail("minProperties", "fewer than " + std::to_string(*n.min_properties) + " properties");
+    }
+    if ((ok || collecting()) && n.max_properties && size > *n.max_properties) {
+      ok = fail("maxProperties", "more than " + std::to_string(*n.max_properties) + " properties");
+    }
+    for (const auto& r : n.required) {
+      if (!inst.contains(r)) {
+        ok = fail("required", "missing required property \"" + r + "\"");
+        if (!collecting()) return false;
+      }
+    }
+    for (const auto& [name, needed] : n.dependent_required) {
+      if (!inst.contains(name)) continue;
+      for (const auto& r : needed)
+        if (!inst.contains(r)) {
+          ok = fail("dependentRequired", "property \"" + name + "\" requires \"" + r + "\"");
+          if (!collecting()) return false;
+        }
+    }
+    if (n.property_names) {
+      for (auto& [k, v] : inst.items()) {
+        (void)v;
+        Annotations a;
+        ok = sub_at(*n.property_names, json(k), a, "propertyNames", k) && ok;
+        if (!ok && !collecting()) return false;
+      }
+    }
+    if (n.properties.empty() && n.pattern_properties.empty() && !n.additional_properties) return ok;
+    for (auto& [k, v] : inst.items()) {
+      bool matched = false;
+      for (const auto& [name, schema] : n.properties) {
+        if (name != k) continue;
+        matched = true;
+        Annotations a;
+        ok = sub_at(*schema, v, a, "properties/" + pointer_escape(name), k) && ok;
+        ann.props.insert(k);
+      }
+      for (const auto& [re, schema] : n.pattern_properties) {
+        if (!RE2::PartialMatch(k, *re)) continue;
+        matched = true;
+        Annotations a;
+        ok = sub_at(*schema, v, a, "patternProperties/" + pointer_escape(re->pattern()), k) && ok;
+        ann.props.insert(k);
+      }
+      if (!matched && n.additional_properties) {
+        Annotations a;
+        if (n.additional_properties->j->is_boolean() && !n.additional_properties->j->get<bool>()) {
+          ipath_.push_back(k);
+          ok = fail("additionalProperties", "property \"" + k + "\" is not allowed") && ok;
+          ipath_.pop_back();
+        } else {
+          ok = sub_at(*n.additional_properties, v, a, "additionalProperties", k) && ok;
+        }
+        ann.props.insert(k);
+      }
+      if (!ok && !collecting()) return false;
+    }
+    return ok;
+  }
+
+  bool check_format(const std::string& format, const json& inst) {
+    if (!inst.is_string()) return true;
+    return format_matches(format, inst.get_ref<const std::string&>());
+  }
+
+  const Compiled& c_;
+  std::vector<ValidationError>* errors_;
+  std::vector<std::string> ipath_, kpath_;
+  std::vector<std::string> dynamic_scope_;
+  std::vector<std::pair<const Node*, const json*>> ref_stack_;
+  size_t depth_ = 0;
+};
+
+}  // namespace
+
+// --------------------------------------------------------------------------------------------------------------
+// Public API
+
+nlohmann::json ValidationError::to_json() const {
+  return {{"instance_path", instance_path}, {"keyword_path", keyword_path}, {"message", message}};
+}
+
+DocumentLoader::DocumentLoader(std::string metaschema_dir) : metaschema_dir_(std::move(metaschema_dir)) {}
+
+std::string DocumentLoader::default_metaschema_dir() {
+  if (const char* env = std::getenv("ASTFORGE_METASCHEMA_DIR"); env && *env) return env;
+  return "/usr/lib/python3/dist-packages/jsonschema/schemas";
+}
+
+void DocumentLoader::map_prefix(std::string prefix, std::string dir) {
+  prefixes_.emplace_back(std::move(prefix), std::move(dir));
+}
+
+void DocumentLoader::add(std::string uri, json document) { documents_[strip_empty_fragment(uri)] = std::move(document); }
+
+namespace {
+std::optional<json> read_json_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  return json::parse(in);
+}
+}  // namespace
+
+std::optional<json> DocumentLoader::load(const std::string& uri_in) const {
+  std::string uri = strip_empty_fragment(uri_in);
+  if (auto it = documents_.find(uri); it != documents_.end()) return it->second;
+  for (const auto& [prefix, dir] : prefixes_) {
+    if (uri.rfind(prefix, 0) == 0) return read_json_file(dir + "/" + uri.substr(prefix.size()));
+  }
+  if (uri == kDraft7Uri) return read_json_file(metaschema_dir_ + "/draft7.json");
+  if (uri == kDraft202012Uri) return read_json_file(metaschema_dir_ + "/draft2020-12.json");
+  if (uri == kDraft201909Uri) return read_json_file(metaschema_dir_ + "/draft2019-09.json");
+  const std::string meta2020 = "https://json-schema.org/draft/2020-12/meta/";
+  const std::string meta2019 = "https://json-schema.org/draft/2019-09/meta/";
+  if (uri.rfind(meta2020, 0) == 0 || uri.rfind(meta2019, 0) == 0) {
+    // The vocabulary meta-schemas ship together in one file, keyed by URI.
+    auto all = read_json_file(metaschema_dir_ + "/vocabularies.json");
+    if (all && all->contains(uri)) return (*all)[uri];
+    return std::nullopt;
+  }
+  if (uri.rfind("file://", 0) == 0) return read_json_file(percent_decode(uri.substr(7)));
+  return std::nullopt;
+}
+
+Schema Schema::compile(const json& schema, const Options& options) {
+  auto compiled = std::make_shared<Compiled>(options);
+  compiled->compile_root(schema);
+  Schema s;
+  s.impl_ = std::move(compiled);
+  return s;
+}
+
+bool Schema::is_valid(const json& instance) const {
+  Evaluator e(*impl_, nullptr);
+  Annotations ann;
+  return e.eval(*impl_->root, instance, ann);
+}
+
+std::vector<ValidationError> Schema::validate(const json& instance) const {
+  std::vector<ValidationError> errors;
+  Evaluator e(*impl_, &errors);
+  Annotations ann;
+  bool ok = e.eval(*impl_->root, instance, ann);
+  if (!ok && errors.empty()) errors.push_back({"", "", "invalid"});
+  return errors;
+}
+
+}  // namespace af::jsonschema
