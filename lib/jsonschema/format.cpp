@@ -16,10 +16,13 @@ bool digits(std::string_view s, size_t pos, size_t n) {
   return true;
 }
 
-int num(std::string_view s, size_t pos, size_t n) { return std::stoi(std::string(s.substr(pos, n))); }
+int num(std::string_view s, size_t pos, size_t n) {
+  return std::stoi(std::string(s.substr(pos, n)));
+}
 
 bool is_date(std::string_view s) {
-  if (s.size() != 10 || !digits(s, 0, 4) || s[4] != '-' || !digits(s, 5, 2) || s[7] != '-' || !digits(s, 8, 2)) {
+  if (s.size() != 10 || !digits(s, 0, 4) || s[4] != '-' || !digits(s, 5, 2) || s[7] != '-' ||
+      !digits(s, 8, 2)) {
     return false;
   }
   int y = num(s, 0, 4), m = num(s, 5, 2), d = num(s, 8, 2);
@@ -31,7 +34,8 @@ bool is_date(std::string_view s) {
 }
 
 bool is_time(std::string_view s) {
-  if (s.size() < 9 || !digits(s, 0, 2) || s[2] != ':' || !digits(s, 3, 2) || s[5] != ':' || !digits(s, 6, 2)) {
+  if (s.size() < 9 || !digits(s, 0, 2) || s[2] != ':' || !digits(s, 3, 2) || s[5] != ':' ||
+      !digits(s, 6, 2)) {
     return false;
   }
   int h = num(s, 0, 2), m = num(s, 3, 2), sec = num(s, 6, 2);
@@ -104,6 +108,8 @@ bool is_ipv4(std::string_view s) {
 bool is_ipv6(const std::string& s) {
   for (char c : s)
     if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+  // An embedded IPv4 tail follows the IPv4 rules (no leading zeros).
+  if (auto dot = s.find('.'); dot != std::string::npos && !is_ipv4(s.substr(s.rfind(':') + 1))) return false;
   in6_addr addr;
   return inet_pton(AF_INET6, s.c_str(), &addr) == 1;
 }
@@ -112,7 +118,24 @@ bool is_email(std::string_view s) {
   auto at = s.rfind('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == s.size()) return false;
   std::string_view local = s.substr(0, at), domain = s.substr(at + 1);
-  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos) return false;
+  if (local.size() >= 2 && local.front() == '"' && local.back() == '"') {
+    for (size_t i = 1; i + 1 < local.size(); ++i) {
+      if (local[i] == '\\') {
+        ++i;
+      } else if (local[i] == '"') {
+        return false;
+      }
+    }
+  } else {
+    if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string_view::npos)
+      return false;
+    for (char c : local) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) &&
+          std::string_view("!#$%&'*+/=?^_`{|}~-.").find(c) == std::string_view::npos) {
+        return false;
+      }
+    }
+  }
   if (domain.front() == '[' && domain.back() == ']') {
     std::string inner(domain.substr(1, domain.size() - 2));
     if (inner.rfind("IPv6:", 0) == 0) return is_ipv6(inner.substr(5));
@@ -147,11 +170,28 @@ bool is_uri(std::string_view s) {
   if (!RE2::PartialMatch(s, kScheme) || !is_uri_reference(s)) return false;
   auto colon = s.find(':');
   std::string_view rest = s.substr(colon + 1);
+  std::string_view after_authority = rest;
   if (rest.substr(0, 2) == "//") {
-    std::string_view authority = rest.substr(2, rest.find_first_of("/?#", 2) - 2);
+    size_t end = rest.find_first_of("/?#", 2);
+    std::string_view authority =
+        rest.substr(2, end == std::string_view::npos ? std::string_view::npos : end - 2);
+    after_authority = end == std::string_view::npos ? std::string_view{} : rest.substr(end);
     auto at = authority.rfind('@');
     std::string_view host = at == std::string_view::npos ? authority : authority.substr(at + 1);
-    if (!host.empty() && host.front() == '[') return host.find(']') != std::string_view::npos;
+    if (at != std::string_view::npos &&
+        authority.substr(0, at).find_first_of("[]") != std::string_view::npos) {
+      return false;  // userinfo cannot hold brackets
+    }
+    if (!host.empty() && host.front() == '[') {
+      auto close = host.find(']');
+      if (close == std::string_view::npos) return false;
+      std::string literal(host.substr(1, close - 1));
+      if (literal.empty() || (literal[0] != 'v' && literal[0] != 'V' && !is_ipv6(literal))) return false;
+      host = host.substr(close + 1);
+      if (!host.empty() && host.front() != ':') return false;
+    } else if (host.find_first_of("[]") != std::string_view::npos) {
+      return false;
+    }
     auto port = host.rfind(':');
     if (port != std::string_view::npos) {
       std::string_view p = host.substr(port + 1);
@@ -159,7 +199,8 @@ bool is_uri(std::string_view s) {
         if (!std::isdigit(static_cast<unsigned char>(c))) return false;
     }
   }
-  return true;
+  // Square brackets belong to IP literals only: never in the path, query or fragment.
+  return after_authority.find_first_of("[]") == std::string_view::npos;
 }
 
 bool is_uuid(std::string_view s) {
@@ -173,7 +214,8 @@ bool is_uuid(std::string_view s) {
 
 bool is_duration(std::string_view s) {
   static const RE2 kDuration(
-      "^P(?:(?:\\d+Y(?:\\d+M(?:\\d+D)?)?|\\d+M(?:\\d+D)?|\\d+D)(?:T(?:\\d+H(?:\\d+M(?:\\d+S)?)?|\\d+M(?:\\d+S)?|\\d+S))?"
+      "^P(?:(?:\\d+Y(?:\\d+M(?:\\d+D)?)?|\\d+M(?:\\d+D)?|\\d+D)(?:T(?:\\d+H(?:\\d+M(?:\\d+S)?)?|\\d+M(?:\\d+"
+      "S)?|\\d+S))?"
       "|T(?:\\d+H(?:\\d+M(?:\\d+S)?)?|\\d+M(?:\\d+S)?|\\d+S)|\\d+W)$");
   return RE2::FullMatch(s, kDuration);
 }

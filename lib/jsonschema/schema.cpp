@@ -59,18 +59,25 @@ std::optional<Draft> draft_of_uri(const std::string& uri) {
 
 std::string type_of(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "boolean";
+    case json::value_t::null:
+      return "null";
+    case json::value_t::boolean:
+      return "boolean";
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
+    case json::value_t::number_unsigned:
+      return "integer";
     case json::value_t::number_float: {
       double d = v.get<double>();
       return std::isfinite(d) && d == std::floor(d) ? "integer" : "number";
     }
-    case json::value_t::string: return "string";
-    case json::value_t::array: return "array";
-    case json::value_t::object: return "object";
-    default: return "unknown";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::object:
+      return "object";
+    default:
+      return "unknown";
   }
 }
 
@@ -81,7 +88,9 @@ bool matches_type(const json& v, const std::string& t) {
 }
 
 // JSON equality where 1 == 1.0 at any depth (nlohmann compares mixed number types by value already).
-bool json_equal(const json& a, const json& b) { return a == b; }
+bool json_equal(const json& a, const json& b) {
+  return a == b;
+}
 
 std::string short_text(const json& v) {
   std::string s = v.dump();
@@ -94,6 +103,19 @@ std::string number_text(double d) {
   out.precision(17);
   out << d;
   return out.str();
+}
+
+// True when `j` nests deeper than `limit`, found without recursion.
+bool deeper_than(const json& j, int limit) {
+  std::vector<std::pair<const json*, int>> stack = {{&j, 0}};
+  while (!stack.empty()) {
+    auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (depth > limit) return true;
+    if (node->is_structured())
+      for (const auto& child : *node) stack.emplace_back(&child, depth + 1);
+  }
+  return false;
 }
 
 // Which keyword families apply, from the meta-schema's $vocabulary (all of them for the standard ones).
@@ -162,9 +184,14 @@ class Compiled {
   bool uses_unevaluated = false;
 
   void compile_root(const json& schema) {
+    // Checked before the copy below: copying (and indexing) a document recurses once per level.
+    if (deeper_than(schema, kMaxSchemaDepth)) {
+      throw usage_error("invalid schema: nested deeper than " + std::to_string(kMaxSchemaDepth) + " levels");
+    }
     documents_.push_back(schema);
     const json& doc = documents_.back();
-    std::string base = options_.base_uri.empty() ? "urn:astforge:root" : strip_empty_fragment(options_.base_uri);
+    std::string base =
+        options_.base_uri.empty() ? "urn:astforge:root" : strip_empty_fragment(options_.base_uri);
     Place place{base, options_.default_draft, {}};
     index_document(doc, place);
     root = node_for(&doc);
@@ -245,7 +272,8 @@ class Compiled {
       if (auto a = j.find("$anchor"); a != j.end() && a->is_string()) {
         anchors.emplace(place.base + "#" + a->get<std::string>(), &j);
       }
-      if (auto a = j.find("$dynamicAnchor"); a != j.end() && a->is_string() && place.draft == Draft::Draft2020_12) {
+      if (auto a = j.find("$dynamicAnchor");
+          a != j.end() && a->is_string() && place.draft == Draft::Draft2020_12) {
         anchors.emplace(place.base + "#" + a->get<std::string>(), &j);
         dynamic_anchor_places_.push_back({place.base, a->get<std::string>(), &j});
       }
@@ -263,8 +291,8 @@ class Compiled {
         } else {
           sub(value);
         }
-      } else if (key == "properties" || key == "patternProperties" || key == "$defs" || key == "definitions" ||
-                 key == "dependentSchemas" || key == "dependencies") {
+      } else if (key == "properties" || key == "patternProperties" || key == "$defs" ||
+                 key == "definitions" || key == "dependentSchemas" || key == "dependencies") {
         if (value.is_object())
           for (auto& [k, s] : value.items()) {
             (void)k;
@@ -346,14 +374,16 @@ class Compiled {
       if (p[i] == '\\' && i + 1 < p.size()) {
         char c = p[i + 1];
         if (c == 's') {
-          out += "[\\t\\n\\v\\f\\r \\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}"
-                 "\\x{3000}\\x{feff}]";
+          out +=
+              "[\\t\\n\\v\\f\\r \\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}"
+              "\\x{3000}\\x{feff}]";
           ++i;
           continue;
         }
         if (c == 'S') {
-          out += "[^\\t\\n\\v\\f\\r \\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}"
-                 "\\x{3000}\\x{feff}]";
+          out +=
+              "[^\\t\\n\\v\\f\\r \\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}"
+              "\\x{3000}\\x{feff}]";
           ++i;
           continue;
         }
@@ -379,18 +409,47 @@ class Compiled {
 
   // ECMA-262 accepts long General_Category names and Script=X; RE2 knows the short names and bare scripts.
   static std::string unicode_property(const std::string& name) {
-    static const std::unordered_map<std::string, std::string> kLong = {
-        {"Letter", "L"}, {"Cased_Letter", "L"}, {"Uppercase_Letter", "Lu"}, {"Lowercase_Letter", "Ll"},
-        {"Titlecase_Letter", "Lt"}, {"Modifier_Letter", "Lm"}, {"Other_Letter", "Lo"}, {"Mark", "M"},
-        {"Nonspacing_Mark", "Mn"}, {"Spacing_Mark", "Mc"}, {"Enclosing_Mark", "Me"}, {"Number", "N"},
-        {"Decimal_Number", "Nd"}, {"digit", "Nd"}, {"Letter_Number", "Nl"}, {"Other_Number", "No"},
-        {"Punctuation", "P"}, {"punct", "P"}, {"Connector_Punctuation", "Pc"}, {"Dash_Punctuation", "Pd"},
-        {"Open_Punctuation", "Ps"}, {"Close_Punctuation", "Pe"}, {"Initial_Punctuation", "Pi"},
-        {"Final_Punctuation", "Pf"}, {"Other_Punctuation", "Po"}, {"Symbol", "S"}, {"Math_Symbol", "Sm"},
-        {"Currency_Symbol", "Sc"}, {"Modifier_Symbol", "Sk"}, {"Other_Symbol", "So"}, {"Separator", "Z"},
-        {"Space_Separator", "Zs"}, {"Line_Separator", "Zl"}, {"Paragraph_Separator", "Zp"}, {"Other", "C"},
-        {"Control", "Cc"}, {"cntrl", "Cc"}, {"Format", "Cf"}, {"Surrogate", "Cs"}, {"Private_Use", "Co"},
-        {"Unassigned", "Cn"}};
+    static const std::unordered_map<std::string, std::string> kLong = {{"Letter", "L"},
+                                                                       {"Cased_Letter", "L"},
+                                                                       {"Uppercase_Letter", "Lu"},
+                                                                       {"Lowercase_Letter", "Ll"},
+                                                                       {"Titlecase_Letter", "Lt"},
+                                                                       {"Modifier_Letter", "Lm"},
+                                                                       {"Other_Letter", "Lo"},
+                                                                       {"Mark", "M"},
+                                                                       {"Nonspacing_Mark", "Mn"},
+                                                                       {"Spacing_Mark", "Mc"},
+                                                                       {"Enclosing_Mark", "Me"},
+                                                                       {"Number", "N"},
+                                                                       {"Decimal_Number", "Nd"},
+                                                                       {"digit", "Nd"},
+                                                                       {"Letter_Number", "Nl"},
+                                                                       {"Other_Number", "No"},
+                                                                       {"Punctuation", "P"},
+                                                                       {"punct", "P"},
+                                                                       {"Connector_Punctuation", "Pc"},
+                                                                       {"Dash_Punctuation", "Pd"},
+                                                                       {"Open_Punctuation", "Ps"},
+                                                                       {"Close_Punctuation", "Pe"},
+                                                                       {"Initial_Punctuation", "Pi"},
+                                                                       {"Final_Punctuation", "Pf"},
+                                                                       {"Other_Punctuation", "Po"},
+                                                                       {"Symbol", "S"},
+                                                                       {"Math_Symbol", "Sm"},
+                                                                       {"Currency_Symbol", "Sc"},
+                                                                       {"Modifier_Symbol", "Sk"},
+                                                                       {"Other_Symbol", "So"},
+                                                                       {"Separator", "Z"},
+                                                                       {"Space_Separator", "Zs"},
+                                                                       {"Line_Separator", "Zl"},
+                                                                       {"Paragraph_Separator", "Zp"},
+                                                                       {"Other", "C"},
+                                                                       {"Control", "Cc"},
+                                                                       {"cntrl", "Cc"},
+                                                                       {"Format", "Cf"},
+                                                                       {"Surrogate", "Cs"},
+                                                                       {"Private_Use", "Co"},
+                                                                       {"Unassigned", "Cn"}};
     std::string n = name;
     for (const char* prefix : {"General_Category=", "gc=", "Script=", "sc=", "Script_Extensions=", "scx="}) {
       if (n.rfind(prefix, 0) == 0) n = n.substr(std::string(prefix).size());
@@ -403,7 +462,8 @@ class Compiled {
     std::string full = resolve_uri(n.place.base, ref);
     auto [uri, fragment] = split_fragment(full);
     const json* resource = find_resource(uri);
-    if (!resource) bad(n, keyword, "refers to " + uri + ", which cannot be found (only local files are read)");
+    if (!resource)
+      bad(n, keyword, "refers to " + uri + ", which cannot be found (only local files are read)");
     if (fragment.empty()) return node_for(resource);
     std::string decoded = percent_decode(fragment);
     if (decoded[0] == '/') {
@@ -619,7 +679,8 @@ class Compiled {
     }
     if (auto it = j.find("patternProperties"); it != j.end()) {
       if (!it->is_object()) bad(n, "patternProperties", "must be an object");
-      for (auto& [k, s] : it->items()) n.pattern_properties.emplace_back(regex(n, "patternProperties", k), child(s));
+      for (auto& [k, s] : it->items())
+        n.pattern_properties.emplace_back(regex(n, "patternProperties", k), child(s));
     }
     if (auto it = j.find("additionalProperties"); it != j.end()) n.additional_properties = child(*it);
     if (auto it = j.find("propertyNames"); it != j.end()) n.property_names = child(*it);
@@ -678,7 +739,8 @@ class Evaluator {
     }
     if (++depth_ > kMaxEvalDepth) {
       --depth_;
-      return fail("$ref", "evaluation deeper than " + std::to_string(kMaxEvalDepth) + " levels (instance too deep)");
+      return fail("$ref",
+                  "evaluation deeper than " + std::to_string(kMaxEvalDepth) + " levels (instance too deep)");
     }
     bool pushed_scope = false;
     // Entering any location of another resource (not only its root) adds it to the dynamic scope.
@@ -722,7 +784,8 @@ class Evaluator {
     return ok;
   }
 
-  bool sub_at(const Node& n, const json& inst, Annotations& ann, const std::string& kw, const std::string& seg) {
+  bool sub_at(const Node& n, const json& inst, Annotations& ann, const std::string& kw,
+              const std::string& seg) {
     ipath_.push_back(seg);
     bool ok = sub(n, inst, ann, kw);
     ipath_.pop_back();
@@ -772,16 +835,19 @@ class Evaluator {
       if (!check(ok)) return false;
     }
     if (!n.types.empty()) {
-      bool any = std::any_of(n.types.begin(), n.types.end(), [&](const std::string& t) { return matches_type(inst, t); });
-      if (!check(any || fail("type", "expected " + join_types(n.types) + ", found " + type_of(inst)))) return false;
+      bool any = std::any_of(n.types.begin(), n.types.end(),
+                             [&](const std::string& t) { return matches_type(inst, t); });
+      if (!check(any || fail("type", "expected " + join_types(n.types) + ", found " + type_of(inst))))
+        return false;
     }
     if (n.enum_values) {
       bool any = std::any_of(n.enum_values->begin(), n.enum_values->end(),
                              [&](const json& v) { return json_equal(v, inst); });
       if (!check(any || fail("enum", short_text(inst) + " is not one of the allowed values"))) return false;
     }
-    if (n.const_value && !check(json_equal(*n.const_value, inst) ||
-                                fail("const", "expected " + short_text(*n.const_value) + ", found " + short_text(inst)))) {
+    if (n.const_value &&
+        !check(json_equal(*n.const_value, inst) ||
+               fail("const", "expected " + short_text(*n.const_value) + ", found " + short_text(inst)))) {
       return false;
     }
     if (inst.is_number() && !check(eval_number(n, inst))) return false;
@@ -828,26 +894,34 @@ class Evaluator {
   bool eval_number(const Node& n, const json& inst) {
     double v = inst.get<double>();
     bool ok = true;
-    if (n.minimum && v < *n.minimum) ok = fail("minimum", number_text(v) + " is less than " + number_text(*n.minimum));
+    if (n.minimum && v < *n.minimum)
+      ok = fail("minimum", number_text(v) + " is less than " + number_text(*n.minimum));
     if ((ok || collecting()) && n.maximum && v > *n.maximum) {
       ok = fail("maximum", number_text(v) + " is greater than " + number_text(*n.maximum));
     }
     if ((ok || collecting()) && n.exclusive_minimum && v <= *n.exclusive_minimum) {
-      ok = fail("exclusiveMinimum", number_text(v) + " is not greater than " + number_text(*n.exclusive_minimum));
+      ok = fail("exclusiveMinimum",
+                number_text(v) + " is not greater than " + number_text(*n.exclusive_minimum));
     }
     if ((ok || collecting()) && n.exclusive_maximum && v >= *n.exclusive_maximum) {
-      ok = fail("exclusiveMaximum", number_text(v) + " is not less than " + number_text(*n.exclusive_maximum));
+      ok =
+          fail("exclusiveMaximum", number_text(v) + " is not less than " + number_text(*n.exclusive_maximum));
     }
     if ((ok || collecting()) && n.multiple_of) {
       bool multiple;
-      if ((inst.is_number_integer() || inst.is_number_unsigned()) && *n.multiple_of == std::floor(*n.multiple_of) &&
-          *n.multiple_of < 9.2e18) {
+      if ((inst.is_number_integer() || inst.is_number_unsigned()) &&
+          *n.multiple_of == std::floor(*n.multiple_of) && *n.multiple_of < 9.2e18) {
         multiple = inst.get<int64_t>() % static_cast<int64_t>(*n.multiple_of) == 0;
       } else {
         double q = v / *n.multiple_of;
-        multiple = std::isfinite(q) && std::fabs(q - std::nearbyint(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
+        if (std::isfinite(q)) {
+          multiple = std::fabs(q - std::nearbyint(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
+        } else {
+          multiple = std::fmod(v, *n.multiple_of) == 0;  // the quotient overflows; fmod is exact
+        }
       }
-      if (!multiple) ok = fail("multipleOf", number_text(v) + " is not a multiple of " + number_text(*n.multiple_of));
+      if (!multiple)
+        ok = fail("multipleOf", number_text(v) + " is not a multiple of " + number_text(*n.multiple_of));
     }
     return ok;
   }
@@ -858,10 +932,12 @@ class Evaluator {
     if (n.min_length || n.max_length) {
       size_t len = utf8_length(s);
       if (n.min_length && len < *n.min_length) {
-        ok = fail("minLength", "shorter than " + std::to_string(*n.min_length) + " characters");
+        ok = fail("minLength", "has " + std::to_string(len) + " characters, fewer than minLength " +
+                                   std::to_string(*n.min_length));
       }
       if ((ok || collecting()) && n.max_length && len > *n.max_length) {
-        ok = fail("maxLength", "longer than " + std::to_string(*n.max_length) + " characters");
+        ok = fail("maxLength", "has " + std::to_string(len) + " characters, more than maxLength " +
+                                   std::to_string(*n.max_length));
       }
     }
     if ((ok || collecting()) && n.pattern && !RE2::PartialMatch(s, *n.pattern)) {
@@ -889,7 +965,8 @@ class Evaluator {
           if (!c_.uses_unevaluated) break;  // annotations from every valid branch matter only then
         }
       }
-      if (!any) ok = fail("anyOf", "matches none of the " + std::to_string(n.any_of.size()) + " anyOf schemas");
+      if (!any)
+        ok = fail("anyOf", "matches none of the " + std::to_string(n.any_of.size()) + " anyOf schemas");
       if (!ok && !collecting()) return false;
     }
     if (!n.one_of.empty()) {
@@ -961,7 +1038,8 @@ class Evaluator {
   bool eval_array(const Node& n, const json& inst, Annotations& ann) {
     bool ok = true;
     const size_t size = inst.size();
-    if (n.min_items && size < *n.min_items) ok = fail("minItems", "fewer than " + std::to_string(*n.min_items) + " items");
+    if (n.min_items && size < *n.min_items)
+      ok = fail("minItems", "fewer than " + std::to_string(*n.min_items) + " items");
     if ((ok || collecting()) && n.max_items && size > *n.max_items) {
       ok = fail("maxItems", "more than " + std::to_string(*n.max_items) + " items");
     }
@@ -969,7 +1047,8 @@ class Evaluator {
       for (size_t i = 0; i < size && ok; ++i)
         for (size_t k = i + 1; k < size; ++k)
           if (json_equal(inst[i], inst[k])) {
-            ok = fail("uniqueItems", "items " + std::to_string(i) + " and " + std::to_string(k) + " are equal");
+            ok = fail("uniqueItems",
+                      "items " + std::to_string(i) + " and " + std::to_string(k) + " are equal");
             break;
           }
     }
@@ -977,7 +1056,8 @@ class Evaluator {
     size_t prefix = std::min(size, n.prefix_items.size());
     for (size_t i = 0; i < prefix; ++i) {
       Annotations a;
-      ok = sub_at(*n.prefix_items[i], inst[i], a, "prefixItems/" + std::to_string(i), std::to_string(i)) && ok;
+      ok =
+          sub_at(*n.prefix_items[i], inst[i], a, "prefixItems/" + std::to_string(i), std::to_string(i)) && ok;
       if (!ok && !collecting()) return false;
       ann.items.insert(i);
     }
@@ -1108,7 +1188,9 @@ void DocumentLoader::map_prefix(std::string prefix, std::string dir) {
   prefixes_.emplace_back(std::move(prefix), std::move(dir));
 }
 
-void DocumentLoader::add(std::string uri, json document) { documents_[strip_empty_fragment(uri)] = std::move(document); }
+void DocumentLoader::add(std::string uri, json document) {
+  documents_[strip_empty_fragment(uri)] = std::move(document);
+}
 
 namespace {
 std::optional<json> read_json_file(const std::string& path) {

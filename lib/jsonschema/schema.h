@@ -1,6 +1,7 @@
 // JSON Schema validation (2020-12 and draft-07): compile a schema once, validate many instances, and get
 // every error as (instance path, keyword path, message). Never touches the network: documents referenced by
-// $ref come from a DocumentLoader (local files, URI-prefix mappings, the meta-schemas installed on the system).
+// $ref come from a DocumentLoader (local files, URI-prefix mappings, the meta-schemas installed on the
+// system).
 #pragma once
 #include <map>
 #include <memory>

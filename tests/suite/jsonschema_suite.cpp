@@ -21,8 +21,8 @@ struct Tally {
   int passed = 0, failed = 0;
 };
 
-Tally run_file(const fs::path& file, Draft draft, bool format_assertion, std::shared_ptr<DocumentLoader> loader,
-               bool verbose) {
+Tally run_file(const fs::path& file, Draft draft, bool format_assertion,
+               std::shared_ptr<DocumentLoader> loader, bool verbose) {
   Tally t;
   json groups = json::parse(std::ifstream(file));
   for (const auto& group : groups) {
@@ -58,8 +58,9 @@ Tally run_file(const fs::path& file, Draft draft, bool format_assertion, std::sh
       } else {
         ++t.failed;
         if (verbose) {
-          std::cout << "  FAIL " << file.filename().string() << ": " << group["description"].get<std::string>()
-                    << " / " << test["description"].get<std::string>() << detail << "\n";
+          std::cout << "  FAIL " << file.filename().string() << ": "
+                    << group["description"].get<std::string>() << " / "
+                    << test["description"].get<std::string>() << detail << "\n";
         }
       }
     }
@@ -80,7 +81,8 @@ int main(int argc, char** argv) {
   auto loader = std::make_shared<DocumentLoader>();
   loader->map_prefix("http://localhost:1234/", suite + "/remotes");
   int required_failed = 0, required_passed = 0, optional_failed = 0, optional_passed = 0;
-  for (auto [dir, draft] : {std::pair{"draft2020-12", Draft::Draft2020_12}, std::pair{"draft7", Draft::Draft7}}) {
+  for (auto [dir, draft] :
+       {std::pair{"draft2020-12", Draft::Draft2020_12}, std::pair{"draft7", Draft::Draft7}}) {
     fs::path root = fs::path(suite) / "tests" / dir;
     if (!fs::exists(root)) {
       std::cout << dir << ": not in this suite checkout, skipped\n";
@@ -95,8 +97,8 @@ int main(int argc, char** argv) {
       Tally t = run_file(f, draft, false, loader, true);
       required_passed += t.passed;
       required_failed += t.failed;
-      std::cout << "  " << dir << "/" << f.filename().string() << ": " << t.passed << "/" << (t.passed + t.failed)
-                << "\n";
+      std::cout << "  " << dir << "/" << f.filename().string() << ": " << t.passed << "/"
+                << (t.passed + t.failed) << "\n";
     }
     std::vector<fs::path> optional;
     for (const auto& e : fs::recursive_directory_iterator(root / "optional"))
@@ -113,6 +115,7 @@ int main(int argc, char** argv) {
     }
   }
   std::cout << "required: " << required_passed << " passed, " << required_failed << " failed\n";
-  std::cout << "optional: " << optional_passed << " passed, " << optional_failed << " failed (reported, not fatal)\n";
+  std::cout << "optional: " << optional_passed << " passed, " << optional_failed
+            << " failed (reported, not fatal)\n";
   return required_failed == 0 && required_passed > 0 ? 0 : 1;
 }

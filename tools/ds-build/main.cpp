@@ -1,9 +1,65 @@
-// ds-build: Build the dataset: domain specs, schemas, (query, AST) samples, the SFT corpus and the eval set.
-#include "config/pending_tool.h"
+// ds-build: the dataset stages (specs, schemas, samples, corpus, all) and `validate` (JSON Schema checks).
+#include <fstream>
+#include <iostream>
+
+#include "config/cli.h"
+#include "core/error.h"
+#include "jsonschema/validate_stream.h"
 
 int main(int argc, char** argv) {
-  return af::config::run_pending_tool(
-      argc, argv, af::config::Tool::DsBuild,
-      "Build the dataset: domain specs, schemas, (query, AST) samples, the SFT corpus and the eval set.",
-      "issue #3, dataset generation");
+  using namespace af::config;
+  return run_main("ds-build", [&] {
+    ToolCli cli(
+        Tool::DsBuild, "ds-build",
+        "Build the dataset: domain specs, schemas, (query, AST) samples, the SFT corpus and the eval set;\n"
+        "or validate JSON instances against a JSON Schema.");
+    CLI::App& app = cli.app();
+    app.fallthrough();  // config flags may follow the subcommand name
+    app.require_subcommand(0, 1);
+    for (const char* stage : {"specs", "schemas", "samples", "corpus", "all"}) {
+      app.add_subcommand(stage, std::string("Run the ") + stage + " stage");
+    }
+    CLI::App* validate = app.add_subcommand("validate", "Validate JSON instances against a JSON Schema");
+    std::string schema_path, input = "-";
+    bool document = false, format_assertion = false;
+    validate
+        ->add_option("--schema", schema_path, "The JSON Schema (2020-12 unless its $schema says draft-07)")
+        ->required();
+    validate->add_option("--input", input, "JSONL instances, one per line (- reads stdin)");
+    validate->add_flag("--document", document, "Read the input as one JSON document instead of JSON lines");
+    validate->add_flag("--format-assertion", format_assertion, "Check `format` (date, email, uri, ...) too");
+    if (auto code = cli.parse(argc, argv)) return *code;
+
+    std::vector<std::string> warnings;
+    Resolved resolved = cli.resolve(&warnings);
+    apply_logging(resolved);
+    if (cli.dry_run()) {
+      std::cout << cli.dry_run_json(resolved, warnings).dump(2) << "\n";
+      return 0;
+    }
+    if (validate->parsed()) {
+      af::jsonschema::Options options;
+      options.format_assertion = format_assertion;
+      auto schema = af::jsonschema::compile_schema_file(schema_path, options);
+      af::jsonschema::StreamCounts counts;
+      if (input == "-") {
+        counts = af::jsonschema::validate_stream(schema, std::cin, document, std::cout);
+      } else {
+        std::ifstream in(input, std::ios::binary);
+        if (!in) throw af::usage_error(input + ": cannot open", "check the --input path");
+        counts = af::jsonschema::validate_stream(schema, in, document, std::cout);
+      }
+      std::cerr << "ds-build validate: " << counts.valid << " valid, " << counts.invalid << " invalid\n";
+      return counts.invalid == 0 ? 0 : 1;
+    }
+    if (app.get_subcommands().empty()) {
+      throw af::usage_error("no stage given",
+                            "ds-build specs|schemas|samples|corpus|all|validate (see --help)");
+    }
+    throw af::runtime_error(
+        "ds-build " + app.get_subcommands().front()->get_name() +
+            " is not implemented yet (issue #3: teacher clients, teacher-sim and the dataset "
+            "stages); ds-build validate, --help and --dry-run work",
+        "see README.md for what runs today");
+  });
 }
