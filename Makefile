@@ -28,10 +28,10 @@ bench: build
 	@$(BUILD_DIR)/bin/bench_jsonl --out $(BUILD_DIR)/bench/jsonl_read.json --work-dir $(BUILD_DIR)/bench
 
 format:
-	@clang-format -i $$(git ls-files '*.cpp' '*.h')
+	@clang-format -i $$(find lib tools tests -name '*.cpp' -o -name '*.h')
 
 format-check:
-	@clang-format --dry-run -Werror $$(git ls-files '*.cpp' '*.h')
+	@clang-format --dry-run -Werror $$(find lib tools tests -name '*.cpp' -o -name '*.h')
 
 # Regenerates configs/REFERENCE.md from the field table.
 reference: build

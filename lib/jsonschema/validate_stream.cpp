@@ -14,7 +14,8 @@ namespace {
 
 using json = nlohmann::json;
 
-void report(std::ostream& out, uint64_t line, const std::vector<ValidationError>& errors, StreamCounts& counts) {
+void report(std::ostream& out, uint64_t line, const std::vector<ValidationError>& errors,
+            StreamCounts& counts) {
   json errs = json::array();
   for (const auto& e : errors) errs.push_back(e.to_json());
   (errors.empty() ? counts.valid : counts.invalid)++;
@@ -65,7 +66,8 @@ Schema compile_schema_file(const std::string& path, Options options) {
   } catch (const Error& e) {
     throw usage_error(path + ": " + e.what(), "a schema file holds one JSON document");
   }
-  if (options.base_uri.empty()) options.base_uri = "file://" + std::filesystem::absolute(path).lexically_normal().string();
+  if (options.base_uri.empty())
+    options.base_uri = "file://" + std::filesystem::absolute(path).lexically_normal().string();
   try {
     return Schema::compile(schema, options);
   } catch (const Error& e) {

@@ -14,13 +14,14 @@ struct StreamCounts {
   uint64_t invalid = 0;  // includes lines that are not JSON
 };
 
-/// Validates each non-blank line of `in` (or, with `whole_document`, all of `in` as one JSON value) and writes
+/// Validates each non-blank line of `in` (or, with `whole_document`, all of `in` as one JSON value) and
+/// writes
 /// `{"line":N,"valid":bool,"errors":[...]}` per instance to `out`. A line that is not JSON is reported as an
 /// invalid instance whose error says why.
 StreamCounts validate_stream(const Schema& schema, std::istream& in, bool whole_document, std::ostream& out);
 
-/// Reads a schema file (JSON) and compiles it; its file:// URI is the base for relative $refs to sibling files.
-/// A missing file, bad JSON or an invalid schema is a usage error naming the file.
+/// Reads a schema file (JSON) and compiles it; its file:// URI is the base for relative $refs to sibling
+/// files. A missing file, bad JSON or an invalid schema is a usage error naming the file.
 Schema compile_schema_file(const std::string& path, Options options = {});
 
 }  // namespace af::jsonschema

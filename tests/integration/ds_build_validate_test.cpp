@@ -46,9 +46,11 @@ TEST_CASE("each line gets a verdict with every error; exit 1 when any is invalid
   CHECK(rows[1]["line"] == 3);
   CHECK(rows[1]["valid"] == false);
   std::vector<std::string> where;
-  for (const auto& e : rows[1]["errors"]) where.push_back(e["instance_path"].get<std::string>() + " " + e["keyword_path"].get<std::string>());
+  for (const auto& e : rows[1]["errors"])
+    where.push_back(e["instance_path"].get<std::string>() + " " + e["keyword_path"].get<std::string>());
   CHECK(where == std::vector<std::string>{" /required", "/extra /additionalProperties",
-                                          "/field /properties/field/minLength", "/op /properties/op/$ref/enum"});
+                                          "/field /properties/field/minLength",
+                                          "/op /properties/op/$ref/enum"});
   CHECK(rows[1]["errors"][0]["message"] == "missing required property \"value\"");
   CHECK(rows[1]["errors"][2]["message"] == "has 0 characters, fewer than minLength 1");
   CHECK(rows[2]["line"] == 4);
@@ -68,7 +70,8 @@ TEST_CASE("all valid exits 0; --document reads one document") {
 TEST_CASE("a bad schema or bad usage exits 2 with the reason") {
   TempDir dir;
   std::string bad_regex = dir.write("r.json", R"({"pattern": "(unclosed"})");
-  auto run = run_tool("ds-build", {"validate", "--schema", bad_regex, "--input", dir.write("i.jsonl", "\"x\"\n")});
+  auto run =
+      run_tool("ds-build", {"validate", "--schema", bad_regex, "--input", dir.write("i.jsonl", "\"x\"\n")});
   CHECK(run.exit_code == 2);
   CHECK(run.err.find("not a valid regular expression") != std::string::npos);
   CHECK(run_tool("ds-build", {"validate", "--schema", dir.file("missing.json")}).exit_code == 2);
@@ -84,7 +87,8 @@ TEST_CASE("format is checked only on request") {
   std::string schema = dir.write("f.json", R"({"format": "date"})");
   std::string input = dir.write("d.jsonl", "\"2024-02-30\"\n");
   CHECK(run_tool("ds-build", {"validate", "--schema", schema, "--input", input}).exit_code == 0);
-  auto strict = run_tool("ds-build", {"validate", "--schema", schema, "--input", input, "--format-assertion"});
+  auto strict =
+      run_tool("ds-build", {"validate", "--schema", schema, "--input", input, "--format-assertion"});
   CHECK(strict.exit_code == 1);
   CHECK(strict.out.find("is not a valid date") != std::string::npos);
 }

@@ -10,7 +10,9 @@ using namespace af::jsonschema;
 using json = nlohmann::json;
 
 namespace {
-Schema compile(const char* text, Options options = {}) { return Schema::compile(json::parse(text), options); }
+Schema compile(const char* text, Options options = {}) {
+  return Schema::compile(json::parse(text), options);
+}
 std::vector<std::string> paths(const std::vector<ValidationError>& errors) {
   std::vector<std::string> out;
   for (const auto& e : errors) out.push_back(e.instance_path + " " + e.keyword_path);
@@ -93,7 +95,8 @@ TEST_CASE("schemas can be checked against the installed 2020-12 meta-schema") {
 TEST_CASE("references across local documents") {
   af::test::TempDir dir;
   dir.write("common/ops.json", R"({"$id": "ops.json", "$defs": {"op": {"enum": ["gt", "lt"]}}})");
-  std::string main = dir.write("main.json", R"({"properties": {"op": {"$ref": "common/ops.json#/$defs/op"}}})");
+  std::string main =
+      dir.write("main.json", R"({"properties": {"op": {"$ref": "common/ops.json#/$defs/op"}}})");
   Options o;
   o.base_uri = "file://" + main;
   Schema s = Schema::compile(json::parse(af::test::slurp(main)), o);
@@ -105,8 +108,8 @@ TEST_CASE("references across local documents") {
   mapped.loader = loader;
   CHECK(Schema::compile(json::parse(R"({"$ref": "https://example.com/unit.json"})"), mapped).is_valid("m"));
   // Nothing is fetched from the network: an unknown remote is a compile error.
-  CHECK_THROWS_WITH_AS(compile(R"({"$ref": "https://example.org/remote.json"})"), doctest::Contains("cannot be found"),
-                       af::Error);
+  CHECK_THROWS_WITH_AS(compile(R"({"$ref": "https://example.org/remote.json"})"),
+                       doctest::Contains("cannot be found"), af::Error);
 }
 
 TEST_CASE("hostile schemas and instances are errors, not crashes or hangs") {
@@ -116,7 +119,8 @@ TEST_CASE("hostile schemas and instances are errors, not crashes or hangs") {
   deep += std::string(100000, '}');
   CHECK_THROWS_WITH_AS(Schema::compile(json::parse(deep)), doctest::Contains("nested deeper"), af::Error);
 
-  Schema cycle = compile(R"({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"})");
+  Schema cycle =
+      compile(R"({"$defs": {"a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}, "$ref": "#/$defs/a"})");
   CHECK_FALSE(cycle.is_valid(1));
   CHECK(cycle.validate(1).front().message.find("infinite $ref loop") != std::string::npos);
   CHECK_FALSE(compile(R"({"$ref": "#"})").is_valid(json::object()));
@@ -132,7 +136,8 @@ TEST_CASE("hostile schemas and instances are errors, not crashes or hangs") {
   CHECK(big.is_valid(999999));
   CHECK_FALSE(big.is_valid(-1));
 
-  CHECK_THROWS_WITH_AS(compile(R"j({"pattern": "(a"})j"), doctest::Contains("not a valid regular expression"), af::Error);
+  CHECK_THROWS_WITH_AS(compile(R"j({"pattern": "(a"})j"), doctest::Contains("not a valid regular expression"),
+                       af::Error);
   CHECK_THROWS_WITH_AS(compile(R"j({"pattern": "(?=lookahead)"})j"), doctest::Contains("pattern"), af::Error);
   // RE2 runs in linear time: the classic catastrophic-backtracking pattern is instant.
   Schema redos = compile(R"({"pattern": "^(a+)+$"})");
