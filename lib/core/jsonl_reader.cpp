@@ -236,17 +236,23 @@ JsonlStats for_each_jsonl(const std::string& path, OnBadLine policy, const OnDem
   });
 }
 
-std::vector<nlohmann::json> read_jsonl(const std::string& path, OnBadLine policy, JsonlStats* stats) {
+std::vector<JsonlRecord> read_jsonl_records(const std::string& path, OnBadLine policy, JsonlStats* stats) {
   // The DOM parser validates every byte of the line, so a malformed line can never pass as a record.
   simdjson::dom::parser parser;
-  std::vector<nlohmann::json> rows;
+  std::vector<JsonlRecord> rows;
   JsonlStats s = scan_lines(path, policy, [&](const JsonlLine& line, size_t) -> std::string {
     auto element = parser.parse(line.text.data(), line.text.size(), false);
     if (element.error()) return simdjson::error_message(element.error());
-    rows.push_back(to_json(element.value_unsafe()));
+    rows.push_back({line.number, to_json(element.value_unsafe())});
     return {};
   });
   if (stats) *stats = std::move(s);
+  return rows;
+}
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path, OnBadLine policy, JsonlStats* stats) {
+  std::vector<nlohmann::json> rows;
+  for (auto& r : read_jsonl_records(path, policy, stats)) rows.push_back(std::move(r.value));
   return rows;
 }
 

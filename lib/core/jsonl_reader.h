@@ -50,6 +50,16 @@ nlohmann::json to_json(simdjson::ondemand::document& doc);
 /// Converts a DOM element to nlohmann::json; duplicate keys are rejected.
 nlohmann::json to_json(simdjson::dom::element element);
 
+/// One record with the line it came from (for messages that point at the input).
+struct JsonlRecord {
+  uint64_t line = 0;
+  nlohmann::json value;
+};
+
+/// Reads every record with its line number; each line is validated completely (DOM parser).
+std::vector<JsonlRecord> read_jsonl_records(const std::string& path, OnBadLine policy = OnBadLine::Fail,
+                                            JsonlStats* stats = nullptr);
+
 /// Reads every line fully into nlohmann::json values; each line is validated completely (DOM parser).
 std::vector<nlohmann::json> read_jsonl(const std::string& path, OnBadLine policy = OnBadLine::Fail,
                                        JsonlStats* stats = nullptr);

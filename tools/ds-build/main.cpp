@@ -4,6 +4,7 @@
 
 #include "config/cli.h"
 #include "core/error.h"
+#include "dataset/stage_schemas.h"
 #include "jsonschema/validate_stream.h"
 
 int main(int argc, char** argv) {
@@ -51,6 +52,10 @@ int main(int argc, char** argv) {
       }
       std::cerr << "ds-build validate: " << counts.valid << " valid, " << counts.invalid << " invalid\n";
       return counts.invalid == 0 ? 0 : 1;
+    }
+    if (app.got_subcommand("schemas")) {
+      af::dataset::run_schemas_stage(resolved);
+      return 0;
     }
     if (app.get_subcommands().empty()) {
       throw af::usage_error("no stage given",

@@ -1,0 +1,67 @@
+#include "dataset/stage_schemas.h"
+
+#include <filesystem>
+
+#include "config/resolve.h"
+#include "core/canonical_json.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "core/jsonl_reader.h"
+#include "core/jsonl_writer.h"
+#include "core/log.h"
+#include "dataset/schema_builder.h"
+#include "jsonschema/schema.h"
+
+namespace af::dataset {
+namespace {
+
+using json = nlohmann::json;
+
+std::string pretty_path(const config::Resolved& cfg, const std::string& output) {
+  return cfg.get_string("dataset_generation.pretty_dir") + "/" +
+         std::filesystem::path(output).stem().string() + ".json";
+}
+
+}  // namespace
+
+size_t run_schemas_stage(const config::Resolved& cfg) {
+  const std::string specs_path = cfg.get_string("dataset_generation.schema_specs_out");
+  const std::string out_path = cfg.get_string("dataset_generation.final_schemas_out");
+  const auto catalog = load_operator_catalog(cfg.get_string("dataset_generation.operator_catalog"));
+  const std::string template_path = cfg.get_string("dataset_generation.base_schema_template");
+  json base_template;
+  try {
+    base_template = parse_json_strict(read_file(template_path));
+  } catch (const Error& e) {
+    throw usage_error(template_path + ": " + e.what());
+  }
+  OperatorSampling sampling{static_cast<int>(cfg.get_int("dataset_generation.min_operators")),
+                            static_cast<int>(cfg.get_int("dataset_generation.max_operators"))};
+  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
+
+  // Every schema written must itself be valid JSON Schema 2020-12.
+  const jsonschema::Schema meta =
+      jsonschema::Schema::compile(json{{"$ref", "https://json-schema.org/draft/2020-12/schema"}});
+
+  std::vector<json> rows;
+  for (const auto& record : read_jsonl_records(specs_path)) {
+    const std::string where = specs_path + ":" + std::to_string(record.line);
+    DomainSpec spec = parse_domain_spec(record.value, where);
+    BuiltSchema built = build_schema(spec, base_template, catalog, sampling, seed);
+    auto errors = meta.validate(built.schema);
+    if (!errors.empty()) {
+      throw runtime_error(where + ": the schema built for " + spec.domain_id + " is not valid JSON Schema: " +
+                              errors.front().instance_path + ": " + errors.front().message,
+                          "check " + template_path);
+    }
+    jsonschema::Schema::compile(built.schema);  // refs resolve, regexes build
+    rows.push_back(built.to_row(spec));
+  }
+  if (rows.empty()) throw runtime_error(specs_path + ": no domain specs", "run `ds-build specs` first");
+  write_jsonl_atomic(out_path, rows);
+  write_file_atomic(pretty_path(cfg, out_path), json(rows).dump(2) + "\n");
+  log_info("wrote ", rows.size(), " schemas to ", out_path);
+  return rows.size();
+}
+
+}  // namespace af::dataset
