@@ -35,7 +35,8 @@ std::string error_text(const json& body, const std::string& raw) {
   if (body.is_object() && body.contains("error")) {
     const json& e = body["error"];
     if (e.is_string()) return e.get<std::string>();
-    if (e.is_object() && e.contains("message") && e["message"].is_string()) return e["message"].get<std::string>();
+    if (e.is_object() && e.contains("message") && e["message"].is_string())
+      return e["message"].get<std::string>();
     return e.dump();
   }
   return raw.substr(0, 300);
@@ -46,11 +47,15 @@ json request_body(const TeacherSettings& s, const ChatRequest& r, bool plain_jso
   if (!r.system.empty()) messages.push_back({{"role", "system"}, {"content", r.system}});
   messages.push_back({{"role", "user"}, {"content", r.user}});
   if (s.protocol == "openai") {
-    json body = {{"model", s.model},         {"messages", messages}, {"temperature", s.temperature},
-                 {"seed", r.seed},           {"max_tokens", s.num_predict}};
+    json body = {{"model", s.model},
+                 {"messages", messages},
+                 {"temperature", s.temperature},
+                 {"seed", r.seed},
+                 {"max_tokens", s.num_predict}};
     if (!r.format.is_null() && !plain_json) {
-      body["response_format"] = {{"type", "json_schema"},
-                                 {"json_schema", {{"name", "answer"}, {"schema", r.format}, {"strict", false}}}};
+      body["response_format"] = {
+          {"type", "json_schema"},
+          {"json_schema", {{"name", "answer"}, {"schema", r.format}, {"strict", false}}}};
     } else {
       body["response_format"] = {{"type", "json_object"}};
     }
@@ -213,8 +218,9 @@ void TeacherClient::check_reachable() const {
     client.set_read_timeout(10, 0);
     auto res = client.Get(settings_.protocol == "openai" ? "/v1/models" : "/api/version");
     if (!res) {
-      throw runtime_error("cannot reach the teacher at " + host + " (" + httplib::to_string(res.error()) + ")",
-                          hint_start_teacher(host));
+      throw runtime_error(
+          "cannot reach the teacher at " + host + " (" + httplib::to_string(res.error()) + ")",
+          hint_start_teacher(host));
     }
   }
 }
@@ -225,7 +231,8 @@ ChatAnswer TeacherClient::ask(const ChatRequest& request, size_t index, const An
   bool plain_json = false;
   std::string last_reason;
   for (int attempt = 1;; ++attempt) {
-    const std::string& host = settings_.hosts[(index + static_cast<size_t>(attempt) - 1) % settings_.hosts.size()];
+    const std::string& host =
+        settings_.hosts[(index + static_cast<size_t>(attempt) - 1) % settings_.hosts.size()];
     Outcome out = exchange(settings_, host, request, plain_json);
     if (out.kind == Outcome::Kind::Ok && check) {
       std::string problem = check(out.value);
@@ -246,9 +253,10 @@ ChatAnswer TeacherClient::ask(const ChatRequest& request, size_t index, const An
         return answer;
       }
       case Outcome::Kind::Fatal: {
-        std::string hint = out.reason.find("not found") != std::string::npos
-                               ? "run `ollama pull " + settings_.model + "` on " + host + ", or set teacher.model"
-                               : "check teacher.model, teacher.protocol and teacher.api_key_env";
+        std::string hint =
+            out.reason.find("not found") != std::string::npos
+                ? "run `ollama pull " + settings_.model + "` on " + host + ", or set teacher.model"
+                : "check teacher.model, teacher.protocol and teacher.api_key_env";
         throw runtime_error("the teacher refused the request: " + out.reason, hint);
       }
       case Outcome::Kind::FormatRejected:
@@ -258,7 +266,8 @@ ChatAnswer TeacherClient::ask(const ChatRequest& request, size_t index, const An
         plain_json = true;
         --attempt;
         continue;
-      case Outcome::Kind::Retry: break;
+      case Outcome::Kind::Retry:
+        break;
     }
     last_reason = out.reason;
     if (settings_.retries >= 0 && attempt > settings_.retries) {

@@ -31,7 +31,8 @@ struct TeacherSettings {
 /// Reads the teacher.* keys (and the API key variable).
 TeacherSettings teacher_settings(const config::Resolved& cfg);
 
-/// "127.0.0.1:11434" -> "http://127.0.0.1:11434"; "0.0.0.0" -> "http://127.0.0.1:11434" (as Ollama reads OLLAMA_HOST).
+/// "127.0.0.1:11434" -> "http://127.0.0.1:11434"; "0.0.0.0" -> "http://127.0.0.1:11434" (as Ollama reads
+/// OLLAMA_HOST).
 std::string normalize_host(const std::string& host);
 
 /// One question: instructions, the inputs, and the JSON Schema the answer must follow.
@@ -63,7 +64,8 @@ class TeacherClient {
   explicit TeacherClient(TeacherSettings settings);
   const TeacherSettings& settings() const { return settings_; }
 
-  /// Contacts every host once; an unreachable one is a single clear error naming it and how to start a teacher.
+  /// Contacts every host once; an unreachable one is a single clear error naming it and how to start a
+  /// teacher.
   void check_reachable() const;
 
   /// Asks one question. Request `index` picks the first host (requests spread round-robin) and seeds the
