@@ -215,7 +215,7 @@ std::vector<Field> build_fields() {
           .tools(DS)
           .doc("JSON Schema (2020-12) of the query AST that each domain's fields and operators go into."),
       Def("dataset_generation.operator_catalog", T::Path, "data/operator_catalog.json")
-          .tools(DS)
+          .tools(DS | SIM)
           .doc("Operators with meaning, arity, field types and synonyms."),
       Def("dataset_generation.examples_per_schema", T::Int, 60)
           .ge(1)

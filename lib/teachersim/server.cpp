@@ -1,0 +1,134 @@
+#include "teachersim/server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <thread>
+
+#include "core/log.h"
+#include "teacher/prompts.h"
+
+namespace af::teachersim {
+namespace {
+
+using json = nlohmann::json;
+
+const char* kGarbage = "Sure! Here is the information you asked for, in plain words rather than JSON.";
+
+std::string last_user_message(const json& messages) {
+  std::string text;
+  if (!messages.is_array()) return text;
+  for (const auto& m : messages)
+    if (m.value("role", "") == "user" && m.contains("content") && m["content"].is_string())
+      text = m["content"];
+  return text;
+}
+
+}  // namespace
+
+SimServer::SimServer(Sim sim, Faults faults, uint64_t seed)
+    : sim_(std::move(sim)), faults_(faults), seed_(seed), server_(std::make_unique<httplib::Server>()) {
+  auto json_reply = [](httplib::Response& res, int status, const json& body) {
+    res.status = status;
+    res.set_content(body.dump(), "application/json");
+  };
+  server_->Get("/api/version", [=](const httplib::Request&, httplib::Response& res) {
+    json_reply(res, 200, {{"version", "0.0.0-teacher-sim"}});
+  });
+  server_->Get("/api/tags", [=](const httplib::Request&, httplib::Response& res) {
+    json_reply(res, 200, {{"models", {{{"name", "teacher-sim"}, {"model", "teacher-sim"}}}}});
+  });
+  server_->Get("/v1/models", [=](const httplib::Request&, httplib::Response& res) {
+    json_reply(res, 200, {{"object", "list"}, {"data", {{{"id", "teacher-sim"}, {"object", "model"}}}}});
+  });
+  // One handler for the three generation endpoints: they differ only in where the text goes.
+  auto generate = [this, json_reply](const std::string& endpoint) {
+    return [this, json_reply, endpoint](const httplib::Request& req, httplib::Response& res) {
+      uint64_t n = requests_++;
+      if (faults_.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(faults_.delay_ms));
+      if (fault(faults_.fail_rate, n, 1))
+        return json_reply(res, 500, {{"error", "teacher-sim: injected failure"}});
+      json body = json::parse(req.body, nullptr, false);
+      if (body.is_discarded()) return json_reply(res, 400, {{"error", "the request body is not JSON"}});
+      std::string model = body.value("model", "teacher-sim");
+      std::string user =
+          endpoint == "generate" ? body.value("prompt", "") : last_user_message(body["messages"]);
+      int status = 200;
+      std::string content = fault(faults_.garbage_rate, n, 2) ? kGarbage : answer_chat(user, status);
+      if (status != 200) return json_reply(res, status, {{"error", content}});
+      json reply;
+      if (endpoint == "openai") {
+        reply = {{"id", "chatcmpl-" + std::to_string(n)},
+                 {"object", "chat.completion"},
+                 {"model", model},
+                 {"choices",
+                  {{{"index", 0},
+                    {"message", {{"role", "assistant"}, {"content", content}}},
+                    {"finish_reason", "stop"}}}}};
+      } else if (endpoint == "generate") {
+        reply = {{"model", model}, {"response", content}, {"done", true}, {"done_reason", "stop"}};
+      } else {
+        reply = {{"model", model},
+                 {"message", {{"role", "assistant"}, {"content", content}}},
+                 {"done", true},
+                 {"done_reason", "stop"}};
+      }
+      std::string text = reply.dump();
+      if (fault(faults_.drop_rate, n, 3)) {
+        // Send half of the answer, then close the connection.
+        res.set_content_provider(text.size(), "application/json",
+                                 [text](size_t offset, size_t, httplib::DataSink& sink) {
+                                   if (offset == 0) sink.write(text.data(), text.size() / 2);
+                                   return false;
+                                 });
+        return;
+      }
+      res.set_content(text, "application/json");
+    };
+  };
+  server_->Post("/api/chat", generate("chat"));
+  server_->Post("/api/generate", generate("generate"));
+  server_->Post("/v1/chat/completions", generate("openai"));
+}
+
+SimServer::~SimServer() = default;
+
+bool SimServer::fault(double rate, uint64_t request, uint64_t salt) const {
+  if (rate <= 0) return false;
+  // Deterministic per (seed, request number): the same run injects the same faults.
+  uint64_t h = (seed_ + 0x9E3779B97F4A7C15ull * (request + 1)) ^ (salt * 0xBF58476D1CE4E5B9ull);
+  h ^= h >> 31;
+  h *= 0x94D049BB133111EBull;
+  h ^= h >> 29;
+  return static_cast<double>(h % 1000000) / 1e6 < rate;
+}
+
+std::string SimServer::answer_chat(const std::string& user_message, int& status) {
+  auto task = teacher::read_task(user_message);
+  if (!task) {
+    status = 400;
+    return "teacher-sim answers only astforge's tasks (a message with an \"" +
+           std::string(teacher::kInputMarker) + "\" block)";
+  }
+  try {
+    return sim_.answer(task->first, task->second).dump();
+  } catch (const TaskError& e) {
+    status = 400;
+    return std::string("teacher-sim: ") + e.what();
+  }
+}
+
+int SimServer::bind(const std::string& host, int port) {
+  if (port == 0) return server_->bind_to_any_port(host);
+  return server_->bind_to_port(host, port) ? port : -1;
+}
+
+void SimServer::listen() {
+  server_->listen_after_bind();
+}
+
+void SimServer::stop() {
+  server_->stop();
+}
+
+}  // namespace af::teachersim

@@ -1,0 +1,47 @@
+// teacher-sim's HTTP server: Ollama's /api/chat, /api/generate, /api/tags, /api/version and OpenAI's
+// /v1/chat/completions and /v1/models on loopback, answering through Sim, with faults injected on request.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "teachersim/tasks.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace af::teachersim {
+
+/// Faults for tests: shares of requests that get an HTTP 500, a non-JSON answer, or a connection closed
+/// mid-answer, and a delay added to every answer.
+struct Faults {
+  double fail_rate = 0, garbage_rate = 0, drop_rate = 0;
+  int delay_ms = 0;
+};
+
+class SimServer {
+ public:
+  SimServer(Sim sim, Faults faults, uint64_t seed);
+  ~SimServer();
+  /// Binds `host`:`port` (0: a free port); returns the port.
+  int bind(const std::string& host, int port);
+  /// Serves until stop(); returns when stopped.
+  void listen();
+  /// Stops serving (callable from another thread).
+  void stop();
+  uint64_t requests_served() const { return requests_; }
+
+ private:
+  std::string answer_chat(const std::string& user_message, int& status);
+  bool fault(double rate, uint64_t request, uint64_t salt) const;
+
+  Sim sim_;
+  Faults faults_;
+  uint64_t seed_;
+  std::unique_ptr<httplib::Server> server_;
+  std::atomic<uint64_t> requests_{0};
+};
+
+}  // namespace af::teachersim

@@ -1,0 +1,72 @@
+#include "support/background_tool.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "support/temp_dir.h"
+
+extern char** environ;
+
+namespace af::test {
+
+BackgroundTool::BackgroundTool(const std::string& tool, const std::vector<std::string>& args) {
+  char pattern[] = "/tmp/astforge-bg-XXXXXX";
+  dir_ = mkdtemp(pattern);
+  std::string exe = std::string(ASTFORGE_BIN_DIR) + "/" + tool;
+  std::vector<std::string> store = {exe};
+  store.insert(store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : store) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, (dir_ + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, (dir_ + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addchdir_np(&actions, ASTFORGE_SOURCE_DIR);
+  int rc = posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) throw std::runtime_error("cannot start " + exe + ": " + std::strerror(rc));
+}
+
+BackgroundTool::~BackgroundTool() {
+  if (pid_ > 0) terminate();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string BackgroundTool::wait_for_file(const std::string& path, double seconds) const {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string text = slurp(path);
+    if (!text.empty() && text.back() == '\n') return text.substr(0, text.size() - 1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error(path + " did not appear; stderr: " + err());
+}
+
+int BackgroundTool::terminate() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string BackgroundTool::err() const {
+  return slurp(dir_ + "/stderr");
+}
+
+}  // namespace af::test
