@@ -183,7 +183,7 @@ std::vector<Field> build_fields() {
           .tools(SIM)
           .doc("File teacher-sim writes its port to once it listens; null: none."),
       Def("teacher_sim.lexicon_dir", T::Path, "data/teacher_sim")
-          .tools(SIM)
+          .tools(SIM | DS)
           .doc("Directory of the EN/FR lexicons teacher-sim writes specs and queries from."),
       Def("teacher_sim.fail_rate", T::Float, 0.0)
           .ge(0)

@@ -132,3 +132,18 @@ void SimServer::stop() {
 }
 
 }  // namespace af::teachersim
+
+namespace af::teachersim {
+
+ServerThread::ServerThread(Sim sim, Faults faults, uint64_t seed) : server_(std::move(sim), faults, seed) {
+  port_ = server_.bind("127.0.0.1", 0);
+  if (port_ <= 0) throw std::runtime_error("teacher-sim: cannot bind a loopback port");
+  thread_ = std::thread([this] { server_.listen(); });
+}
+
+ServerThread::~ServerThread() {
+  server_.stop();
+  thread_.join();
+}
+
+}  // namespace af::teachersim

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "teachersim/tasks.h"
 
@@ -42,6 +43,24 @@ class SimServer {
   uint64_t seed_;
   std::unique_ptr<httplib::Server> server_;
   std::atomic<uint64_t> requests_{0};
+};
+
+}  // namespace af::teachersim
+
+namespace af::teachersim {
+
+/// A SimServer on a free loopback port, serving from a thread for the life of this object
+/// (dataset_generation.offline_fallback: a real HTTP teacher without a separate process).
+class ServerThread {
+ public:
+  ServerThread(Sim sim, Faults faults, uint64_t seed);
+  ~ServerThread();
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  SimServer server_;
+  int port_ = 0;
+  std::thread thread_;
 };
 
 }  // namespace af::teachersim

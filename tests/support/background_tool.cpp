@@ -56,9 +56,20 @@ std::string BackgroundTool::wait_for_file(const std::string& path, double second
   throw std::runtime_error(path + " did not appear; stderr: " + err());
 }
 
-int BackgroundTool::terminate() {
+bool BackgroundTool::running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+int BackgroundTool::terminate(int signal) {
   if (pid_ <= 0) return -1;
-  kill(pid_, SIGTERM);
+  kill(pid_, signal);
   int status = 0;
   waitpid(pid_, &status, 0);
   pid_ = -1;

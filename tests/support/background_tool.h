@@ -15,8 +15,10 @@ class BackgroundTool {
   ~BackgroundTool();
   /// Waits until `path` exists and holds a line, then returns its contents (a port file).
   std::string wait_for_file(const std::string& path, double seconds = 10) const;
-  /// Sends SIGTERM and returns the exit code (128 + signal when killed by one).
-  int terminate();
+  /// Sends SIGTERM (or `signal`) and returns the exit code (128 + signal when killed by one).
+  int terminate(int signal = 15);
+  /// True while the process runs.
+  bool running();
   std::string err() const;
 
  private:

@@ -1,11 +1,16 @@
 // ds-build: the dataset stages (specs, schemas, samples, corpus, all) and `validate` (JSON Schema checks).
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "config/cli.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "dataset/stage_schemas.h"
+#include "dataset/stages.h"
 #include "jsonschema/validate_stream.h"
+#include "teacher/client.h"
+#include "teachersim/server.h"
 
 int main(int argc, char** argv) {
   using namespace af::config;
@@ -53,8 +58,36 @@ int main(int argc, char** argv) {
       std::cerr << "ds-build validate: " << counts.valid << " valid, " << counts.invalid << " invalid\n";
       return counts.invalid == 0 ? 0 : 1;
     }
-    if (app.got_subcommand("schemas")) {
+    const std::string stage = app.get_subcommands().empty() ? "" : app.get_subcommands().front()->get_name();
+    if (stage == "schemas") {
       af::dataset::run_schemas_stage(resolved);
+      return 0;
+    }
+    if (stage == "corpus") {
+      af::dataset::run_corpus_stage(resolved);
+      return 0;
+    }
+    if (stage == "specs" || stage == "samples" || stage == "all") {
+      af::teacher::TeacherSettings settings = af::teacher::teacher_settings(resolved);
+      std::unique_ptr<af::teachersim::ServerThread> offline;
+      if (resolved.get_bool("dataset_generation.offline_fallback")) {
+        auto seed = static_cast<uint64_t>(resolved.get_int("run.seed"));
+        offline = std::make_unique<af::teachersim::ServerThread>(
+            af::teachersim::Sim(af::teachersim::Lexicon::load(resolved.get_string("teacher_sim.lexicon_dir")),
+                                af::dataset::load_operator_catalog(
+                                    resolved.get_string("dataset_generation.operator_catalog")),
+                                seed),
+            af::teachersim::Faults{}, seed);
+        settings.hosts = {offline->url()};
+        af::log_warn("offline_fallback: answering with an in-process teacher-sim, not ",
+                     resolved.get_string("teacher.model"));
+      }
+      af::teacher::TeacherClient teacher(settings);
+      teacher.check_reachable();
+      if (stage == "specs" || stage == "all") af::dataset::run_specs_stage(resolved, teacher);
+      if (stage == "all") af::dataset::run_schemas_stage(resolved);
+      if (stage == "samples" || stage == "all") af::dataset::run_samples_stage(resolved, teacher);
+      if (stage == "all") af::dataset::run_corpus_stage(resolved);
       return 0;
     }
     if (app.get_subcommands().empty()) {

@@ -1,0 +1,42 @@
+// A JSONL output that a stage fills in a fixed order and can resume after a crash: rows are appended and
+// fsynced in batches, and a checkpoint next to it records how many rows are durable and a fingerprint of the
+// inputs. Because rows are written in order, the rows present are always a prefix of the final file.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/jsonl_writer.h"
+
+namespace af::dataset {
+
+class ResumableOutput {
+ public:
+  /// With `resume`, continues an earlier run of the same inputs (a different fingerprint is a usage error
+  /// that says what to do); without it, starts the file afresh.
+  ResumableOutput(std::string path, std::string checkpoint_path, std::string fingerprint, bool resume);
+  /// Rows already written by earlier runs (the caller skips that many units of work).
+  uint64_t done() const { return done_; }
+  /// True when an earlier run finished the file.
+  bool complete() const { return complete_; }
+  /// Appends one row (in order).
+  void append(const nlohmann::json& row);
+  /// Makes the appended rows durable and records them in the checkpoint.
+  void commit();
+  /// Commits and marks the file complete.
+  void finish();
+
+ private:
+  void write_checkpoint(bool complete);
+
+  std::string path_, checkpoint_path_, fingerprint_;
+  std::unique_ptr<JsonlWriter> writer_;
+  uint64_t done_ = 0, rows_ = 0;
+  bool complete_ = false;
+};
+
+/// A short stable fingerprint of a JSON value (the inputs and settings a stage's output depends on).
+std::string fingerprint_of(const nlohmann::json& inputs);
+
+}  // namespace af::dataset

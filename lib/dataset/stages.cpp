@@ -1,0 +1,335 @@
+#include "dataset/stages.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <set>
+
+#include "config/resolve.h"
+#include "core/canonical_json.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "core/jsonl_reader.h"
+#include "core/jsonl_writer.h"
+#include "core/log.h"
+#include "core/parallel.h"
+#include "core/progress.h"
+#include "dataset/domain_spec.h"
+#include "dataset/query_kind.h"
+#include "dataset/resumable_output.h"
+#include "dataset/student_prompt.h"
+#include "jsonschema/schema.h"
+#include "teacher/client.h"
+#include "teacher/prompts.h"
+
+namespace af::dataset {
+namespace {
+
+using json = nlohmann::json;
+
+// Requests are asked for in chunks: a real LLM writes a list of 20 well, and a list of 300 badly.
+constexpr int64_t kQueryChunk = 20;
+
+std::string pretty_path(const config::Resolved& cfg, const std::string& output) {
+  return cfg.get_string("dataset_generation.pretty_dir") + "/" +
+         std::filesystem::path(output).stem().string() + ".json";
+}
+
+void write_pretty(const config::Resolved& cfg, const std::string& output) {
+  write_file_atomic(pretty_path(cfg, output), json(read_jsonl(output)).dump(2) + "\n");
+}
+
+Progress make_progress(const config::Resolved& cfg, const std::string& label, uint64_t total) {
+  return Progress(label, total, parse_progress_mode(cfg.get_string("run.progress")),
+                  cfg.get_double("run.progress_interval"));
+}
+
+json teacher_meta(const teacher::TeacherClient& t) {
+  return {{"model", t.settings().model}, {"protocol", t.settings().protocol}};
+}
+
+std::string normalized_text(const std::string& s) {
+  std::string out;
+  bool space = false;
+  for (unsigned char c : s) {
+    if (std::isspace(c)) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += static_cast<char>(std::tolower(c));
+  }
+  return out;
+}
+
+double unit_hash(uint64_t seed, const std::string& key) {
+  uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);
+  for (unsigned char c : key) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  h ^= h >> 33;
+  return static_cast<double>(h % 1000000007ull) / 1000000007.0;
+}
+
+}  // namespace
+
+size_t run_specs_stage(const config::Resolved& cfg, const teacher::TeacherClient& teacher) {
+  const std::string prompts_path = cfg.get_string("dataset_generation.prompts_path");
+  const std::string out_path = cfg.get_string("dataset_generation.schema_specs_out");
+  auto prompts = read_jsonl_records(prompts_path);
+  if (!cfg.is_null("dataset_generation.max_domains")) {
+    prompts.resize(
+        std::min<size_t>(prompts.size(), static_cast<size_t>(cfg.get_int("dataset_generation.max_domains"))));
+  }
+  for (const auto& p : prompts) {
+    if (!p.value.is_object() || !p.value.contains("domain_id") || !p.value["domain_id"].is_string()) {
+      throw runtime_error(prompts_path + ":" + std::to_string(p.line) +
+                          ": a domain prompt needs a \"domain_id\"");
+    }
+  }
+  const int64_t examples = cfg.get_int("dataset_generation.examples_per_schema");
+  const double french = cfg.get_double("dataset_generation.french_ratio");
+  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
+  json inputs = {
+      {"examples", examples}, {"french", french}, {"seed", seed}, {"model", teacher.settings().model}};
+  for (const auto& p : prompts) inputs["prompts"].push_back(p.value);
+  ResumableOutput out(out_path, out_path + ".checkpoint.json", fingerprint_of(inputs),
+                      cfg.get_bool("dataset_generation.resume"));
+  if (!out.complete()) {
+    Progress progress = make_progress(cfg, "specs", prompts.size());
+    progress.advance(out.done());
+    const size_t block = static_cast<size_t>(std::max(1, teacher.settings().concurrency));
+    for (size_t start = out.done(); start < prompts.size(); start += block) {
+      size_t n = std::min(block, prompts.size() - start);
+      std::vector<json> rows(n);
+      parallel_for(n, block, [&](size_t k) {
+        const json& prompt = prompts[start + k].value;
+        const std::string id = prompt["domain_id"];
+        auto answer =
+            teacher.ask(teacher::domain_spec_request(prompt, examples, french, seed), start + k,
+                        [&](const json& v) -> std::string {
+                          try {
+                            parse_domain_spec(v, "answer");
+                          } catch (const Error& e) {
+                            return e.what();
+                          }
+                          return v["domain_id"] == id ? "" : "the answer is about another domain_id";
+                        });
+        rows[k] = answer.value;
+        rows[k]["teacher"] = teacher_meta(teacher);
+      });
+      for (const auto& r : rows) out.append(r);
+      out.commit();
+      progress.advance(n);
+    }
+    out.finish();
+  }
+  write_pretty(cfg, out_path);
+  log_info("wrote ", prompts.size(), " domain specs to ", out_path);
+  return prompts.size();
+}
+
+size_t run_samples_stage(const config::Resolved& cfg, const teacher::TeacherClient& teacher) {
+  const std::string schemas_path = cfg.get_string("dataset_generation.final_schemas_out");
+  const std::string out_path = cfg.get_string("dataset_generation.dataset_out");
+  auto schemas = read_jsonl_records(schemas_path);
+  if (schemas.empty()) throw runtime_error(schemas_path + ": no schemas", "run `ds-build schemas` first");
+  const int64_t per_schema = cfg.get_int("dataset_generation.samples_per_schema");
+  const double french = cfg.get_double("dataset_generation.french_ratio");
+  const double refusals = cfg.get_double("dataset_generation.refusal_ratio");
+  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
+  json inputs = {{"per_schema", per_schema},
+                 {"french", french},
+                 {"refusals", refusals},
+                 {"seed", seed},
+                 {"model", teacher.settings().model}};
+  std::vector<jsonschema::Schema> compiled;
+  for (const auto& s : schemas) {
+    const std::string where = schemas_path + ":" + std::to_string(s.line);
+    if (!s.value.contains("schema") || !s.value.contains("schema_id")) {
+      throw runtime_error(where + ": a d_02 row needs schema_id and schema", "re-run `ds-build schemas`");
+    }
+    compiled.push_back(jsonschema::Schema::compile(s.value["schema"]));
+    inputs["schemas"].push_back(fingerprint_of(s.value));
+  }
+  ResumableOutput out(out_path, cfg.get_string("dataset_generation.checkpoint_path"), fingerprint_of(inputs),
+                      cfg.get_bool("dataset_generation.resume"));
+  const uint64_t total = schemas.size() * static_cast<uint64_t>(per_schema);
+  if (!out.complete()) {
+    Progress progress = make_progress(cfg, "samples", total);
+    progress.advance(out.done());
+    // Requests per schema, fetched chunk by chunk as the units that need them come up.
+    std::map<std::pair<size_t, int64_t>, json> chunks;
+    const size_t workers = static_cast<size_t>(std::max(1, teacher.settings().concurrency));
+    const uint64_t block = std::max<uint64_t>(
+        workers, static_cast<uint64_t>(cfg.get_int("dataset_generation.checkpoint_every")));
+    uint64_t invalid = 0;
+    for (uint64_t start = out.done(); start < total; start += block) {
+      uint64_t n = std::min(block, total - start);
+      std::vector<std::pair<size_t, int64_t>> need;
+      for (uint64_t u = start; u < start + n; ++u) {
+        auto key = std::make_pair(static_cast<size_t>(u / per_schema),
+                                  static_cast<int64_t>(u % per_schema) / kQueryChunk);
+        if (!chunks.count(key) && std::find(need.begin(), need.end(), key) == need.end()) need.push_back(key);
+      }
+      std::vector<json> fetched(need.size());
+      parallel_for(need.size(), workers, [&](size_t k) {
+        auto [s, chunk] = need[k];
+        int64_t first = chunk * kQueryChunk, count = std::min(kQueryChunk, per_schema - first);
+        auto req = teacher::queries_request(schemas[s].value, count, first, french, refusals, seed);
+        fetched[k] = teacher
+                         .ask(req, s * 1000 + static_cast<size_t>(chunk),
+                              [&](const json& v) -> std::string {
+                                if (!v.contains("queries") || !v["queries"].is_array())
+                                  return "no \"queries\" list";
+                                if (static_cast<int64_t>(v["queries"].size()) != count) {
+                                  return "expected " + std::to_string(count) + " requests";
+                                }
+                                for (const auto& q : v["queries"])
+                                  if (!q.contains("text") || !q["text"].is_string())
+                                    return "a request has no text";
+                                return "";
+                              })
+                         .value["queries"];
+      });
+      for (size_t k = 0; k < need.size(); ++k) chunks[need[k]] = std::move(fetched[k]);
+
+      std::vector<json> rows(n);
+      parallel_for(n, workers, [&](size_t k) {
+        uint64_t u = start + k;
+        size_t s = static_cast<size_t>(u / per_schema);
+        int64_t index = static_cast<int64_t>(u % per_schema);
+        const json& q = chunks.at({s, index / kQueryChunk})[static_cast<size_t>(index % kQueryChunk)];
+        const json& row = schemas[s].value;
+        const std::string text = q["text"];
+        // Only "is it JSON" is retried; whether it fits the schema is recorded, not retried (seeds/004).
+        auto answer = teacher.ask(teacher::ast_request(row["schema"], text, seed), static_cast<size_t>(u));
+        auto errors = compiled[s].validate(answer.value);
+        json errs = json::array();
+        for (const auto& e : errors) errs.push_back(e.to_json());
+        rows[k] = {{"schema_id", row["schema_id"]},
+                   {"domain_id", row.value("domain_id", "")},
+                   {"index", index},
+                   {"language", q.value("language", "en")},
+                   {"query", text},
+                   {"ast", answer.value},
+                   {"ast_canonical", canonical_json(answer.value)},
+                   {"is_valid", errors.empty()},
+                   {"errors", errs},
+                   {"kind", query_kind(answer.value)},
+                   {"teacher", teacher_meta(teacher)}};
+      });
+      for (const auto& r : rows) {
+        invalid += !r["is_valid"].get<bool>();
+        out.append(r);
+      }
+      out.commit();
+      progress.advance(n);
+      // Requests of finished schemas are not needed again.
+      for (auto it = chunks.begin(); it != chunks.end();) {
+        it = it->first.first < static_cast<size_t>((start + n) / per_schema) ? chunks.erase(it)
+                                                                             : std::next(it);
+      }
+    }
+    out.finish();
+    if (invalid)
+      log_warn(invalid, " teacher answers did not validate against their schema (kept with is_valid false)");
+  }
+  write_pretty(cfg, out_path);
+  log_info("wrote ", total, " samples to ", out_path);
+  return total;
+}
+
+size_t run_corpus_stage(const config::Resolved& cfg) {
+  const std::string dataset_path = cfg.get_string("dataset_generation.dataset_out");
+  const std::string schemas_path = cfg.get_string("dataset_generation.final_schemas_out");
+  const std::string corpus_path = cfg.get_string("dataset_generation.training_corpus_out");
+  const std::string eval_path = cfg.get_string("dataset_generation.eval_set_out");
+  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
+  std::map<std::string, json> schemas;
+  std::vector<std::string> ids;
+  for (const auto& r : read_jsonl_records(schemas_path)) {
+    schemas[r.value.at("schema_id")] = r.value.at("schema");
+    ids.push_back(r.value.at("schema_id"));
+  }
+  // Whole schemas held out: the student is judged on schemas it never saw.
+  std::sort(ids.begin(), ids.end());
+  std::mt19937_64 rng(seed ^ 0xC0FFEEull);
+  std::shuffle(ids.begin(), ids.end(), rng);
+  const double schema_fraction = cfg.get_double("dataset_generation.eval_schema_fraction");
+  size_t held = static_cast<size_t>(std::llround(schema_fraction * static_cast<double>(ids.size())));
+  if (schema_fraction > 0 && ids.size() >= 2) held = std::clamp<size_t>(held, 1, ids.size() - 1);
+  std::set<std::string> eval_schemas(ids.begin(),
+                                     ids.begin() + static_cast<long>(std::min(held, ids.size())));
+  const double row_fraction = cfg.get_double("dataset_generation.eval_row_fraction");
+
+  std::vector<json> train, eval;
+  for (const auto& rec : read_jsonl_records(dataset_path)) {
+    const json& r = rec.value;
+    const std::string where = dataset_path + ":" + std::to_string(rec.line);
+    if (!r.contains("schema_id") || !r.contains("query") || !r.contains("ast_canonical")) {
+      throw runtime_error(where + ": a d_03 row needs schema_id, query and ast_canonical",
+                          "re-run `ds-build samples`");
+    }
+    const std::string schema_id = r["schema_id"];
+    auto s = schemas.find(schema_id);
+    if (s == schemas.end()) throw runtime_error(where + ": unknown schema_id \"" + schema_id + "\"");
+    const std::string id = schema_id + "/" + std::to_string(r.value("index", 0));
+    json common = {{"id", id},
+                   {"schema_id", schema_id},
+                   {"domain_id", r.value("domain_id", "")},
+                   {"language", r.value("language", "en")},
+                   {"kind", r.value("kind", "")},
+                   {"is_valid", r.value("is_valid", false)},
+                   {"prompt", student_prompt(s->second, r["query"])}};
+    bool to_eval = eval_schemas.count(schema_id) || unit_hash(seed, id) < row_fraction;
+    if (to_eval) {
+      json e = common;
+      e["query"] = r["query"];
+      e["target"] = r["ast_canonical"];
+      eval.push_back(std::move(e));
+    } else {
+      json t = common;
+      t["query"] = r["query"];
+      t["completion"] = r["ast_canonical"];
+      train.push_back(std::move(t));
+    }
+  }
+  // No request text on both sides.
+  std::set<std::string> eval_texts;
+  for (const auto& e : eval) eval_texts.insert(normalized_text(e["query"]));
+  size_t overlap = 0, dropped_invalid = 0;
+  const bool include_invalid = cfg.get_bool("dataset_generation.include_invalid");
+  std::vector<json> kept;
+  for (auto& t : train) {
+    if (eval_texts.count(normalized_text(t["query"]))) {
+      ++overlap;
+      continue;
+    }
+    if (!include_invalid && !t["is_valid"].get<bool>()) {
+      ++dropped_invalid;
+      continue;
+    }
+    t.erase("query");
+    kept.push_back(std::move(t));
+  }
+  if (!cfg.is_null("dataset_generation.max_samples")) {
+    std::shuffle(kept.begin(), kept.end(), rng);
+    kept.resize(
+        std::min<size_t>(kept.size(), static_cast<size_t>(cfg.get_int("dataset_generation.max_samples"))));
+  }
+  write_jsonl_atomic(corpus_path, kept);
+  write_jsonl_atomic(eval_path, eval);
+  write_pretty(cfg, corpus_path);
+  write_pretty(cfg, eval_path);
+  log_info("corpus: ", kept.size(), " training rows, ", eval.size(), " eval rows (", eval_schemas.size(),
+           " schemas held out); dropped ", overlap, " training rows whose request is in the eval set and ",
+           dropped_invalid, " invalid rows");
+  return kept.size();
+}
+
+}  // namespace af::dataset
