@@ -17,3 +17,38 @@ ensure_built() {
 
 # cfg_get KEY: the resolved value of KEY for the runner's config (one source of truth for paths).
 cfg_get() { "$ASTFORGE_BIN/cfg-resolve" "${CONFIG_ARGS[@]}" --get "$1"; }
+
+# start_teacher_if_simulated: when the config's teacher is teacher-sim, starts one on a free loopback port,
+# stops it when the runner exits (also on Ctrl-C and on failure), and sets TEACHER_ARGS to point at it.
+start_teacher_if_simulated() {
+  local model
+  model="$(cfg_get teacher.model)"
+  if [ -n "${TEACHER_MODEL_OVERRIDE:-}" ]; then model="$TEACHER_MODEL_OVERRIDE"; fi
+  [ "$model" = "teacher-sim" ] || return 0
+  SIM_DIR="$(mktemp -d)"
+  "$ASTFORGE_BIN/teacher-sim" "${CONFIG_ARGS[@]}" --port 0 --port-file "$SIM_DIR/port" >/dev/null 2>"$SIM_DIR/log" &
+  SIM_PID=$!
+  trap 'stop_teacher_sim' EXIT
+  trap 'stop_teacher_sim; exit 130' INT TERM
+  for _ in $(seq 1 200); do
+    [ -s "$SIM_DIR/port" ] && break
+    if ! kill -0 "$SIM_PID" 2>/dev/null; then
+      echo "teacher-sim did not start:" >&2
+      cat "$SIM_DIR/log" >&2
+      exit 1
+    fi
+    sleep 0.05
+  done
+  TEACHER_ARGS+=(--teacher-host "http://127.0.0.1:$(cat "$SIM_DIR/port")")
+  log "teacher-sim listening on port $(cat "$SIM_DIR/port") (pid $SIM_PID)"
+}
+
+stop_teacher_sim() {
+  if [ -n "${SIM_PID:-}" ] && kill -0 "$SIM_PID" 2>/dev/null; then
+    kill -TERM "$SIM_PID" 2>/dev/null || true
+    wait "$SIM_PID" 2>/dev/null || true
+  fi
+  SIM_PID=""
+  [ -n "${SIM_DIR:-}" ] && rm -rf "$SIM_DIR"
+  SIM_DIR=""
+}

@@ -31,8 +31,9 @@ run_stage() {
   "$ASTFORGE_BIN/$tool" "${CONFIG_ARGS[@]}" "$@"
 }
 
-# Each stage tool refuses clearly (exit 1) until the issue that builds it lands; the runner stops there.
-run_stage ds-build "${TEACHER_ARGS[@]}"
+"$ASTFORGE_ROOT/pipelines/runDatasetGeneration.sh" --config "$CONFIG" "${TEACHER_ARGS[@]}"
+
+# Each later stage tool refuses clearly (exit 1) until the issue that builds it lands; the runner stops there.
 [ "$WITH_TRAINING" = 1 ] && run_stage train-sft
 [ "$WITH_EVALS" = 1 ] && run_stage eval-teacher "${TEACHER_ARGS[@]}" && run_stage report
 if [ "$WITH_ALIGNMENT" = 1 ]; then

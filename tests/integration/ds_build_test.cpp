@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -169,4 +170,22 @@ TEST_CASE("a sample run killed with -9 resumes to the same files as an uninterru
   REQUIRE(at != std::string::npos);
   CHECK(std::stoi(resumed.err.substr(at + 6)) < 120);
   CHECK(slurp(killed + "/d_03_dataset.jsonl") == expected);
+}
+
+TEST_CASE("runDatasetGeneration.sh starts teacher-sim, builds the dataset, and stops the simulator") {
+  TempDir dir;
+  std::string config =
+      dir.write("c.yaml", "extends: " + std::string(ASTFORGE_SOURCE_DIR) +
+                              "/configs/defaults.dev.yaml\nrun:\n  output_root: " + dir.file("out") +
+                              "\ndataset_generation:\n  max_domains: 3\n  samples_per_schema: 10\n");
+  std::string cmd = "cd " + std::string(ASTFORGE_SOURCE_DIR) + " && ASTFORGE_BUILD_DIR=" + ASTFORGE_BIN_DIR +
+                    "/.. pipelines/runDatasetGeneration.sh --config " + config + " --progress off > " +
+                    dir.file("log") + " 2>&1";
+  CHECK(std::system(cmd.c_str()) == 0);
+  CHECK(af::read_jsonl(dir.file("out/d_03_dataset.jsonl")).size() == 30);
+  std::string log = slurp(dir.file("log"));
+  CHECK(log.find("teacher-sim listening on port") != std::string::npos);
+  // No simulator is left running for this config.
+  std::string check = "pgrep -f 'teacher-sim --config " + config + "' > /dev/null";
+  CHECK(std::system(check.c_str()) != 0);
 }
