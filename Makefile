@@ -23,9 +23,10 @@ test: deps build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
-	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_jsonl
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_jsonl bench_validate
 	@mkdir -p $(BUILD_DIR)/bench
 	@$(BUILD_DIR)/bin/bench_jsonl --out $(BUILD_DIR)/bench/jsonl_read.json --work-dir $(BUILD_DIR)/bench
+	@BUILD_DIR=$(abspath $(BUILD_DIR)) bash tests/bench/bench_dataset.sh
 
 format:
 	@clang-format -i $$(find lib tools tests -name '*.cpp' -o -name '*.h')

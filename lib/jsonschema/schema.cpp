@@ -81,10 +81,50 @@ std::string type_of(const json& v) {
   }
 }
 
-bool matches_type(const json& v, const std::string& t) {
-  std::string actual = type_of(v);
-  if (t == actual) return true;
-  return t == "number" && actual == "integer";
+// Types as bits, so a type check allocates nothing.
+enum TypeBit : uint8_t {
+  kNull = 1,
+  kBoolean = 2,
+  kInteger = 4,
+  kNumber = 8,
+  kString = 16,
+  kArray = 32,
+  kObject = 64
+};
+
+uint8_t type_bit(const std::string& name) {
+  if (name == "null") return kNull;
+  if (name == "boolean") return kBoolean;
+  if (name == "integer") return kInteger;
+  if (name == "number") return kNumber | kInteger;  // every integer is a number
+  if (name == "string") return kString;
+  if (name == "array") return kArray;
+  if (name == "object") return kObject;
+  return 0;
+}
+
+uint8_t instance_bit(const json& v) {
+  switch (v.type()) {
+    case json::value_t::null:
+      return kNull;
+    case json::value_t::boolean:
+      return kBoolean;
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+      return kInteger;
+    case json::value_t::number_float: {
+      double d = v.get<double>();
+      return std::isfinite(d) && d == std::floor(d) ? kInteger : kNumber;
+    }
+    case json::value_t::string:
+      return kString;
+    case json::value_t::array:
+      return kArray;
+    case json::value_t::object:
+      return kObject;
+    default:
+      return 0;
+  }
 }
 
 // JSON equality where 1 == 1.0 at any depth (nlohmann compares mixed number types by value already).
@@ -147,6 +187,7 @@ struct Node {
   const Node* dynamic_ref = nullptr;  // initial target of $dynamicRef
   std::string dynamic_ref_anchor;     // non-empty when the initial target is a matching $dynamicAnchor
   std::vector<std::string> types;
+  uint8_t type_mask = 0;
   const json* enum_values = nullptr;
   const json* const_value = nullptr;
   std::optional<double> minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
@@ -182,6 +223,7 @@ class Compiled {
 
   const Node* root = nullptr;
   bool uses_unevaluated = false;
+  bool uses_dynamic_ref = false;
 
   void compile_root(const json& schema) {
     // Checked before the copy below: copying (and indexing) a document recurses once per level.
@@ -546,6 +588,7 @@ class Compiled {
       if (auto it = j.find("$dynamicRef"); it != j.end()) {
         if (!it->is_string()) bad(n, "$dynamicRef", "must be a string");
         n.dynamic_ref = resolve_ref(n, "$dynamicRef", *it);
+        uses_dynamic_ref = true;
         std::string fragment = split_fragment(it->get<std::string>()).second;
         auto anchor = n.dynamic_ref->j->is_object() ? n.dynamic_ref->j->find("$dynamicAnchor") : j.end();
         if (!fragment.empty() && fragment[0] != '/' && n.dynamic_ref->j->is_object() &&
@@ -575,10 +618,12 @@ class Compiled {
     if (auto it = j.find("type"); it != j.end()) {
       if (it->is_string()) {
         n.types.push_back(*it);
+        n.type_mask |= type_bit(*it);
       } else if (it->is_array()) {
         for (const auto& t : *it) {
           if (!t.is_string()) bad(n, "type", "must list type names");
           n.types.push_back(t);
+          n.type_mask |= type_bit(t);
         }
       } else {
         bad(n, "type", "must be a string or a list of strings");
@@ -714,6 +759,19 @@ class Compiled {
 
 namespace {
 
+// One step of an instance or keyword path, kept as pointers and numbers: turned into text only for an error.
+struct Seg {
+  const char* text = nullptr;         // a keyword ("allOf", "properties")
+  const std::string* name = nullptr;  // a property name
+  size_t index = SIZE_MAX;            // an array index or subschema position
+  std::string render() const {
+    std::string out = text ? text : "";
+    if (name) out += (out.empty() ? "" : "/") + pointer_escape(*name);
+    if (index != SIZE_MAX) out += (out.empty() ? "" : "/") + std::to_string(index);
+    return out;
+  }
+};
+
 // What a successful evaluation marked as evaluated (for unevaluatedProperties / unevaluatedItems).
 struct Annotations {
   bool all_props = false;
@@ -739,13 +797,15 @@ class Evaluator {
     }
     if (++depth_ > kMaxEvalDepth) {
       --depth_;
-      return fail("$ref",
-                  "evaluation deeper than " + std::to_string(kMaxEvalDepth) + " levels (instance too deep)");
+      return fail("$ref", [&] {
+        return std::string("evaluation deeper than " + std::to_string(kMaxEvalDepth) +
+                           " levels (instance too deep)");
+      });
     }
     bool pushed_scope = false;
     // Entering any location of another resource (not only its root) adds it to the dynamic scope.
-    if (dynamic_scope_.empty() || dynamic_scope_.back() != n.resource_uri) {
-      dynamic_scope_.push_back(n.resource_uri);
+    if (c_.uses_dynamic_ref && (dynamic_scope_.empty() || *dynamic_scope_.back() != n.resource_uri)) {
+      dynamic_scope_.push_back(&n.resource_uri);
       pushed_scope = true;
     }
     bool ok = eval_keywords(n, inst, ann);
@@ -757,12 +817,20 @@ class Evaluator {
  private:
   bool collecting() const { return errors_ != nullptr; }
 
-  bool fail(const std::string& keyword, std::string message) {
+  bool fail(const char* keyword, const char* message) {
+    return fail(keyword, [&] { return std::string(message); });
+  }
+
+  // The message is built only when errors are being collected: the fast path allocates nothing.
+  template <typename MakeMessage>
+  bool fail(const char* keyword, MakeMessage&& make_message) {
     if (errors_) {
+      std::string message = make_message();
       std::string ip, kp;
-      for (const auto& s : ipath_) ip += "/" + pointer_escape(s);
-      for (const auto& s : kpath_) kp += "/" + s;
-      kp += "/" + keyword;
+      for (const auto& s : ipath_) ip += "/" + s.render();
+      for (const auto& s : kpath_) kp += "/" + s.render();
+      kp += "/";
+      kp += keyword;
       errors_->push_back({ip, kp, std::move(message)});
     }
     return false;
@@ -777,15 +845,14 @@ class Evaluator {
     return ok;
   }
 
-  bool sub(const Node& n, const json& inst, Annotations& ann, const std::string& kw) {
+  bool sub(const Node& n, const json& inst, Annotations& ann, Seg kw) {
     kpath_.push_back(kw);
     bool ok = eval(n, inst, ann);
     kpath_.pop_back();
     return ok;
   }
 
-  bool sub_at(const Node& n, const json& inst, Annotations& ann, const std::string& kw,
-              const std::string& seg) {
+  bool sub_at(const Node& n, const json& inst, Annotations& ann, Seg kw, Seg seg) {
     ipath_.push_back(seg);
     bool ok = sub(n, inst, ann, kw);
     ipath_.pop_back();
@@ -799,15 +866,15 @@ class Evaluator {
       return fail(kw, "infinite $ref loop (a reference that never consumes the instance)");
     }
     ref_stack_.push_back(key);
-    bool ok = sub(target, inst, ann, kw);
+    bool ok = sub(target, inst, ann, Seg{kw});
     ref_stack_.pop_back();
     return ok;
   }
 
   const Node* dynamic_target(const Node& n) {
     if (n.dynamic_ref_anchor.empty()) return n.dynamic_ref;
-    for (const auto& uri : dynamic_scope_) {
-      auto r = c_.dynamic_anchors.find(uri);
+    for (const std::string* uri : dynamic_scope_) {
+      auto r = c_.dynamic_anchors.find(*uri);
       if (r == c_.dynamic_anchors.end()) continue;
       auto a = r->second.find(n.dynamic_ref_anchor);
       if (a != r->second.end() && a->second) return a->second;
@@ -835,25 +902,31 @@ class Evaluator {
       if (!check(ok)) return false;
     }
     if (!n.types.empty()) {
-      bool any = std::any_of(n.types.begin(), n.types.end(),
-                             [&](const std::string& t) { return matches_type(inst, t); });
-      if (!check(any || fail("type", "expected " + join_types(n.types) + ", found " + type_of(inst))))
+      bool any = (n.type_mask & instance_bit(inst)) != 0;
+      if (!check(any || fail("type", [&] {
+                   return std::string("expected " + join_types(n.types) + ", found " + type_of(inst));
+                 })))
         return false;
     }
     if (n.enum_values) {
       bool any = std::any_of(n.enum_values->begin(), n.enum_values->end(),
                              [&](const json& v) { return json_equal(v, inst); });
-      if (!check(any || fail("enum", short_text(inst) + " is not one of the allowed values"))) return false;
+      if (!check(any || fail("enum", [&] {
+                   return std::string(short_text(inst) + " is not one of the allowed values");
+                 })))
+        return false;
     }
     if (n.const_value &&
-        !check(json_equal(*n.const_value, inst) ||
-               fail("const", "expected " + short_text(*n.const_value) + ", found " + short_text(inst)))) {
+        !check(json_equal(*n.const_value, inst) || fail("const", [&] {
+                 return std::string("expected " + short_text(*n.const_value) + ", found " + short_text(inst));
+               }))) {
       return false;
     }
     if (inst.is_number() && !check(eval_number(n, inst))) return false;
     if (inst.is_string() && !check(eval_string(n, inst))) return false;
-    if (!n.format.empty() && !check(check_format(n.format, inst) ||
-                                    fail("format", short_text(inst) + " is not a valid " + n.format))) {
+    if (!n.format.empty() && !check(check_format(n.format, inst) || fail("format", [&] {
+                                      return std::string(short_text(inst) + " is not a valid " + n.format);
+                                    }))) {
       return false;
     }
     if (!check(eval_combinators(n, inst, ann))) return false;
@@ -865,7 +938,8 @@ class Evaluator {
       for (size_t i = 0; i < inst.size(); ++i) {
         if (ann.all_items || ann.items.count(i)) continue;
         Annotations a;
-        ok = sub_at(*n.unevaluated_items, inst[i], a, "unevaluatedItems", std::to_string(i)) && ok;
+        ok =
+            sub_at(*n.unevaluated_items, inst[i], a, Seg{"unevaluatedItems"}, Seg{nullptr, nullptr, i}) && ok;
         if (!ok && !collecting()) break;
       }
       if (ok) ann.all_items = true;
@@ -876,7 +950,7 @@ class Evaluator {
       for (auto& [k, v] : inst.items()) {
         if (ann.all_props || ann.props.count(k)) continue;
         Annotations a;
-        ok = sub_at(*n.unevaluated_properties, v, a, "unevaluatedProperties", k) && ok;
+        ok = sub_at(*n.unevaluated_properties, v, a, Seg{"unevaluatedProperties"}, Seg{nullptr, &k}) && ok;
         if (!ok && !collecting()) break;
       }
       if (ok) ann.all_props = true;
@@ -895,17 +969,21 @@ class Evaluator {
     double v = inst.get<double>();
     bool ok = true;
     if (n.minimum && v < *n.minimum)
-      ok = fail("minimum", number_text(v) + " is less than " + number_text(*n.minimum));
+      ok = fail("minimum",
+                [&] { return std::string(number_text(v) + " is less than " + number_text(*n.minimum)); });
     if ((ok || collecting()) && n.maximum && v > *n.maximum) {
-      ok = fail("maximum", number_text(v) + " is greater than " + number_text(*n.maximum));
+      ok = fail("maximum",
+                [&] { return std::string(number_text(v) + " is greater than " + number_text(*n.maximum)); });
     }
     if ((ok || collecting()) && n.exclusive_minimum && v <= *n.exclusive_minimum) {
-      ok = fail("exclusiveMinimum",
-                number_text(v) + " is not greater than " + number_text(*n.exclusive_minimum));
+      ok = fail("exclusiveMinimum", [&] {
+        return std::string(number_text(v) + " is not greater than " + number_text(*n.exclusive_minimum));
+      });
     }
     if ((ok || collecting()) && n.exclusive_maximum && v >= *n.exclusive_maximum) {
-      ok =
-          fail("exclusiveMaximum", number_text(v) + " is not less than " + number_text(*n.exclusive_maximum));
+      ok = fail("exclusiveMaximum", [&] {
+        return std::string(number_text(v) + " is not less than " + number_text(*n.exclusive_maximum));
+      });
     }
     if ((ok || collecting()) && n.multiple_of) {
       bool multiple;
@@ -921,7 +999,9 @@ class Evaluator {
         }
       }
       if (!multiple)
-        ok = fail("multipleOf", number_text(v) + " is not a multiple of " + number_text(*n.multiple_of));
+        ok = fail("multipleOf", [&] {
+          return std::string(number_text(v) + " is not a multiple of " + number_text(*n.multiple_of));
+        });
     }
     return ok;
   }
@@ -932,16 +1012,21 @@ class Evaluator {
     if (n.min_length || n.max_length) {
       size_t len = utf8_length(s);
       if (n.min_length && len < *n.min_length) {
-        ok = fail("minLength", "has " + std::to_string(len) + " characters, fewer than minLength " +
-                                   std::to_string(*n.min_length));
+        ok = fail("minLength", [&] {
+          return std::string("has " + std::to_string(len) + " characters, fewer than minLength " +
+                             std::to_string(*n.min_length));
+        });
       }
       if ((ok || collecting()) && n.max_length && len > *n.max_length) {
-        ok = fail("maxLength", "has " + std::to_string(len) + " characters, more than maxLength " +
-                                   std::to_string(*n.max_length));
+        ok = fail("maxLength", [&] {
+          return std::string("has " + std::to_string(len) + " characters, more than maxLength " +
+                             std::to_string(*n.max_length));
+        });
       }
     }
     if ((ok || collecting()) && n.pattern && !RE2::PartialMatch(s, *n.pattern)) {
-      ok = fail("pattern", short_text(inst) + " does not match " + n.pattern_text);
+      ok = fail("pattern",
+                [&] { return std::string(short_text(inst) + " does not match " + n.pattern_text); });
     }
     return ok;
   }
@@ -950,7 +1035,7 @@ class Evaluator {
     bool ok = true;
     for (size_t i = 0; i < n.all_of.size(); ++i) {
       Annotations a;
-      bool r = sub(*n.all_of[i], inst, a, "allOf/" + std::to_string(i));
+      bool r = sub(*n.all_of[i], inst, a, Seg{"allOf", nullptr, i});
       if (r) ann.merge(a);
       ok = r && ok;
       if (!ok && !collecting()) return false;
@@ -966,7 +1051,9 @@ class Evaluator {
         }
       }
       if (!any)
-        ok = fail("anyOf", "matches none of the " + std::to_string(n.any_of.size()) + " anyOf schemas");
+        ok = fail("anyOf", [&] {
+          return std::string("matches none of the " + std::to_string(n.any_of.size()) + " anyOf schemas");
+        });
       if (!ok && !collecting()) return false;
     }
     if (!n.one_of.empty()) {
@@ -985,23 +1072,28 @@ class Evaluator {
       if (matched == 1) {
         ann.merge(kept);
       } else if (matched == 0) {
-        ok = fail("oneOf", "matches none of the " + std::to_string(n.one_of.size()) + " oneOf schemas");
+        ok = fail("oneOf", [&] {
+          return std::string("matches none of the " + std::to_string(n.one_of.size()) + " oneOf schemas");
+        });
         if (collecting()) {
           // Show why each branch failed: the most useful explanation for a near miss.
           for (size_t i = 0; i < n.one_of.size(); ++i) {
             Annotations a;
-            sub(*n.one_of[i], inst, a, "oneOf/" + std::to_string(i));
+            sub(*n.one_of[i], inst, a, Seg{"oneOf", nullptr, i});
           }
         }
       } else {
-        ok = fail("oneOf", "matches more than one oneOf schema (" + std::to_string(which[0]) + " and " +
-                               std::to_string(which[1]) + ")");
+        ok = fail("oneOf", [&] {
+          return std::string("matches more than one oneOf schema (" + std::to_string(which[0]) + " and " +
+                             std::to_string(which[1]) + ")");
+        });
       }
       if (!ok && !collecting()) return false;
     }
     if (n.not_) {
       Annotations a;
-      if (probe(*n.not_, inst, a)) ok = fail("not", "must not match the \"not\" schema");
+      if (probe(*n.not_, inst, a))
+        ok = fail("not", [&] { return std::string("must not match the \"not\" schema"); });
       if (!ok && !collecting()) return false;
     }
     if (n.if_) {
@@ -1010,13 +1102,13 @@ class Evaluator {
         ann.merge(a);
         if (n.then_) {
           Annotations t;
-          bool r = sub(*n.then_, inst, t, "then");
+          bool r = sub(*n.then_, inst, t, Seg{"then"});
           if (r) ann.merge(t);
           ok = r && ok;
         }
       } else if (n.else_) {
         Annotations e;
-        bool r = sub(*n.else_, inst, e, "else");
+        bool r = sub(*n.else_, inst, e, Seg{"else"});
         if (r) ann.merge(e);
         ok = r && ok;
       }
@@ -1026,7 +1118,7 @@ class Evaluator {
       for (const auto& [name, schema] : n.dependent_schemas) {
         if (!inst.contains(name)) continue;
         Annotations a;
-        bool r = sub(*schema, inst, a, "dependentSchemas/" + pointer_escape(name));
+        bool r = sub(*schema, inst, a, Seg{"dependentSchemas", &name});
         if (r) ann.merge(a);
         ok = r && ok;
         if (!ok && !collecting()) return false;
@@ -1039,16 +1131,19 @@ class Evaluator {
     bool ok = true;
     const size_t size = inst.size();
     if (n.min_items && size < *n.min_items)
-      ok = fail("minItems", "fewer than " + std::to_string(*n.min_items) + " items");
+      ok = fail("minItems",
+                [&] { return std::string("fewer than " + std::to_string(*n.min_items) + " items"); });
     if ((ok || collecting()) && n.max_items && size > *n.max_items) {
-      ok = fail("maxItems", "more than " + std::to_string(*n.max_items) + " items");
+      ok = fail("maxItems",
+                [&] { return std::string("more than " + std::to_string(*n.max_items) + " items"); });
     }
     if ((ok || collecting()) && n.unique_items) {
       for (size_t i = 0; i < size && ok; ++i)
         for (size_t k = i + 1; k < size; ++k)
           if (json_equal(inst[i], inst[k])) {
-            ok = fail("uniqueItems",
-                      "items " + std::to_string(i) + " and " + std::to_string(k) + " are equal");
+            ok = fail("uniqueItems", [&] {
+              return std::string("items " + std::to_string(i) + " and " + std::to_string(k) + " are equal");
+            });
             break;
           }
     }
@@ -1056,15 +1151,15 @@ class Evaluator {
     size_t prefix = std::min(size, n.prefix_items.size());
     for (size_t i = 0; i < prefix; ++i) {
       Annotations a;
-      ok =
-          sub_at(*n.prefix_items[i], inst[i], a, "prefixItems/" + std::to_string(i), std::to_string(i)) && ok;
+      ok = sub_at(*n.prefix_items[i], inst[i], a, Seg{"prefixItems", nullptr, i}, Seg{nullptr, nullptr, i}) &&
+           ok;
       if (!ok && !collecting()) return false;
-      ann.items.insert(i);
+      if (c_.uses_unevaluated) ann.items.insert(i);
     }
     if (n.items) {
       for (size_t i = prefix; i < size; ++i) {
         Annotations a;
-        ok = sub_at(*n.items, inst[i], a, "items", std::to_string(i)) && ok;
+        ok = sub_at(*n.items, inst[i], a, Seg{"items"}, Seg{nullptr, nullptr, i}) && ok;
         if (!ok && !collecting()) return false;
       }
       if (ok) ann.all_items = true;
@@ -1075,17 +1170,21 @@ class Evaluator {
         Annotations a;
         if (probe(*n.contains, inst[i], a)) {
           ++count;
-          ann.items.insert(i);
+          if (c_.uses_unevaluated) ann.items.insert(i);
         }
       }
       size_t min = n.min_contains.value_or(1);
       if (count < min) {
-        ok = fail(n.min_contains ? "minContains" : "contains",
-                  "contains " + std::to_string(count) + " matching items, fewer than " + std::to_string(min));
+        ok = fail(n.min_contains ? "minContains" : "contains", [&] {
+          return std::string("contains " + std::to_string(count) + " matching items, fewer than " +
+                             std::to_string(min));
+        });
       }
       if (n.max_contains && count > *n.max_contains) {
-        ok = fail("maxContains", "contains " + std::to_string(count) + " matching items, more than " +
-                                     std::to_string(*n.max_contains));
+        ok = fail("maxContains", [&] {
+          return std::string("contains " + std::to_string(count) + " matching items, more than " +
+                             std::to_string(*n.max_contains));
+        });
       }
     }
     return ok;
@@ -1095,14 +1194,18 @@ class Evaluator {
     bool ok = true;
     const size_t size = inst.size();
     if (n.min_properties && size < *n.min_properties) {
-      ok = fail("minProperties", "fewer than " + std::to_string(*n.min_properties) + " properties");
+      ok = fail("minProperties", [&] {
+        return std::string("fewer than " + std::to_string(*n.min_properties) + " properties");
+      });
     }
     if ((ok || collecting()) && n.max_properties && size > *n.max_properties) {
-      ok = fail("maxProperties", "more than " + std::to_string(*n.max_properties) + " properties");
+      ok = fail("maxProperties", [&] {
+        return std::string("more than " + std::to_string(*n.max_properties) + " properties");
+      });
     }
     for (const auto& r : n.required) {
       if (!inst.contains(r)) {
-        ok = fail("required", "missing required property \"" + r + "\"");
+        ok = fail("required", [&] { return std::string("missing required property \"" + r + "\""); });
         if (!collecting()) return false;
       }
     }
@@ -1110,7 +1213,8 @@ class Evaluator {
       if (!inst.contains(name)) continue;
       for (const auto& r : needed)
         if (!inst.contains(r)) {
-          ok = fail("dependentRequired", "property \"" + name + "\" requires \"" + r + "\"");
+          ok = fail("dependentRequired",
+                    [&] { return std::string("property \"" + name + "\" requires \"" + r + "\""); });
           if (!collecting()) return false;
         }
     }
@@ -1118,7 +1222,7 @@ class Evaluator {
       for (auto& [k, v] : inst.items()) {
         (void)v;
         Annotations a;
-        ok = sub_at(*n.property_names, json(k), a, "propertyNames", k) && ok;
+        ok = sub_at(*n.property_names, json(k), a, Seg{"propertyNames"}, Seg{nullptr, &k}) && ok;
         if (!ok && !collecting()) return false;
       }
     }
@@ -1129,26 +1233,28 @@ class Evaluator {
         if (name != k) continue;
         matched = true;
         Annotations a;
-        ok = sub_at(*schema, v, a, "properties/" + pointer_escape(name), k) && ok;
-        ann.props.insert(k);
+        ok = sub_at(*schema, v, a, Seg{"properties", &name}, Seg{nullptr, &k}) && ok;
+        if (c_.uses_unevaluated) ann.props.insert(k);
       }
       for (const auto& [re, schema] : n.pattern_properties) {
         if (!RE2::PartialMatch(k, *re)) continue;
         matched = true;
         Annotations a;
-        ok = sub_at(*schema, v, a, "patternProperties/" + pointer_escape(re->pattern()), k) && ok;
-        ann.props.insert(k);
+        ok = sub_at(*schema, v, a, Seg{"patternProperties", &re->pattern()}, Seg{nullptr, &k}) && ok;
+        if (c_.uses_unevaluated) ann.props.insert(k);
       }
       if (!matched && n.additional_properties) {
         Annotations a;
         if (n.additional_properties->j->is_boolean() && !n.additional_properties->j->get<bool>()) {
-          ipath_.push_back(k);
-          ok = fail("additionalProperties", "property \"" + k + "\" is not allowed") && ok;
+          ipath_.push_back(Seg{nullptr, &k});
+          ok = fail("additionalProperties",
+                    [&] { return std::string("property \"" + k + "\" is not allowed"); }) &&
+               ok;
           ipath_.pop_back();
         } else {
-          ok = sub_at(*n.additional_properties, v, a, "additionalProperties", k) && ok;
+          ok = sub_at(*n.additional_properties, v, a, Seg{"additionalProperties"}, Seg{nullptr, &k}) && ok;
         }
-        ann.props.insert(k);
+        if (c_.uses_unevaluated) ann.props.insert(k);
       }
       if (!ok && !collecting()) return false;
     }
@@ -1162,8 +1268,8 @@ class Evaluator {
 
   const Compiled& c_;
   std::vector<ValidationError>* errors_;
-  std::vector<std::string> ipath_, kpath_;
-  std::vector<std::string> dynamic_scope_;
+  std::vector<Seg> ipath_, kpath_;
+  std::vector<const std::string*> dynamic_scope_;
   std::vector<std::pair<const Node*, const json*>> ref_stack_;
   size_t depth_ = 0;
 };
