@@ -213,6 +213,9 @@ struct Node {
   const Node* unevaluated_properties = nullptr;
   const Node* unevaluated_items = nullptr;
   bool ref_overrides_siblings = false;  // draft-07: $ref ignores every sibling keyword
+  // Required properties whose subschema is a `const`: checked first on the fast path, so the branches of a
+  // oneOf keyed by {"op": {"const": ...}} that cannot match are rejected by one comparison.
+  std::vector<std::pair<std::string, const json*>> const_props;
 };
 
 class Compiled {
@@ -720,7 +723,13 @@ class Compiled {
     if (auto it = j.find("contains"); it != j.end()) n.contains = child(*it);
     if (auto it = j.find("properties"); it != j.end()) {
       if (!it->is_object()) bad(n, "properties", "must be an object");
-      for (auto& [k, s] : it->items()) n.properties.emplace_back(k, child(s));
+      for (auto& [k, s] : it->items()) {
+        n.properties.emplace_back(k, child(s));
+        bool required = std::find(n.required.begin(), n.required.end(), k) != n.required.end();
+        if (required && s.is_object() && s.contains("const") && n.place.vocab.validation) {
+          n.const_props.emplace_back(k, &s["const"]);
+        }
+      }
     }
     if (auto it = j.find("patternProperties"); it != j.end()) {
       if (!it->is_object()) bad(n, "patternProperties", "must be an object");
@@ -883,6 +892,12 @@ class Evaluator {
   }
 
   bool eval_keywords(const Node& n, const json& inst, Annotations& ann) {
+    if (!collecting() && !n.const_props.empty() && inst.is_object()) {
+      for (const auto& [name, value] : n.const_props) {
+        auto it = inst.find(name);
+        if (it == inst.end() || !json_equal(*it, *value)) return false;
+      }
+    }
     bool valid = true;
     auto check = [&](bool ok) {
       valid = valid && ok;
@@ -1059,12 +1074,12 @@ class Evaluator {
     if (!n.one_of.empty()) {
       size_t matched = 0;
       Annotations kept;
-      std::vector<size_t> which;
+      size_t which[2] = {0, 0};
       for (size_t i = 0; i < n.one_of.size(); ++i) {
         Annotations a;
         if (probe(*n.one_of[i], inst, a)) {
+          if (matched < 2) which[matched] = i;
           ++matched;
-          which.push_back(i);
           kept = a;
           if (matched > 1) break;
         }
