@@ -788,6 +788,7 @@ struct Annotations {
   bool all_items = false;
   std::set<size_t> items;
   void merge(const Annotations& o) {
+    if (!o.all_props && !o.all_items && o.props.empty() && o.items.empty()) return;
     all_props = all_props || o.all_props;
     if (!all_props) props.insert(o.props.begin(), o.props.end());
     all_items = all_items || o.all_items;
@@ -868,10 +869,13 @@ class Evaluator {
     return ok;
   }
 
-  bool follow(const Node& from, const Node& target, const json& inst, Annotations& ann, const char* kw) {
+  bool follow(const Node& target, const json& inst, Annotations& ann, const char* kw) {
+    // A reference that comes back to the same schema at the same instance location loops forever. Such a loop
+    // always passes this depth, so references are tracked only past it: shallow ones cost nothing.
+    constexpr size_t kTrackFrom = 32;
+    if (depth_ < kTrackFrom) return sub(target, inst, ann, Seg{kw});
     auto key = std::make_pair(&target, &inst);
     if (std::find(ref_stack_.begin(), ref_stack_.end(), key) != ref_stack_.end()) {
-      (void)from;
       return fail(kw, "infinite $ref loop (a reference that never consumes the instance)");
     }
     ref_stack_.push_back(key);
@@ -905,14 +909,14 @@ class Evaluator {
     };
     if (n.ref) {
       Annotations a;
-      bool ok = follow(n, *n.ref, inst, a, "$ref");
+      bool ok = follow(*n.ref, inst, a, "$ref");
       if (ok) ann.merge(a);
       if (!check(ok)) return false;
       if (n.ref_overrides_siblings) return valid;
     }
     if (n.dynamic_ref) {
       Annotations a;
-      bool ok = follow(n, *dynamic_target(n), inst, a, "$dynamicRef");
+      bool ok = follow(*dynamic_target(n), inst, a, "$dynamicRef");
       if (ok) ann.merge(a);
       if (!check(ok)) return false;
     }
