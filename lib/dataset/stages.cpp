@@ -165,8 +165,10 @@ size_t run_samples_stage(const config::Resolved& cfg, const teacher::TeacherClie
     // Requests per schema, fetched chunk by chunk as the units that need them come up.
     std::map<std::pair<size_t, int64_t>, json> chunks;
     const size_t workers = static_cast<size_t>(std::max(1, teacher.settings().concurrency));
-    const uint64_t block = std::max<uint64_t>(
-        workers, static_cast<uint64_t>(cfg.get_int("dataset_generation.checkpoint_every")));
+    // Work goes out in blocks large enough to keep every worker busy through several rounds (one round of
+    // request-chunk fetches, then the ASTs); rows are still made durable every checkpoint_every rows.
+    const uint64_t every = static_cast<uint64_t>(cfg.get_int("dataset_generation.checkpoint_every"));
+    const uint64_t block = std::max<uint64_t>(every, 8 * workers);
     uint64_t invalid = 0;
     for (uint64_t start = out.done(); start < total; start += block) {
       uint64_t n = std::min(block, total - start);
@@ -223,9 +225,10 @@ size_t run_samples_stage(const config::Resolved& cfg, const teacher::TeacherClie
                    {"kind", query_kind(answer.value)},
                    {"teacher", teacher_meta(teacher)}};
       });
-      for (const auto& r : rows) {
-        invalid += !r["is_valid"].get<bool>();
-        out.append(r);
+      for (size_t k = 0; k < rows.size(); ++k) {
+        invalid += !rows[k]["is_valid"].get<bool>();
+        out.append(rows[k]);
+        if ((start + k + 1) % every == 0) out.commit();
       }
       out.commit();
       progress.advance(n);

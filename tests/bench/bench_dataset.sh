@@ -29,7 +29,9 @@ PY
 
 results=()
 results+=("$("$BIN/bench_validate" --schemas "$DSL/d_02_final_schemas.jsonl" --instances "$DSL/instances.jsonl")")
-results+=("$(python3 tests/bench/validate_python.py "$DSL/d_02_final_schemas.jsonl" "$DSL/instances.jsonl" 1)")
+# python-jsonschema runs ~400 instances/s here: it gets the first 10,000 instances (its rate is per instance).
+head -n 10000 "$DSL/instances.jsonl" > "$DSL/instances_10k.jsonl"
+results+=("$(python3 tests/bench/validate_python.py "$DSL/d_02_final_schemas.jsonl" "$DSL/instances_10k.jsonl" 1)")
 NODE_DIR="$OUT/node"
 if [ ! -d "$NODE_DIR/node_modules/ajv" ]; then
   mkdir -p "$NODE_DIR"
@@ -60,7 +62,6 @@ declare -A RATE
 for c in 1 8; do
   S="$OUT/samples_c$c"
   rm -rf "$S"; mkdir -p "$S"
-  cp "$DSL/d_02_final_schemas.jsonl" "$S/"
   head -n 2 "$DSL/d_02_final_schemas.jsonl" > "$S/d_02_final_schemas.jsonl"
   start=$(date +%s.%N)
   "$BIN/ds-build" samples --config configs/defaults.dev.yaml --set run.output_root="$S" --teacher-host "$HOST" \
