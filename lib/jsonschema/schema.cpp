@@ -216,6 +216,10 @@ struct Node {
   // Required properties whose subschema is a `const`: checked first on the fast path, so the branches of a
   // oneOf keyed by {"op": {"const": ...}} that cannot match are rejected by one comparison.
   std::vector<std::pair<std::string, const json*>> const_props;
+  // Which keyword groups are present, so evaluation skips the absent ones without touching their fields.
+  bool has_numeric = false, has_string = false, has_combinators = false, has_array = false,
+       has_object = false;
+  bool ref_only = false;  // nothing but a $ref (and annotations): evaluation goes straight to the target
 };
 
 class Compiled {
@@ -615,6 +619,20 @@ class Compiled {
     if (auto it = j.find("format"); it != j.end() && it->is_string()) {
       if (options_.format_assertion || vocab.format_assertion) n.format = *it;
     }
+    n.has_numeric = n.minimum || n.maximum || n.exclusive_minimum || n.exclusive_maximum || n.multiple_of;
+    n.has_string = n.min_length || n.max_length || n.pattern;
+    n.has_combinators = !n.all_of.empty() || !n.any_of.empty() || !n.one_of.empty() || n.not_ || n.if_ ||
+                        !n.dependent_schemas.empty();
+    n.has_array =
+        n.min_items || n.max_items || n.unique_items || !n.prefix_items.empty() || n.items || n.contains;
+    n.has_object = n.min_properties || n.max_properties || !n.required.empty() ||
+                   !n.dependent_required.empty() || n.property_names || !n.properties.empty() ||
+                   !n.pattern_properties.empty() || n.additional_properties;
+    static const std::set<std::string> kAnnotationsOnly = {"$ref",       "description", "title",
+                                                           "$comment",   "default",     "examples",
+                                                           "deprecated", "readOnly",    "writeOnly"};
+    n.ref_only = n.ref && std::all_of(j.items().begin(), j.items().end(),
+                                      [&](const auto& kv) { return kAnnotationsOnly.count(kv.key()) > 0; });
   }
 
   void compile_validation(Node& n, const json& j, bool legacy) {
@@ -896,6 +914,7 @@ class Evaluator {
   }
 
   bool eval_keywords(const Node& n, const json& inst, Annotations& ann) {
+    if (n.ref_only && !collecting()) return follow(*n.ref, inst, ann, "$ref");
     if (!collecting() && !n.const_props.empty() && inst.is_object()) {
       for (const auto& [name, value] : n.const_props) {
         auto it = inst.find(name);
@@ -941,16 +960,16 @@ class Evaluator {
                }))) {
       return false;
     }
-    if (inst.is_number() && !check(eval_number(n, inst))) return false;
-    if (inst.is_string() && !check(eval_string(n, inst))) return false;
+    if (n.has_numeric && inst.is_number() && !check(eval_number(n, inst))) return false;
+    if (n.has_string && inst.is_string() && !check(eval_string(n, inst))) return false;
     if (!n.format.empty() && !check(check_format(n.format, inst) || fail("format", [&] {
                                       return std::string(short_text(inst) + " is not a valid " + n.format);
                                     }))) {
       return false;
     }
-    if (!check(eval_combinators(n, inst, ann))) return false;
-    if (inst.is_array() && !check(eval_array(n, inst, ann))) return false;
-    if (inst.is_object() && !check(eval_object(n, inst, ann))) return false;
+    if (n.has_combinators && !check(eval_combinators(n, inst, ann))) return false;
+    if (n.has_array && inst.is_array() && !check(eval_array(n, inst, ann))) return false;
+    if (n.has_object && inst.is_object() && !check(eval_object(n, inst, ann))) return false;
     // unevaluated* come last: they see what every other keyword (and subschema) evaluated.
     if (n.unevaluated_items && inst.is_array()) {
       bool ok = true;
