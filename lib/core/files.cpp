@@ -73,14 +73,14 @@ void ensure_parent_dir(const std::string& path) {
   if (ec) throw runtime_error(parent.string() + ": cannot create directory: " + ec.message());
 }
 
-void write_file_atomic(const std::string& path, std::string_view content) {
+void write_file_atomic(const std::string& path, std::string_view content, bool durable) {
   ensure_parent_dir(path);
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) throw runtime_error(tmp + ": cannot create: " + errno_text(), "check permissions");
   try {
     write_all(fd, content, tmp);
-    if (::fsync(fd) != 0) throw runtime_error(tmp + ": fsync failed: " + errno_text());
+    if (durable && ::fsync(fd) != 0) throw runtime_error(tmp + ": fsync failed: " + errno_text());
   } catch (...) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -92,7 +92,7 @@ void write_file_atomic(const std::string& path, std::string_view content) {
     ::unlink(tmp.c_str());
     throw runtime_error(path + ": cannot replace: " + err);
   }
-  fsync_dir_of(path);
+  if (durable) fsync_dir_of(path);
 }
 
 AppendFile::AppendFile(const std::string& path, bool truncate) : path_(path) {

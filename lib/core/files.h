@@ -17,7 +17,9 @@ std::string read_file_limited(const std::string& path, uint64_t max_bytes, std::
 void ensure_parent_dir(const std::string& path);
 
 /// Replaces `path` with `content` atomically: readers see the old file or the new one, never a torn one.
-void write_file_atomic(const std::string& path, std::string_view content);
+/// With `durable` (the default) it is also fsynced, so it survives a machine crash, not only a killed
+/// process.
+void write_file_atomic(const std::string& path, std::string_view content, bool durable = true);
 
 /// An append-only text file for resumable stages: each write is one whole line; `sync` makes it durable.
 class AppendFile {

@@ -53,14 +53,14 @@ ResumableOutput::ResumableOutput(std::string path, std::string checkpoint_path, 
     done_ = fs::exists(path_) ? read_jsonl(path_).size() : 0;
     uint64_t recorded = cp.value("rows", uint64_t{0});
     if (done_ < recorded) {
-      throw runtime_error(path_ + " has " + std::to_string(done_) + " rows but its checkpoint says " +
-                              std::to_string(recorded),
-                          "the file was changed by hand; run with --no-resume to rebuild it");
+      // Only after a machine crash (rows not yet fsynced) or a hand edit: the missing rows are made again.
+      log_warn(path_, " has ", done_, " rows but its checkpoint recorded ", recorded, "; continuing from ",
+               done_);
     }
     if (done_ > 0) log_info("resuming ", path_, " after ", done_, " rows");
   } else {
     writer_ = std::make_unique<JsonlWriter>(path_, JsonlWriter::Mode::Truncate);
-    write_checkpoint(false);
+    write_checkpoint(false, false);
   }
   rows_ = done_;
 }
@@ -71,22 +71,19 @@ void ResumableOutput::append(const json& row) {
 }
 
 void ResumableOutput::commit() {
-  writer_->sync();
-  write_checkpoint(false);
+  writer_->flush();
+  write_checkpoint(false, false);
 }
 
 void ResumableOutput::finish() {
   writer_->sync();
-  write_checkpoint(true);
+  write_checkpoint(true, true);
   complete_ = true;
 }
 
-void ResumableOutput::write_checkpoint(bool complete) {
-  write_file_atomic(
-      checkpoint_path_,
-      json{{"output", path_}, {"rows", rows_}, {"fingerprint", fingerprint_}, {"complete", complete}}.dump(
-          2) +
-          "\n");
+void ResumableOutput::write_checkpoint(bool complete, bool durable) {
+  json cp = {{"output", path_}, {"rows", rows_}, {"fingerprint", fingerprint_}, {"complete", complete}};
+  write_file_atomic(checkpoint_path_, cp.dump(2) + "\n", durable);
 }
 
 }  // namespace af::dataset

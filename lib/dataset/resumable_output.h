@@ -1,6 +1,8 @@
 // A JSONL output that a stage fills in a fixed order and can resume after a crash: rows are appended and
-// fsynced in batches, and a checkpoint next to it records how many rows are durable and a fingerprint of the
-// inputs. Because rows are written in order, the rows present are always a prefix of the final file.
+// flushed in batches, and a checkpoint next to it records how many rows were written and a fingerprint of the
+// inputs. Because rows are written in order, the rows present are always a prefix of the final file, so a run
+// killed at any point resumes from the rows it finds. Flushes reach the OS (a killed process loses nothing);
+// fsync happens only when the file is finished, since rows lost to a machine crash are simply made again.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -22,13 +24,13 @@ class ResumableOutput {
   bool complete() const { return complete_; }
   /// Appends one row (in order).
   void append(const nlohmann::json& row);
-  /// Makes the appended rows durable and records them in the checkpoint.
+  /// Hands the appended rows to the OS and records them in the checkpoint.
   void commit();
-  /// Commits and marks the file complete.
+  /// Commits durably (fsync) and marks the file complete.
   void finish();
 
  private:
-  void write_checkpoint(bool complete);
+  void write_checkpoint(bool complete, bool durable);
 
   std::string path_, checkpoint_path_, fingerprint_;
   std::unique_ptr<JsonlWriter> writer_;

@@ -76,6 +76,9 @@ json request_body(const TeacherSettings& s, const ChatRequest& r, bool plain_jso
 
 Outcome exchange(const TeacherSettings& s, const std::string& host, const ChatRequest& r, bool plain_json) {
   httplib::Client client(host);
+  // Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm meets the server's
+  // delayed ACK and a request can stall for up to 200 ms.
+  client.set_tcp_nodelay(true);
   auto timeout = std::chrono::duration<double>(s.timeout_seconds);
   auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
   auto usecs = std::chrono::duration_cast<std::chrono::microseconds>(timeout - secs);

@@ -290,11 +290,33 @@ std::string render(const Plan& plan, const Vocabulary& vocab, const Phrases& ph,
   return text;
 }
 
-std::optional<Plan> parse(const std::string& text_in, const Vocabulary& vocab, const Phrases& ph,
+struct QueryParser::Impl {
+  Impl(const Vocabulary& v, const Phrases& p, std::string lang) : vocab(v), ph(p), language(std::move(lang)) {
+    parser = std::make_unique<Parser>(vocab, ph);
+  }
+  Vocabulary vocab;
+  Phrases ph;
+  std::string language;
+  std::unique_ptr<Parser> parser;  // points into vocab and ph above
+};
+
+QueryParser::QueryParser(const Vocabulary& vocab, const Phrases& phrases, std::string language)
+    : impl_(std::make_unique<Impl>(vocab, phrases, std::move(language))) {}
+
+QueryParser::~QueryParser() = default;
+
+std::optional<Plan> parse(const std::string& text, const Vocabulary& vocab, const Phrases& phrases,
                           const std::string& language) {
+  return QueryParser(vocab, phrases, language).parse(text);
+}
+
+std::optional<Plan> QueryParser::parse(const std::string& text_in) const {
+  const Vocabulary& vocab = impl_->vocab;
+  const Phrases& ph = impl_->ph;
+  Parser& parser = *impl_->parser;
   std::string text = text_in;
   Plan plan;
-  plan.language = language;
+  plan.language = impl_->language;
   // The request verb.
   bool verb = false;
   for (const auto& r : ph.request) {
@@ -306,7 +328,6 @@ std::optional<Plan> parse(const std::string& text_in, const Vocabulary& vocab, c
     }
   }
   if (!verb) return std::nullopt;
-  Parser parser(vocab, ph);
   // Limit and ordering hang off the end.
   std::string limit_prefix = ph.limit.substr(0, ph.limit.find("{n}"));
   if (auto pos = text.rfind(limit_prefix); pos != std::string::npos) {

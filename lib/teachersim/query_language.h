@@ -2,6 +2,7 @@
 // controlled English or French from the phrase templates, and parsed back from such text.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -55,7 +56,23 @@ Vocabulary vocabulary_for(const SimDomain& domain, const std::string& lang,
 /// Writes `plan` as text. `variant` picks the request verb.
 std::string render(const Plan& plan, const Vocabulary& vocab, const Phrases& phrases, size_t variant);
 
-/// Reads text written in this language back into a plan; nullopt when the text does not follow the language.
+/// A reader of one language over one vocabulary, with its patterns compiled once.
+class QueryParser {
+ public:
+  QueryParser(const Vocabulary& vocab, const Phrases& phrases, std::string language);
+  ~QueryParser();
+  QueryParser(const QueryParser&) = delete;
+  QueryParser& operator=(const QueryParser&) = delete;
+  /// Reads text written in this language back into a plan; nullopt when the text does not follow the
+  /// language.
+  std::optional<Plan> parse(const std::string& text) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// QueryParser(vocab, phrases, language).parse(text), for one-off reads.
 std::optional<Plan> parse(const std::string& text, const Vocabulary& vocab, const Phrases& phrases,
                           const std::string& language);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <random>
 #include <set>
 
@@ -341,8 +342,16 @@ SchemaView read_schema(const json& schema, const std::vector<dataset::OperatorSp
   return view;
 }
 
+struct Sim::ParserCache {
+  std::mutex mutex;
+  std::map<std::string, std::shared_ptr<const QueryParser>> parsers;
+};
+
 Sim::Sim(Lexicon lexicon, std::vector<dataset::OperatorSpec> catalog, uint64_t seed)
-    : lexicon_(std::move(lexicon)), catalog_(std::move(catalog)), seed_(seed) {}
+    : lexicon_(std::move(lexicon)),
+      catalog_(std::move(catalog)),
+      seed_(seed),
+      parsers_(std::make_shared<ParserCache>()) {}
 
 json Sim::answer(const std::string& task, const json& input) const {
   if (task == "domain_spec") return domain_spec(input);
@@ -416,15 +425,25 @@ json Sim::ast(const json& input) const {
   const SimDomain* d = lexicon_.domain_for_fields(view.fields);
   if (!d) throw TaskError("teacher-sim does not know the fields of this schema");
   for (const char* lang : {"en", "fr"}) {
-    Vocabulary vocab = vocabulary_for(*d, lang, view.fields);
-    auto plan = parse(query, vocab, lexicon_.languages.at(lang), lang);
+    std::string key = std::string(lang) + "|" + d->id;
+    for (const auto& f : view.fields) key += "|" + f;
+    std::shared_ptr<const QueryParser> parser;
+    {
+      std::lock_guard<std::mutex> lock(parsers_->mutex);
+      auto& slot = parsers_->parsers[key];
+      if (!slot)
+        slot = std::make_shared<QueryParser>(vocabulary_for(*d, lang, view.fields),
+                                             lexicon_.languages.at(lang), lang);
+      parser = slot;
+    }
+    auto plan = parser->parse(query);
     if (!plan) continue;
     json ast = plan_to_ast(*plan, view, catalog_);
     // Its own answers are checked like anyone's: a bug here must not become training data.
     static thread_local std::map<std::string, jsonschema::Schema> compiled;
-    std::string key = canonical_json(schema);
-    auto it = compiled.find(key);
-    if (it == compiled.end()) it = compiled.emplace(key, jsonschema::Schema::compile(schema)).first;
+    std::string schema_key = canonical_json(schema);
+    auto it = compiled.find(schema_key);
+    if (it == compiled.end()) it = compiled.emplace(schema_key, jsonschema::Schema::compile(schema)).first;
     auto errors = it->second.validate(ast);
     if (!errors.empty()) throw TaskError("teacher-sim built an invalid AST: " + errors.front().message);
     return ast;

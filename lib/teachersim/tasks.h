@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -48,9 +49,11 @@ class Sim {
   nlohmann::json judge(const nlohmann::json& input) const;
 
  private:
+  struct ParserCache;
   Lexicon lexicon_;
   std::vector<dataset::OperatorSpec> catalog_;
   uint64_t seed_;
+  std::shared_ptr<ParserCache> parsers_;  // compiled readers per (language, schema fields), shared by threads
 };
 
 /// An AST with the operands of and/or in a canonical order, so that equivalent orderings compare equal.
