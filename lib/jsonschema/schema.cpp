@@ -177,6 +177,7 @@ struct Place {
 
 struct Node {
   const json* j = nullptr;
+  bool is_bool = false, bool_value = true;  // a `true` / `false` schema (kept here: no pointer chase to j)
   Place place;
   bool compiled = false;
   bool is_resource_root = false;
@@ -220,6 +221,14 @@ struct Node {
   bool has_numeric = false, has_string = false, has_combinators = false, has_array = false,
        has_object = false;
   bool ref_only = false;  // nothing but a $ref (and annotations): evaluation goes straight to the target
+  // A oneOf whose branches all require property `disc_prop` with a string const: for an object instance only
+  // the branches listed under its value can match (the DSL's {"op": ...} alternatives).
+  std::string disc_prop;
+  std::unordered_map<std::string, std::vector<size_t>> disc_branches;
+  // An allOf of bare {if, then} branches whose `if` is a required const on one property (the DSL's per-field
+  // value rules): for an object instance only the branches keyed by its value can fail; the rest pass.
+  std::string keyed_prop;
+  std::unordered_map<std::string, std::vector<size_t>> keyed_all_of;
 };
 
 class Compiled {
@@ -245,6 +254,10 @@ class Compiled {
     index_document(doc, place);
     root = node_for(&doc);
     compile_pending();
+    for (auto& node : node_store_) {
+      build_discriminator(node);
+      build_keyed_all_of(node);
+    }
   }
 
   // Resources by URI, anchors by "uri#name", dynamic anchors by resource URI.
@@ -397,6 +410,52 @@ class Compiled {
   }
 
   const Node* child(const json& j) { return node_for(&j); }
+
+  static const Node* through_refs(const Node* b) {
+    for (int hops = 0; b->ref_only && b->ref && hops < 16; ++hops) b = b->ref;
+    return b;
+  }
+
+  static void build_keyed_all_of(Node& n) {
+    if (n.all_of.size() < 2) return;
+    std::string prop;
+    std::unordered_map<std::string, std::vector<size_t>> keyed;
+    for (size_t i = 0; i < n.all_of.size(); ++i) {
+      const Node* b = through_refs(n.all_of[i]);
+      bool bare_if_then = b->if_ && !b->else_ && !b->ref && !b->dynamic_ref && b->types.empty() &&
+                          !b->enum_values && !b->const_value && !b->has_numeric && !b->has_string &&
+                          !b->has_array && !b->has_object && b->all_of.empty() && b->any_of.empty() &&
+                          b->one_of.empty() && !b->not_ && b->dependent_schemas.empty() &&
+                          b->format.empty() && !b->unevaluated_items && !b->unevaluated_properties;
+      if (!bare_if_then) return;
+      const Node* cond = through_refs(b->if_);
+      if (cond->const_props.empty()) return;
+      if (prop.empty()) prop = cond->const_props.front().first;
+      auto it = std::find_if(cond->const_props.begin(), cond->const_props.end(),
+                             [&](auto& p) { return p.first == prop; });
+      if (it == cond->const_props.end() || !it->second->is_string()) return;
+      keyed[it->second->get<std::string>()].push_back(i);
+    }
+    n.keyed_prop = prop;
+    n.keyed_all_of = std::move(keyed);
+  }
+
+  static void build_discriminator(Node& n) {
+    if (n.one_of.size() < 2) return;
+    const Node* first = through_refs(n.one_of[0]);
+    if (first->const_props.empty()) return;
+    const std::string& prop = first->const_props.front().first;
+    std::unordered_map<std::string, std::vector<size_t>> branches;
+    for (size_t i = 0; i < n.one_of.size(); ++i) {
+      const Node* b = through_refs(n.one_of[i]);
+      auto it = std::find_if(b->const_props.begin(), b->const_props.end(),
+                             [&](auto& p) { return p.first == prop; });
+      if (it == b->const_props.end() || !it->second->is_string()) return;
+      branches[it->second->get<std::string>()].push_back(i);
+    }
+    n.disc_prop = prop;
+    n.disc_branches = std::move(branches);
+  }
 
   size_t count_value(const Node& n, const char* key, const json& v) {
     if (!v.is_number() || v.get<double>() < 0 || v.get<double>() != std::floor(v.get<double>())) {
@@ -577,7 +636,11 @@ class Compiled {
   void compile(Node& n) {
     n.compiled = true;
     const json& j = *n.j;
-    if (j.is_boolean()) return;
+    if (j.is_boolean()) {
+      n.is_bool = true;
+      n.bool_value = j.get<bool>();
+      return;
+    }
     if (!j.is_object()) bad(n, "schema", "must be an object or a boolean, found " + short_text(j));
     const Draft draft = n.place.draft;
     const bool legacy = draft == Draft::Draft7;
@@ -819,8 +882,8 @@ class Evaluator {
   Evaluator(const Compiled& c, std::vector<ValidationError>* errors) : c_(c), errors_(errors) {}
 
   bool eval(const Node& n, const json& inst, Annotations& ann) {
-    if (n.j->is_boolean()) {
-      if (n.j->get<bool>()) return true;
+    if (n.is_bool) {
+      if (n.bool_value) return true;
       return fail("false", "no value is allowed here");
     }
     if (++depth_ > kMaxEvalDepth) {
@@ -1071,12 +1134,27 @@ class Evaluator {
 
   bool eval_combinators(const Node& n, const json& inst, Annotations& ann) {
     bool ok = true;
-    for (size_t i = 0; i < n.all_of.size(); ++i) {
-      Annotations a;
-      bool r = sub(*n.all_of[i], inst, a, Seg{"allOf", nullptr, i});
-      if (r) ann.merge(a);
-      ok = r && ok;
-      if (!ok && !collecting()) return false;
+    if (!n.keyed_prop.empty() && !collecting() && inst.is_object()) {
+      // Branches keyed by another value have a failing `if` and no `else`: they pass without being run.
+      auto it = inst.find(n.keyed_prop);
+      if (it != inst.end() && it->is_string()) {
+        auto keyed = n.keyed_all_of.find(it->get_ref<const std::string&>());
+        if (keyed != n.keyed_all_of.end()) {
+          for (size_t i : keyed->second) {
+            Annotations a;
+            if (!sub(*n.all_of[i], inst, a, Seg{"allOf", nullptr, i})) return false;
+            ann.merge(a);
+          }
+        }
+      }
+    } else {
+      for (size_t i = 0; i < n.all_of.size(); ++i) {
+        Annotations a;
+        bool r = sub(*n.all_of[i], inst, a, Seg{"allOf", nullptr, i});
+        if (r) ann.merge(a);
+        ok = r && ok;
+        if (!ok && !collecting()) return false;
+      }
     }
     if (!n.any_of.empty()) {
       bool any = false;
@@ -1094,7 +1172,27 @@ class Evaluator {
         });
       if (!ok && !collecting()) return false;
     }
-    if (!n.one_of.empty()) {
+    if (!n.disc_prop.empty() && !collecting() && inst.is_object()) {
+      // Every branch requires disc_prop with its own const: only those keyed by the instance's value can
+      // match.
+      size_t matched = 0;
+      Annotations kept;
+      auto it = inst.find(n.disc_prop);
+      if (it != inst.end() && it->is_string()) {
+        auto candidates = n.disc_branches.find(it->get_ref<const std::string&>());
+        if (candidates != n.disc_branches.end()) {
+          for (size_t i : candidates->second) {
+            Annotations a;
+            if (probe(*n.one_of[i], inst, a)) {
+              kept = std::move(a);
+              if (++matched > 1) break;
+            }
+          }
+        }
+      }
+      if (matched != 1) return false;
+      ann.merge(kept);
+    } else if (!n.one_of.empty()) {
       size_t matched = 0;
       Annotations kept;
       size_t which[2] = {0, 0};
@@ -1265,10 +1363,13 @@ class Evaluator {
       }
     }
     if (n.properties.empty() && n.pattern_properties.empty() && !n.additional_properties) return ok;
+    // Instance keys and `properties` are both sorted (nlohmann objects are std::maps): walk them together.
+    size_t next_property = 0;
     for (auto& [k, v] : inst.items()) {
       bool matched = false;
-      for (const auto& [name, schema] : n.properties) {
-        if (name != k) continue;
+      while (next_property < n.properties.size() && n.properties[next_property].first < k) ++next_property;
+      if (next_property < n.properties.size() && n.properties[next_property].first == k) {
+        const auto& [name, schema] = n.properties[next_property];
         matched = true;
         Annotations a;
         ok = sub_at(*schema, v, a, Seg{"properties", &name}, Seg{nullptr, &k}) && ok;
@@ -1283,7 +1384,7 @@ class Evaluator {
       }
       if (!matched && n.additional_properties) {
         Annotations a;
-        if (n.additional_properties->j->is_boolean() && !n.additional_properties->j->get<bool>()) {
+        if (n.additional_properties->is_bool && !n.additional_properties->bool_value) {
           ipath_.push_back(Seg{nullptr, &k});
           ok = fail("additionalProperties",
                     [&] { return std::string("property \"" + k + "\" is not allowed"); }) &&
