@@ -5,6 +5,7 @@
 #include <map>
 
 #include "config/table.h"
+#include "core/hash.h"
 
 namespace af::config {
 namespace {
@@ -876,15 +877,8 @@ std::vector<const Field*> fields_for(Tool tool) {
 
 std::string field_table_hash() {
   // FNV-1a over path, type and default of every key: cheap, stable across runs and platforms.
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](std::string_view s) {
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 1099511628211ull;
-    }
-    h ^= 0xff;
-    h *= 1099511628211ull;
-  };
+  uint64_t h = kFnvOffset;
+  auto mix = [&](std::string_view s) { h = fnv1a64("\xff", fnv1a64(s, h)); };
   for (const auto& f : fields()) {
     mix(f.path);
     mix(type_name(f.type));

@@ -5,6 +5,7 @@
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "core/hash.h"
 #include "core/jsonl_reader.h"
 #include "core/log.h"
 
@@ -13,12 +14,7 @@ namespace af::dataset {
 using json = nlohmann::json;
 
 std::string fingerprint_of(const json& inputs) {
-  std::string text = canonical_json(inputs);
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
+  uint64_t h = fnv1a64(canonical_json(inputs));
   char buf[17];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;

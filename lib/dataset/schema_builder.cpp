@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/hash.h"
 
 namespace af::dataset {
 namespace {
@@ -12,15 +13,6 @@ namespace {
 using json = nlohmann::json;
 
 const char* kDatePattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
-
-uint64_t fnv1a(const std::string& s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 // The JSON type a field's values have.
 std::string json_type_of(const std::string& field_type) {
@@ -125,7 +117,7 @@ BuiltSchema build_schema(const DomainSpec& spec, const json& base_template,
                          uint64_t seed) {
   for (const char* slot : {"field", "condition", "logical", "field_values"})
     require_slot(base_template, slot);
-  std::mt19937_64 rng(seed ^ fnv1a(spec.domain_id));
+  std::mt19937_64 rng(seed ^ fnv1a64(spec.domain_id));
 
   // Operators usable on at least one of this domain's fields; logical ones are always kept.
   std::vector<const OperatorSpec*> always, optional;

@@ -11,6 +11,7 @@
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "core/hash.h"
 #include "core/jsonl_reader.h"
 #include "core/jsonl_writer.h"
 #include "core/log.h"
@@ -66,11 +67,7 @@ std::string normalized_text(const std::string& s) {
 }
 
 double unit_hash(uint64_t seed, const std::string& key) {
-  uint64_t h = 1469598103934665603ull ^ (seed * 0x9E3779B97F4A7C15ull);
-  for (unsigned char c : key) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
+  uint64_t h = fnv1a64(key, kFnvOffset ^ (seed * 0x9E3779B97F4A7C15ull));
   h ^= h >> 33;
   return static_cast<double>(h % 1000000007ull) / 1000000007.0;
 }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/canonical_json.h"
+#include "core/hash.h"
 #include "jsonschema/schema.h"
 #include "teachersim/query_language.h"
 
@@ -17,12 +18,7 @@ using json = nlohmann::json;
 using Rng = std::mt19937_64;
 
 uint64_t mix(uint64_t seed, const std::string& text, uint64_t index) {
-  uint64_t h = 1469598103934665603ull ^ seed;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h ^ (index * 0x9E3779B97F4A7C15ull);
+  return fnv1a64(text, kFnvOffset ^ seed) ^ (index * 0x9E3779B97F4A7C15ull);
 }
 
 size_t pick(Rng& rng, size_t n) {
