@@ -119,6 +119,17 @@ Resolved ToolCli::resolve(std::vector<std::string>* warnings) const {
   return r;
 }
 
+std::optional<Resolved> ToolCli::resolve_for_run() const {
+  std::vector<std::string> warnings;
+  Resolved resolved = resolve(&warnings);
+  apply_logging(resolved);
+  if (dry_run_) {
+    std::cout << dry_run_json(resolved, warnings).dump(2) << "\n";
+    return std::nullopt;
+  }
+  return resolved;
+}
+
 json ToolCli::dry_run_json(const Resolved& resolved, const std::vector<std::string>& warnings) const {
   std::vector<const Field*> keys = tool_ ? fields_for(*tool_) : std::vector<const Field*>{};
   return {{"tool", name_},

@@ -39,6 +39,10 @@ class ToolCli {
   bool dry_run() const { return dry_run_; }
   const std::vector<std::string>& config_files() const { return configs_; }
 
+  /// The common start of a tool: resolve (findings on stderr, errors thrown), apply run.log_level, and with
+  /// --dry-run print the effective settings. Returns nullopt when --dry-run has done the tool's job.
+  std::optional<Resolved> resolve_for_run() const;
+
   /// What --dry-run prints: the effective settings this tool would act on, with their sources.
   nlohmann::json dry_run_json(const Resolved& resolved, const std::vector<std::string>& warnings) const;
 

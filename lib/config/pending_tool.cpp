@@ -13,13 +13,7 @@ int run_pending_tool(int argc, const char* const* argv, Tool tool, const std::st
   return run_main(name, [&] {
     ToolCli cli(tool, name, description);
     if (auto code = cli.parse(argc, argv)) return *code;
-    std::vector<std::string> warnings;
-    Resolved resolved = cli.resolve(&warnings);
-    apply_logging(resolved);
-    if (cli.dry_run()) {
-      std::cout << cli.dry_run_json(resolved, warnings).dump(2) << "\n";
-      return 0;
-    }
+    if (!cli.resolve_for_run()) return 0;
     throw runtime_error(name + " is not implemented yet (" + pending + "); only --help and --dry-run work",
                         "see README.md for what runs today");
   });

@@ -36,13 +36,9 @@ int main(int argc, char** argv) {
     validate->add_flag("--format-assertion", format_assertion, "Check `format` (date, email, uri, ...) too");
     if (auto code = cli.parse(argc, argv)) return *code;
 
-    std::vector<std::string> warnings;
-    Resolved resolved = cli.resolve(&warnings);
-    apply_logging(resolved);
-    if (cli.dry_run()) {
-      std::cout << cli.dry_run_json(resolved, warnings).dump(2) << "\n";
-      return 0;
-    }
+    std::optional<Resolved> cfg = cli.resolve_for_run();
+    if (!cfg) return 0;
+    const Resolved& resolved = *cfg;
     if (validate->parsed()) {
       af::jsonschema::Options options;
       options.format_assertion = format_assertion;

@@ -20,13 +20,9 @@ int main(int argc, char** argv) {
         "OpenAI /v1/chat/completions, /v1/models) on loopback. It writes domain specs from its lexicons,\n"
         "requests in English and French, ASTs by parsing them, and verdicts. Prints the port it listens on.");
     if (auto code = cli.parse(argc, argv)) return *code;
-    std::vector<std::string> warnings;
-    Resolved cfg = cli.resolve(&warnings);
-    apply_logging(cfg);
-    if (cli.dry_run()) {
-      std::cout << cli.dry_run_json(cfg, warnings).dump(2) << "\n";
-      return 0;
-    }
+    std::optional<Resolved> resolved = cli.resolve_for_run();
+    if (!resolved) return 0;
+    const Resolved& cfg = *resolved;
     auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
     af::teachersim::Sim sim(
         af::teachersim::Lexicon::load(cfg.get_string("teacher_sim.lexicon_dir")),
