@@ -863,17 +863,33 @@ struct Seg {
 };
 
 // What a successful evaluation marked as evaluated (for unevaluatedProperties / unevaluatedItems).
+// The sets are allocated only when something is recorded, so the many empty Annotations of the fast path
+// cost two flags and a null pointer.
 struct Annotations {
+  struct Sets {
+    std::set<std::string> props;
+    std::set<size_t> items;
+  };
   bool all_props = false;
-  std::set<std::string> props;
   bool all_items = false;
-  std::set<size_t> items;
+  std::unique_ptr<Sets> sets;
+
+  void add_prop(const std::string& k) { own().props.insert(k); }
+  void add_item(size_t i) { own().items.insert(i); }
+  bool has_prop(const std::string& k) const { return all_props || (sets && sets->props.count(k)); }
+  bool has_item(size_t i) const { return all_items || (sets && sets->items.count(i)); }
   void merge(const Annotations& o) {
-    if (!o.all_props && !o.all_items && o.props.empty() && o.items.empty()) return;
     all_props = all_props || o.all_props;
-    if (!all_props) props.insert(o.props.begin(), o.props.end());
     all_items = all_items || o.all_items;
-    if (!all_items) items.insert(o.items.begin(), o.items.end());
+    if (!o.sets) return;
+    if (!all_props) own().props.insert(o.sets->props.begin(), o.sets->props.end());
+    if (!all_items) own().items.insert(o.sets->items.begin(), o.sets->items.end());
+  }
+
+ private:
+  Sets& own() {
+    if (!sets) sets = std::make_unique<Sets>();
+    return *sets;
   }
 };
 
@@ -936,7 +952,9 @@ class Evaluator {
     return ok;
   }
 
+  // Paths are tracked only while errors are collected: the fast path has no use for them.
   bool sub(const Node& n, const json& inst, Annotations& ann, Seg kw) {
+    if (!errors_) return eval(n, inst, ann);
     kpath_.push_back(kw);
     bool ok = eval(n, inst, ann);
     kpath_.pop_back();
@@ -944,6 +962,7 @@ class Evaluator {
   }
 
   bool sub_at(const Node& n, const json& inst, Annotations& ann, Seg kw, Seg seg) {
+    if (!errors_) return eval(n, inst, ann);
     ipath_.push_back(seg);
     bool ok = sub(n, inst, ann, kw);
     ipath_.pop_back();
@@ -1037,7 +1056,7 @@ class Evaluator {
     if (n.unevaluated_items && inst.is_array()) {
       bool ok = true;
       for (size_t i = 0; i < inst.size(); ++i) {
-        if (ann.all_items || ann.items.count(i)) continue;
+        if (ann.has_item(i)) continue;
         Annotations a;
         ok =
             sub_at(*n.unevaluated_items, inst[i], a, Seg{"unevaluatedItems"}, Seg{nullptr, nullptr, i}) && ok;
@@ -1049,7 +1068,7 @@ class Evaluator {
     if (n.unevaluated_properties && inst.is_object()) {
       bool ok = true;
       for (auto& [k, v] : inst.items()) {
-        if (ann.all_props || ann.props.count(k)) continue;
+        if (ann.has_prop(k)) continue;
         Annotations a;
         ok = sub_at(*n.unevaluated_properties, v, a, Seg{"unevaluatedProperties"}, Seg{nullptr, &k}) && ok;
         if (!ok && !collecting()) break;
@@ -1201,7 +1220,7 @@ class Evaluator {
         if (probe(*n.one_of[i], inst, a)) {
           if (matched < 2) which[matched] = i;
           ++matched;
-          kept = a;
+          kept = std::move(a);
           if (matched > 1) break;
         }
       }
@@ -1290,7 +1309,7 @@ class Evaluator {
       ok = sub_at(*n.prefix_items[i], inst[i], a, Seg{"prefixItems", nullptr, i}, Seg{nullptr, nullptr, i}) &&
            ok;
       if (!ok && !collecting()) return false;
-      if (c_.uses_unevaluated) ann.items.insert(i);
+      if (c_.uses_unevaluated) ann.add_item(i);
     }
     if (n.items) {
       for (size_t i = prefix; i < size; ++i) {
@@ -1306,7 +1325,7 @@ class Evaluator {
         Annotations a;
         if (probe(*n.contains, inst[i], a)) {
           ++count;
-          if (c_.uses_unevaluated) ann.items.insert(i);
+          if (c_.uses_unevaluated) ann.add_item(i);
         }
       }
       size_t min = n.min_contains.value_or(1);
@@ -1373,14 +1392,14 @@ class Evaluator {
         matched = true;
         Annotations a;
         ok = sub_at(*schema, v, a, Seg{"properties", &name}, Seg{nullptr, &k}) && ok;
-        if (c_.uses_unevaluated) ann.props.insert(k);
+        if (c_.uses_unevaluated) ann.add_prop(k);
       }
       for (const auto& [re, schema] : n.pattern_properties) {
         if (!RE2::PartialMatch(k, *re)) continue;
         matched = true;
         Annotations a;
         ok = sub_at(*schema, v, a, Seg{"patternProperties", &re->pattern()}, Seg{nullptr, &k}) && ok;
-        if (c_.uses_unevaluated) ann.props.insert(k);
+        if (c_.uses_unevaluated) ann.add_prop(k);
       }
       if (!matched && n.additional_properties) {
         Annotations a;
@@ -1393,7 +1412,7 @@ class Evaluator {
         } else {
           ok = sub_at(*n.additional_properties, v, a, Seg{"additionalProperties"}, Seg{nullptr, &k}) && ok;
         }
-        if (c_.uses_unevaluated) ann.props.insert(k);
+        if (c_.uses_unevaluated) ann.add_prop(k);
       }
       if (!ok && !collecting()) return false;
     }
