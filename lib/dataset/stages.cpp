@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/files.h"
 #include "core/hash.h"
+#include "core/interrupt.h"
 #include "core/jsonl_reader.h"
 #include "core/jsonl_writer.h"
 #include "core/log.h"
@@ -122,6 +123,7 @@ size_t run_specs_stage(const config::Resolved& cfg, const teacher::TeacherClient
       for (const auto& r : rows) out.append(r);
       out.commit();
       progress.advance(n);
+      throw_if_interrupted("the domain specs written so far are saved");
     }
     out.finish();
   }
@@ -229,6 +231,7 @@ size_t run_samples_stage(const config::Resolved& cfg, const teacher::TeacherClie
       }
       out.commit();
       progress.advance(n);
+      throw_if_interrupted("the samples written so far are saved");
       // Requests of finished schemas are not needed again.
       for (auto it = chunks.begin(); it != chunks.end();) {
         it = it->first.first < static_cast<size_t>((start + n) / per_schema) ? chunks.erase(it)

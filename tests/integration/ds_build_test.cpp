@@ -190,3 +190,34 @@ TEST_CASE("runDatasetGeneration.sh starts teacher-sim, builds the dataset, and s
   std::string check = "pgrep -f '[t]eacher-sim --config " + config + "' > /dev/null";
   CHECK(std::system(check.c_str()) != 0);
 }
+
+TEST_CASE("Ctrl-C stops a sample run at a safe point with exit 130; running again finishes it") {
+  TempDir dir;
+  BackgroundTool sim("teacher-sim", {"--port", "0", "--port-file", dir.file("port"), "--delay-ms", "15"});
+  std::string port = sim.wait_for_file(dir.file("port"));
+  std::string clean = dir.file("clean"), stopped = dir.file("stopped");
+  auto args_for = [&](const char* stage, const std::string& out) {
+    auto a = base_args(out, port);
+    a.insert(a.begin(), stage);
+    a.insert(a.end(), {"--teacher-concurrency", "2"});
+    return a;
+  };
+  for (const auto& out : {clean, stopped}) {
+    REQUIRE(run_tool("ds-build", args_for("specs", out)).exit_code == 0);
+    REQUIRE(run_tool("ds-build", args_for("schemas", out)).exit_code == 0);
+  }
+  REQUIRE(run_tool("ds-build", args_for("samples", clean)).exit_code == 0);
+
+  BackgroundTool victim("ds-build", args_for("samples", stopped));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline && slurp(stopped + "/d_03_dataset.jsonl").empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(victim.terminate(SIGINT) == 130);
+  CHECK(victim.err().find("interrupted; the samples written so far are saved") != std::string::npos);
+  size_t saved = af::read_jsonl(stopped + "/d_03_dataset.jsonl").size();
+  CHECK(saved > 0);
+  CHECK(saved < 120);
+  REQUIRE(run_tool("ds-build", args_for("samples", stopped)).exit_code == 0);
+  CHECK(slurp(stopped + "/d_03_dataset.jsonl") == slurp(clean + "/d_03_dataset.jsonl"));
+}

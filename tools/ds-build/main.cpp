@@ -5,6 +5,7 @@
 
 #include "config/cli.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/log.h"
 #include "dataset/stage_schemas.h"
 #include "dataset/stages.h"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (stage == "specs" || stage == "samples" || stage == "all") {
+      af::install_interrupt_handlers();
       af::teacher::TeacherSettings settings = af::teacher::teacher_settings(resolved);
       std::unique_ptr<af::teachersim::ServerThread> offline;
       if (resolved.get_bool("dataset_generation.offline_fallback")) {
