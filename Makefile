@@ -9,6 +9,7 @@ CMAKE_FLAGS ?=
 
 deps:
 	@bash scripts/install-deps.sh
+	@bash scripts/install-test-fixtures.sh
 
 configure:
 	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null

