@@ -8,22 +8,24 @@
 #include <string_view>
 #include <vector>
 
+#include "text/tokenizer.h"
+
 namespace af::text {
 
-class HfTokenizer {
+class HfTokenizer : public Tokenizer {
  public:
   /// Reads a tokenizer.json; an unsupported model, normalizer or decoder is a usage error naming it.
   static HfTokenizer load(const std::string& path);
-  ~HfTokenizer();
+  ~HfTokenizer() override;
   HfTokenizer(HfTokenizer&&) noexcept;
   HfTokenizer& operator=(HfTokenizer&&) noexcept;
 
   /// Token ids of `text`; with `add_special_tokens`, the post-processor's tokens (<bos>) too.
-  std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const;
+  std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const override;
   /// Text of `ids` (byte-fallback tokens fused back into UTF-8); special tokens are kept unless skipped.
-  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const;
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const override;
   /// The id of a token string, or -1.
-  int32_t token_to_id(std::string_view token) const;
+  int32_t token_to_id(std::string_view token) const override;
   /// The string of a token id.
   const std::string& id_to_token(int32_t id) const;
   size_t vocab_size() const;

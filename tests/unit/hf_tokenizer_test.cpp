@@ -2,6 +2,7 @@
 // checked id for id against the package's own JavaScript encoder.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +12,7 @@
 
 #include "core/error.h"
 #include "support/temp_dir.h"
+#include "text/chat_template.h"
 #include "text/hf_tokenizer.h"
 
 using af::text::HfTokenizer;
@@ -162,4 +164,27 @@ TEST_CASE("a tokenizer.json of an unsupported kind is a clear error") {
   std::string p = dir.write("t.json", R"({"model": {"type": "WordPiece", "vocab": {}}, "added_tokens": []})");
   CHECK_THROWS_WITH_AS(HfTokenizer::load(p), doctest::Contains("only BPE"), af::Error);
   CHECK_THROWS_AS(HfTokenizer::load(dir.file("missing.json")), af::Error);
+}
+
+TEST_CASE(
+    "the chat template: one <bos>, the completion span ends with <end_of_turn>, generation stops on 106 or "
+    "1") {
+  const std::string prompt = "Schema:\n{}\nRequest: show orders";
+  const std::string completion = "{\"query\":{\"limit\":5}}";
+  CHECK(af::text::render_example(prompt, completion) == "<bos><start_of_turn>user\n" + prompt +
+                                                            "<end_of_turn>\n<start_of_turn>model\n" +
+                                                            completion + "<end_of_turn>\n");
+  auto ex = af::text::tokenize_example(gemma(), prompt, completion);
+  CHECK(std::count(ex.ids.begin(), ex.ids.end(), 2) == 1);
+  CHECK(ex.ids.front() == 2);
+  CHECK(ex.ids[1] == 105);
+  auto prompt_ids = af::text::tokenize_prompt(gemma(), prompt);
+  CHECK(std::equal(prompt_ids.begin(), prompt_ids.end(), ex.ids.begin()));
+  CHECK(ex.completion_begin == prompt_ids.size());
+  CHECK(ex.ids[ex.completion_end - 1] == 106);
+  std::vector<int32_t> supervised(ex.ids.begin() + static_cast<long>(ex.completion_begin),
+                                  ex.ids.begin() + static_cast<long>(ex.completion_end));
+  CHECK(gemma().decode(supervised) == completion + "<end_of_turn>");
+  CHECK(ex.ids.back() == 107);
+  CHECK(af::text::stop_tokens(gemma()) == std::vector<int32_t>{106, 1});
 }

@@ -1,0 +1,38 @@
+// Gemma's chat template, in one place: how a prompt (and, for training, its completion) becomes tokens, which
+// tokens the loss covers, and which tokens end generation.
+//
+//   <bos><start_of_turn>user\n{prompt}<end_of_turn>\n<start_of_turn>model\n{completion}<end_of_turn>\n
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "text/tokenizer.h"
+
+namespace af::text {
+
+/// The text of the prompt turn, ending where the model's answer begins.
+std::string render_prompt(std::string_view user_prompt);
+/// The whole text of a training example.
+std::string render_example(std::string_view user_prompt, std::string_view completion);
+
+/// A tokenized training example; ids[completion_begin, completion_end) are supervised: the completion and the
+/// closing <end_of_turn>, so the model learns to stop.
+struct ChatExample {
+  std::vector<int32_t> ids;
+  size_t completion_begin = 0;
+  size_t completion_end = 0;
+};
+
+/// Tokens of the prompt turn, exactly as generation sees them (<bos> comes from the text, never twice).
+std::vector<int32_t> tokenize_prompt(const Tokenizer& tok, std::string_view user_prompt);
+
+/// Tokens of a training example. The prompt is tokenized as at generation time and the completion after it,
+/// so what the model is trained to continue is what it is later asked to continue.
+ChatExample tokenize_example(const Tokenizer& tok, std::string_view user_prompt, std::string_view completion);
+
+/// Tokens that end generation: <end_of_turn> and <eos>.
+std::vector<int32_t> stop_tokens(const Tokenizer& tok);
+
+}  // namespace af::text

@@ -1,0 +1,21 @@
+// What every tokenizer offers the rest of astforge (Hugging Face tokenizer.json now; SentencePiece later).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace af::text {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  /// Token ids of `text`; special-token strings in the text ("<bos>") become their ids.
+  virtual std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const = 0;
+  /// Text of `ids`.
+  virtual std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const = 0;
+  /// The id of a token string, or -1.
+  virtual int32_t token_to_id(std::string_view token) const = 0;
+};
+
+}  // namespace af::text
