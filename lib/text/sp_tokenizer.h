@@ -1,0 +1,34 @@
+// SentencePiece tokenizers (`tokenizer.model`), and training one on a corpus for the scratch student: BPE
+// with byte fallback, <pad> <eos> <bos> <unk> at Gemma's ids 0-3 and <start_of_turn>/<end_of_turn> as
+// symbols.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "text/tokenizer.h"
+
+namespace af::text {
+
+class SpTokenizer : public Tokenizer {
+ public:
+  /// Loads a SentencePiece model file; a missing or invalid file is a usage error naming it.
+  static SpTokenizer load(const std::string& path);
+  /// Trains a model on `texts` (one sentence each) and writes it to `model_path`.
+  static void train(const std::vector<std::string>& texts, int vocab_size, const std::string& model_path);
+  ~SpTokenizer() override;
+  SpTokenizer(SpTokenizer&&) noexcept;
+  SpTokenizer& operator=(SpTokenizer&&) noexcept;
+
+  std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const override;
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const override;
+  int32_t token_to_id(std::string_view token) const override;
+  size_t vocab_size() const;
+
+ private:
+  SpTokenizer();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace af::text
