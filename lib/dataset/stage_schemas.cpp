@@ -1,7 +1,5 @@
 #include "dataset/stage_schemas.h"
 
-#include <filesystem>
-
 #include "config/resolve.h"
 #include "core/canonical_json.h"
 #include "core/error.h"
@@ -9,6 +7,7 @@
 #include "core/jsonl_reader.h"
 #include "core/jsonl_writer.h"
 #include "core/log.h"
+#include "dataset/pretty_copy.h"
 #include "dataset/schema_builder.h"
 #include "jsonschema/schema.h"
 
@@ -16,11 +15,6 @@ namespace af::dataset {
 namespace {
 
 using json = nlohmann::json;
-
-std::string pretty_path(const config::Resolved& cfg, const std::string& output) {
-  return cfg.get_string("dataset_generation.pretty_dir") + "/" +
-         std::filesystem::path(output).stem().string() + ".json";
-}
 
 }  // namespace
 
@@ -59,7 +53,7 @@ size_t run_schemas_stage(const config::Resolved& cfg) {
   }
   if (rows.empty()) throw runtime_error(specs_path + ": no domain specs", "run `ds-build specs` first");
   write_jsonl_atomic(out_path, rows);
-  write_file_atomic(pretty_path(cfg, out_path), json(rows).dump(2) + "\n");
+  write_pretty_copy(cfg, out_path, rows);
   log_info("wrote ", rows.size(), " schemas to ", out_path);
   return rows.size();
 }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <filesystem>
 #include <map>
 #include <random>
 #include <set>
@@ -19,6 +18,7 @@
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "dataset/domain_spec.h"
+#include "dataset/pretty_copy.h"
 #include "dataset/query_kind.h"
 #include "dataset/resumable_output.h"
 #include "dataset/student_prompt.h"
@@ -34,13 +34,9 @@ using json = nlohmann::json;
 // Requests are asked for in chunks: a real LLM writes a list of 20 well, and a list of 300 badly.
 constexpr int64_t kQueryChunk = 20;
 
-std::string pretty_path(const config::Resolved& cfg, const std::string& output) {
-  return cfg.get_string("dataset_generation.pretty_dir") + "/" +
-         std::filesystem::path(output).stem().string() + ".json";
-}
-
-void write_pretty(const config::Resolved& cfg, const std::string& output) {
-  write_file_atomic(pretty_path(cfg, output), json(read_jsonl(output)).dump(2) + "\n");
+// Specs and samples are streamed to disk (and may be resumed): their pretty copy is made from the file.
+void write_pretty_from_file(const config::Resolved& cfg, const std::string& output) {
+  write_pretty_copy(cfg, output, read_jsonl(output));
 }
 
 Progress make_progress(const config::Resolved& cfg, const std::string& label, uint64_t total) {
@@ -127,7 +123,7 @@ size_t run_specs_stage(const config::Resolved& cfg, const teacher::TeacherClient
     }
     out.finish();
   }
-  write_pretty(cfg, out_path);
+  write_pretty_from_file(cfg, out_path);
   log_info("wrote ", prompts.size(), " domain specs to ", out_path);
   return prompts.size();
 }
@@ -242,7 +238,7 @@ size_t run_samples_stage(const config::Resolved& cfg, const teacher::TeacherClie
     if (invalid)
       log_warn(invalid, " teacher answers did not validate against their schema (kept with is_valid false)");
   }
-  write_pretty(cfg, out_path);
+  write_pretty_from_file(cfg, out_path);
   log_info("wrote ", total, " samples to ", out_path);
   return total;
 }
@@ -327,8 +323,8 @@ size_t run_corpus_stage(const config::Resolved& cfg) {
   }
   write_jsonl_atomic(corpus_path, kept);
   write_jsonl_atomic(eval_path, eval);
-  write_pretty(cfg, corpus_path);
-  write_pretty(cfg, eval_path);
+  write_pretty_copy(cfg, corpus_path, kept);
+  write_pretty_copy(cfg, eval_path, eval);
   log_info("corpus: ", kept.size(), " training rows, ", eval.size(), " eval rows (", eval_schemas.size(),
            " schemas held out); dropped ", overlap, " training rows whose request is in the eval set and ",
            dropped_invalid, " invalid rows");

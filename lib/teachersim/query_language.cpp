@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/canonical_json.h"
+#include "core/strings.h"
 
 namespace af::teachersim {
 namespace {
@@ -16,13 +17,6 @@ using json = nlohmann::json;
 const std::vector<std::string> kParseOrder = {"is_null",     "is_not_null", "not_in",   "ne",  "between",
                                               "starts_with", "ends_with",   "contains", "gte", "lte",
                                               "gt",          "lt",          "in",       "eq"};
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
-    s.replace(pos, from.size(), to);
-  }
-  return s;
-}
 
 const Vocabulary::Field* field_named(const Vocabulary& v, const std::string& name) {
   for (const auto& f : v.fields)

@@ -6,26 +6,13 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "core/utf8.h"
 
 namespace af::text {
 namespace {
 
 constexpr std::string_view kSpace = "\xe2\x96\x81";  // "▁", U+2581
-
-std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
-  std::string out;
-  size_t pos = 0;
-  while (true) {
-    size_t hit = s.find(from, pos);
-    if (hit == std::string_view::npos) break;
-    out.append(s.substr(pos, hit - pos));
-    out.append(to);
-    pos = hit + from.size();
-  }
-  out.append(s.substr(pos));
-  return out;
-}
 
 size_t utf8_char_len(unsigned char c) {
   if (c < 0x80) return 1;

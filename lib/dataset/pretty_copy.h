@@ -1,0 +1,17 @@
+// The readable copies of a stage's outputs (dataset_generation.pretty_dir/<stem>.json), in one place.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace af::config {
+class Resolved;
+}
+
+namespace af::dataset {
+
+/// Writes `rows` (the content of the JSONL file `output`) as one indented JSON array next to the others.
+void write_pretty_copy(const config::Resolved& cfg, const std::string& output,
+                       const std::vector<nlohmann::json>& rows);
+
+}  // namespace af::dataset
