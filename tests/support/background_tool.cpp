@@ -1,8 +1,6 @@
 #include "support/background_tool.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,32 +10,15 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/run_tool.h"
 #include "support/temp_dir.h"
-
-extern char** environ;
 
 namespace af::test {
 
 BackgroundTool::BackgroundTool(const std::string& tool, const std::vector<std::string>& args) {
   char pattern[] = "/tmp/astforge-bg-XXXXXX";
   dir_ = mkdtemp(pattern);
-  std::string exe = std::string(ASTFORGE_BIN_DIR) + "/" + tool;
-  std::vector<std::string> store = {exe};
-  store.insert(store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : store) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, (dir_ + "/stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_addopen(&actions, 2, (dir_ + "/stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_addchdir_np(&actions, ASTFORGE_SOURCE_DIR);
-  int rc = posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot start " + exe + ": " + std::strerror(rc));
+  pid_ = spawn_tool(tool, args, dir_ + "/stdout", dir_ + "/stderr");
 }
 
 BackgroundTool::~BackgroundTool() {

@@ -14,12 +14,9 @@ extern char** environ;
 
 namespace af::test {
 
-ToolRun run_tool(const std::string& tool, const std::vector<std::string>& args,
-                 const std::map<std::string, std::string>& env) {
-  TempDir capture;
-  std::string out_path = capture.file("stdout"), err_path = capture.file("stderr");
+pid_t spawn_tool(const std::string& tool, const std::vector<std::string>& args, const std::string& out_path,
+                 const std::string& err_path, const std::map<std::string, std::string>& env) {
   std::string exe = std::string(ASTFORGE_BIN_DIR) + "/" + tool;
-
   std::vector<std::string> argv_store = {exe};
   argv_store.insert(argv_store.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -49,6 +46,14 @@ ToolRun run_tool(const std::string& tool, const std::vector<std::string>& args,
   int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot start " + exe + ": " + std::strerror(rc));
+  return pid;
+}
+
+ToolRun run_tool(const std::string& tool, const std::vector<std::string>& args,
+                 const std::map<std::string, std::string>& env) {
+  TempDir capture;
+  std::string out_path = capture.file("stdout"), err_path = capture.file("stderr");
+  pid_t pid = spawn_tool(tool, args, out_path, err_path, env);
   int status = 0;
   waitpid(pid, &status, 0);
   ToolRun run;

@@ -1,5 +1,7 @@
 // Runs a real astforge tool as a child process and captures its exit code, stdout and stderr.
 #pragma once
+#include <sys/types.h>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -11,6 +13,12 @@ struct ToolRun {
   std::string out;
   std::string err;
 };
+
+/// Starts build/bin/<tool> with `args` in the source directory, stdin from /dev/null and stdout/stderr into
+/// the given files, with `env` added to (or, for empty values, removed from) the environment. Returns its
+/// pid.
+pid_t spawn_tool(const std::string& tool, const std::vector<std::string>& args, const std::string& out_path,
+                 const std::string& err_path, const std::map<std::string, std::string>& env = {});
 
 /// Runs build/bin/<tool> with `args`, in the source directory, with `env` added to (or, for empty values,
 /// removed from) the environment.
