@@ -28,7 +28,7 @@ class HfTokenizer : public Tokenizer {
   int32_t token_to_id(std::string_view token) const override;
   /// The string of a token id.
   const std::string& id_to_token(int32_t id) const;
-  size_t vocab_size() const;
+  size_t vocab_size() const override;
 
  private:
   HfTokenizer();

@@ -23,7 +23,7 @@ class SpTokenizer : public Tokenizer {
   std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const override;
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const override;
   int32_t token_to_id(std::string_view token) const override;
-  size_t vocab_size() const;
+  size_t vocab_size() const override;
 
  private:
   SpTokenizer();

@@ -1,5 +1,6 @@
-// What every tokenizer offers the rest of astforge (Hugging Face tokenizer.json now; SentencePiece later).
+// What every tokenizer offers the rest of astforge (Hugging Face tokenizer.json, SentencePiece .model).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,6 +17,8 @@ class Tokenizer {
   virtual std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const = 0;
   /// The id of a token string, or -1.
   virtual int32_t token_to_id(std::string_view token) const = 0;
+  /// Number of ids (the largest id + 1).
+  virtual size_t vocab_size() const = 0;
 };
 
 }  // namespace af::text

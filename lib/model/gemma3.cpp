@@ -1,0 +1,218 @@
+#include "model/gemma3.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+
+namespace af::model {
+
+void KvCache::select_rows(const at::Tensor& rows) {
+  for (auto& t : k)
+    if (t.defined()) t = t.index_select(0, rows);
+  for (auto& t : v)
+    if (t.defined()) t = t.index_select(0, rows);
+  if (key_mask.defined()) key_mask = key_mask.index_select(0, rows);
+}
+
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  at::Tensor xf = x.to(at::kFloat);
+  at::Tensor out = xf * at::rsqrt(xf.pow(2).mean(-1, true) + eps);
+  return (out * (weight.to(at::kFloat) + 1.0)).to(x.scalar_type());
+}
+
+std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& positions, int64_t head_dim, double theta,
+                                              double scaling_factor) {
+  auto f32 = positions.options().dtype(at::kFloat);
+  at::Tensor exponents = at::arange(0, head_dim, 2, positions.options().dtype(at::kLong)).to(at::kFloat) /
+                         static_cast<double>(head_dim);
+  at::Tensor inv_freq = 1.0 / at::pow(theta, exponents);
+  if (scaling_factor != 1.0) inv_freq = inv_freq / scaling_factor;
+  at::Tensor freqs = positions.to(f32).unsqueeze(-1) * inv_freq;  // [B, T, D/2]
+  at::Tensor emb = at::cat({freqs, freqs}, -1);
+  return {emb.cos(), emb.sin()};
+}
+
+at::Tensor apply_rope(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) {
+  at::Tensor xf = x.to(at::kFloat);
+  int64_t half = xf.size(-1) / 2;
+  at::Tensor rotated = at::cat({-xf.slice(-1, half), xf.slice(-1, 0, half)}, -1);
+  return (xf * cos.unsqueeze(1) + rotated * sin.unsqueeze(1)).to(x.scalar_type());
+}
+
+at::Tensor attention_allowed(const at::Tensor& key_mask, int64_t T, int64_t window) {
+  int64_t S = key_mask.size(1);
+  auto longs = key_mask.options().dtype(at::kLong);
+  at::Tensor q_slot = at::arange(S - T, S, longs).view({T, 1});
+  at::Tensor k_slot = at::arange(0, S, longs).view({1, S});
+  at::Tensor ok = k_slot <= q_slot;
+  if (window > 0) ok = ok & ((q_slot - k_slot) < window);
+  at::Tensor allowed = ok.unsqueeze(0) & key_mask.to(at::kBool).unsqueeze(1);
+  return allowed | (k_slot == q_slot).unsqueeze(0);
+}
+
+Gemma3::Gemma3(ModelConfig config, at::TensorOptions options)
+    : config_(std::move(config)), options_(options) {
+  const auto& c = config_;
+  auto linear = [&](int64_t out, int64_t in, bool bias) {
+    Linear l;
+    l.weight = at::empty({out, in}, options_);
+    if (bias) l.bias = at::empty({out}, options_);
+    return l;
+  };
+  embed_tokens_ = at::empty({c.vocab_size, c.hidden_size}, options_);
+  if (!c.tie_word_embeddings) lm_head_ = at::empty({c.vocab_size, c.hidden_size}, options_);
+  norm_ = at::empty({c.hidden_size}, options_);
+  int64_t q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    DecoderLayer l;
+    l.q_proj = linear(q, c.hidden_size, c.attention_bias);
+    l.k_proj = linear(kv, c.hidden_size, c.attention_bias);
+    l.v_proj = linear(kv, c.hidden_size, c.attention_bias);
+    l.o_proj = linear(c.hidden_size, q, c.attention_bias);
+    l.gate_proj = linear(c.intermediate_size, c.hidden_size, false);
+    l.up_proj = linear(c.intermediate_size, c.hidden_size, false);
+    l.down_proj = linear(c.hidden_size, c.intermediate_size, false);
+    l.q_norm = at::empty({c.head_dim}, options_);
+    l.k_norm = at::empty({c.head_dim}, options_);
+    for (at::Tensor* n : {&l.input_layernorm, &l.post_attention_layernorm, &l.pre_feedforward_layernorm,
+                          &l.post_feedforward_layernorm})
+      *n = at::empty({c.hidden_size}, options_);
+    l.sliding = c.sliding_layers.at(static_cast<size_t>(i));
+    layers_.push_back(std::move(l));
+  }
+}
+
+std::vector<NamedTensor> Gemma3::named_weights() {
+  std::vector<NamedTensor> out;
+  out.push_back({"model.embed_tokens.weight", &embed_tokens_});
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    DecoderLayer& l = layers_[i];
+    std::string p = "model.layers." + std::to_string(i) + ".";
+    out.push_back({p + "input_layernorm.weight", &l.input_layernorm});
+    out.push_back({p + "post_attention_layernorm.weight", &l.post_attention_layernorm});
+    out.push_back({p + "pre_feedforward_layernorm.weight", &l.pre_feedforward_layernorm});
+    out.push_back({p + "post_feedforward_layernorm.weight", &l.post_feedforward_layernorm});
+    out.push_back({p + "self_attn.q_norm.weight", &l.q_norm});
+    out.push_back({p + "self_attn.k_norm.weight", &l.k_norm});
+  }
+  for (auto& [name, linear] : named_linears()) {
+    out.push_back({name + ".weight", &linear->weight});
+    if (linear->bias.defined()) out.push_back({name + ".bias", &linear->bias});
+  }
+  out.push_back({"model.norm.weight", &norm_});
+  if (!config_.tie_word_embeddings) out.push_back({"lm_head.weight", &lm_head_});
+  return out;
+}
+
+std::vector<std::pair<std::string, Linear*>> Gemma3::named_linears() {
+  std::vector<std::pair<std::string, Linear*>> out;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    DecoderLayer& l = layers_[i];
+    std::string p = "model.layers." + std::to_string(i) + ".";
+    out.emplace_back(p + "self_attn.q_proj", &l.q_proj);
+    out.emplace_back(p + "self_attn.k_proj", &l.k_proj);
+    out.emplace_back(p + "self_attn.v_proj", &l.v_proj);
+    out.emplace_back(p + "self_attn.o_proj", &l.o_proj);
+    out.emplace_back(p + "mlp.gate_proj", &l.gate_proj);
+    out.emplace_back(p + "mlp.up_proj", &l.up_proj);
+    out.emplace_back(p + "mlp.down_proj", &l.down_proj);
+  }
+  return out;
+}
+
+void Gemma3::to(at::TensorOptions options) {
+  at::NoGradGuard no_grad;
+  options_ = options;
+  for (auto& nt : named_weights()) *nt.tensor = nt.tensor->to(options);
+  for (auto& [name, linear] : named_linears()) {
+    if (!linear->lora) continue;
+    linear->lora->a = linear->lora->a.to(options.device());
+    linear->lora->b = linear->lora->b.to(options.device());
+  }
+}
+
+at::Tensor Gemma3::attention(const DecoderLayer& layer, size_t index, const at::Tensor& x,
+                             const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias,
+                             KvCache* cache) const {
+  const auto& c = config_;
+  int64_t B = x.size(0), T = x.size(1), H = c.num_attention_heads, KV = c.num_key_value_heads, D = c.head_dim;
+  int64_t G = H / KV;
+  at::Tensor q = layer.q_proj.forward(x, training_).view({B, T, H, D});
+  at::Tensor k = layer.k_proj.forward(x, training_).view({B, T, KV, D});
+  at::Tensor v = layer.v_proj.forward(x, training_).view({B, T, KV, D}).transpose(1, 2);
+  q = apply_rope(rms_norm(q, layer.q_norm, c.rms_norm_eps).transpose(1, 2), cos, sin);
+  k = apply_rope(rms_norm(k, layer.k_norm, c.rms_norm_eps).transpose(1, 2), cos, sin);
+  if (cache != nullptr) {
+    if (cache->k[index].defined()) {
+      k = at::cat({cache->k[index], k}, 2);
+      v = at::cat({cache->v[index], v}, 2);
+    }
+    // A sliding layer never looks further back than its window: older keys are dropped.
+    bool trim = layer.sliding && k.size(2) > c.sliding_window;
+    cache->k[index] = trim ? k.slice(2, k.size(2) - c.sliding_window) : k;
+    cache->v[index] = trim ? v.slice(2, v.size(2) - c.sliding_window) : v;
+  }
+  int64_t S = k.size(2);
+  // Query head h uses key/value head h / G: group the query heads so one matmul serves each kv head.
+  at::Tensor qg = q.reshape({B, KV, G * T, D});
+  at::Tensor scores =
+      at::matmul(qg, k.transpose(-1, -2)).to(at::kFloat) * std::pow(c.query_pre_attn_scalar, -0.5);
+  if (c.attn_logit_softcapping)
+    scores = at::tanh(scores / *c.attn_logit_softcapping) * *c.attn_logit_softcapping;
+  at::Tensor key_bias = bias.slice(-1, bias.size(-1) - S);
+  at::Tensor probs = at::softmax(scores.view({B, KV, G, T, S}) + key_bias, -1).to(v.scalar_type());
+  at::Tensor out = at::matmul(probs.view({B, KV, G * T, S}), v).view({B, H, T, D});
+  return layer.o_proj.forward(out.transpose(1, 2).reshape({B, T, H * D}), training_);
+}
+
+at::Tensor Gemma3::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                           KvCache* cache) const {
+  const auto& c = config_;
+  int64_t B = input_ids.size(0), T = input_ids.size(1);
+  at::Tensor mask = attention_mask.to(at::kLong);
+  if (cache != nullptr && cache->k.size() != layers_.size()) {
+    cache->k.assign(layers_.size(), at::Tensor());
+    cache->v.assign(layers_.size(), at::Tensor());
+  }
+  at::Tensor full = (cache != nullptr && cache->length() > 0) ? at::cat({cache->key_mask, mask}, 1) : mask;
+  int64_t S = full.size(1);
+  // Positions count real tokens only, so a left-padded row is positioned as if it had no padding.
+  at::Tensor positions = (full.cumsum(1) - 1).clamp_min(0).slice(1, S - T);
+  auto [cos_g, sin_g] = rope_tables(positions, c.head_dim, c.rope_theta, c.rope_scaling_factor);
+  auto [cos_l, sin_l] = rope_tables(positions, c.head_dim, c.rope_local_base_freq);
+  auto to_bias = [&](const at::Tensor& allowed) {
+    at::Tensor bias = at::zeros({B, T, S}, mask.options().dtype(at::kFloat));
+    return bias.masked_fill(allowed.logical_not(), -std::numeric_limits<float>::infinity())
+        .view({B, 1, 1, T, S});
+  };
+  at::Tensor bias_global = to_bias(attention_allowed(full, T, 0));
+  at::Tensor bias_local = to_bias(attention_allowed(full, T, c.sliding_window));
+  if (cache != nullptr) cache->key_mask = full;
+
+  at::Tensor normalizer =
+      at::scalar_tensor(std::sqrt(static_cast<double>(c.hidden_size)), options_.dtype(at::kFloat))
+          .to(embed_tokens_.scalar_type());
+  at::Tensor x = at::embedding(embed_tokens_, input_ids) * normalizer;
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const DecoderLayer& l = layers_[i];
+    at::Tensor h = rms_norm(x, l.input_layernorm, c.rms_norm_eps);
+    h = l.sliding ? attention(l, i, h, cos_l, sin_l, bias_local, cache)
+                  : attention(l, i, h, cos_g, sin_g, bias_global, cache);
+    x = x + rms_norm(h, l.post_attention_layernorm, c.rms_norm_eps);
+    h = rms_norm(x, l.pre_feedforward_layernorm, c.rms_norm_eps);
+    h = l.down_proj.forward(
+        at::gelu(l.gate_proj.forward(h, training_), "tanh") * l.up_proj.forward(h, training_), training_);
+    x = x + rms_norm(h, l.post_feedforward_layernorm, c.rms_norm_eps);
+  }
+  return rms_norm(x, norm_, c.rms_norm_eps);
+}
+
+at::Tensor Gemma3::logits(const at::Tensor& hidden) const {
+  at::Tensor out = at::linear(hidden, lm_head_weight());
+  if (config_.final_logit_softcapping)
+    out = at::tanh(out / *config_.final_logit_softcapping) * *config_.final_logit_softcapping;
+  return out;
+}
+
+}  // namespace af::model
