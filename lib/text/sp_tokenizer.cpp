@@ -1,14 +1,14 @@
 #include "text/sp_tokenizer.h"
 
-#include <sentencepiece_processor.h>
-#include <sentencepiece_trainer.h>
+#include <dlfcn.h>
 
 #include <filesystem>
 #include <fstream>
-#include <unordered_map>
+#include <map>
 
 #include "core/error.h"
 #include "core/files.h"
+#include "text/sentencepiece_shim.h"
 
 namespace af::text {
 namespace {
@@ -16,10 +16,73 @@ namespace {
 // Control tokens SentencePiece does not match in text: the chat template writes them, so they are found here.
 const std::vector<std::string> kControl = {"<pad>", "<eos>", "<bos>"};
 
+// The functions of libastforge_sentencepiece, loaded once (see sentencepiece_shim.h for why it is dlopen'ed).
+struct Shim {
+  decltype(&afsp_load) load;
+  decltype(&afsp_free) free;
+  decltype(&afsp_encode) encode;
+  decltype(&afsp_decode) decode;
+  decltype(&afsp_piece_to_id) piece_to_id;
+  decltype(&afsp_id_to_piece) id_to_piece;
+  decltype(&afsp_is_control) is_control;
+  decltype(&afsp_unk_id) unk_id;
+  decltype(&afsp_bos_id) bos_id;
+  decltype(&afsp_vocab_size) vocab_size;
+  decltype(&afsp_train) train;
+};
+
+void anchor() {}
+
+const Shim& shim() {
+  static const Shim loaded = [] {
+    // The shim sits next to the library this function is in.
+    Dl_info info{};
+    std::string dir = ".";
+    if (dladdr(reinterpret_cast<void*>(&anchor), &info) != 0 && info.dli_fname != nullptr)
+      dir = std::filesystem::path(info.dli_fname).parent_path().string();
+    std::string path = dir + "/libastforge_sentencepiece.so";
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    if (handle == nullptr)
+      throw runtime_error(std::string("cannot load the SentencePiece shim: ") + dlerror(),
+                          "rebuild astforge (make build); the shim is built next to libastforge");
+    Shim s{};
+    auto get = [&](auto& fn, const char* name) {
+      void* sym = dlsym(handle, name);
+      if (sym == nullptr) throw runtime_error(path + ": missing symbol " + name);
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(sym);
+    };
+    get(s.load, "afsp_load");
+    get(s.free, "afsp_free");
+    get(s.encode, "afsp_encode");
+    get(s.decode, "afsp_decode");
+    get(s.piece_to_id, "afsp_piece_to_id");
+    get(s.id_to_piece, "afsp_id_to_piece");
+    get(s.is_control, "afsp_is_control");
+    get(s.unk_id, "afsp_unk_id");
+    get(s.bos_id, "afsp_bos_id");
+    get(s.vocab_size, "afsp_vocab_size");
+    get(s.train, "afsp_train");
+    return s;
+  }();
+  return loaded;
+}
+
+std::string id_to_piece(void* sp, int32_t id) {
+  char buf[256];
+  size_t n = shim().id_to_piece(sp, id, buf, sizeof buf);
+  if (n <= sizeof buf) return std::string(buf, n);
+  std::string out(n, '\0');
+  shim().id_to_piece(sp, id, out.data(), n);
+  return out;
+}
+
 }  // namespace
 
 struct SpTokenizer::Impl {
-  sentencepiece::SentencePieceProcessor sp;
+  void* sp = nullptr;
+  ~Impl() {
+    if (sp != nullptr) shim().free(sp);
+  }
 };
 
 SpTokenizer::SpTokenizer() : impl_(std::make_unique<Impl>()) {}
@@ -29,8 +92,9 @@ SpTokenizer& SpTokenizer::operator=(SpTokenizer&&) noexcept = default;
 
 SpTokenizer SpTokenizer::load(const std::string& path) {
   SpTokenizer tok;
-  auto status = tok.impl_->sp.Load(path);
-  if (!status.ok()) throw usage_error(path + ": cannot load the SentencePiece model: " + status.ToString());
+  char err[512] = {0};
+  tok.impl_->sp = shim().load(path.c_str(), err, sizeof err);
+  if (tok.impl_->sp == nullptr) throw usage_error(path + ": cannot load the SentencePiece model: " + err);
   return tok;
 }
 
@@ -50,7 +114,7 @@ void SpTokenizer::train(const std::vector<std::string>& texts, int vocab_size,
       out << line << '\n';
     }
   }
-  std::unordered_map<std::string, std::string> args = {
+  std::map<std::string, std::string> args = {
       {"input", input},
       {"model_prefix", prefix},
       {"model_type", "bpe"},
@@ -76,21 +140,33 @@ void SpTokenizer::train(const std::vector<std::string>& texts, int vocab_size,
       {"num_threads", "2"},
       {"minloglevel", "2"},
   };
-  auto status = sentencepiece::SentencePieceTrainer::Train(args);
+  std::vector<const char*> keys, values;
+  for (const auto& [k, v] : args) {
+    keys.push_back(k.c_str());
+    values.push_back(v.c_str());
+  }
+  char err[512] = {0};
+  int status = shim().train(keys.data(), values.data(), keys.size(), err, sizeof err);
   std::filesystem::remove(input);
-  if (!status.ok()) throw runtime_error("training the tokenizer failed: " + status.ToString());
+  if (status != 0) throw runtime_error(std::string("training the tokenizer failed: ") + err);
   if (prefix + ".model" != model_path) std::filesystem::rename(prefix + ".model", model_path);
   std::filesystem::remove(prefix + ".vocab");
 }
 
 std::vector<int32_t> SpTokenizer::encode(std::string_view text, bool add_special_tokens) const {
   std::vector<int32_t> out;
-  if (add_special_tokens) out.push_back(impl_->sp.bos_id());
+  void* sp = impl_->sp;
+  if (add_special_tokens) out.push_back(shim().bos_id(sp));
   auto plain = [&](std::string_view part) {
     if (part.empty()) return;
-    std::vector<int> ids;
-    impl_->sp.Encode(std::string(part), &ids);
-    out.insert(out.end(), ids.begin(), ids.end());
+    size_t at = out.size();
+    out.resize(at + part.size() + 1);  // never more ids than bytes (byte fallback is one id per byte)
+    size_t n = shim().encode(sp, part.data(), part.size(), out.data() + at, part.size() + 1);
+    if (n > part.size() + 1) {
+      out.resize(at + n);
+      shim().encode(sp, part.data(), part.size(), out.data() + at, n);
+    }
+    out.resize(at + n);
   };
   size_t start = 0;
   for (size_t i = 0; i < text.size();) {
@@ -98,7 +174,7 @@ std::vector<int32_t> SpTokenizer::encode(std::string_view text, bool add_special
     for (const auto& c : kControl) {
       if (text.compare(i, c.size(), c) == 0) {
         plain(text.substr(start, i - start));
-        out.push_back(impl_->sp.PieceToId(c));
+        out.push_back(shim().piece_to_id(sp, c.data(), c.size()));
         i += c.size();
         start = i;
         matched = true;
@@ -113,18 +189,23 @@ std::vector<int32_t> SpTokenizer::encode(std::string_view text, bool add_special
 
 std::string SpTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
   std::string out;
-  std::vector<int> run;
+  std::vector<int32_t> run;
   auto flush = [&] {
     if (run.empty()) return;
-    std::string piece;
-    impl_->sp.Decode(run, &piece);
-    out += piece;
+    size_t at = out.size();
+    out.resize(at + run.size() * 16);
+    size_t n = shim().decode(impl_->sp, run.data(), run.size(), out.data() + at, run.size() * 16);
+    if (n > run.size() * 16) {
+      out.resize(at + n);
+      shim().decode(impl_->sp, run.data(), run.size(), out.data() + at, n);
+    }
+    out.resize(at + n);
     run.clear();
   };
   for (int32_t id : ids) {
-    if (impl_->sp.IsControl(id)) {
+    if (shim().is_control(impl_->sp, id) != 0) {
       flush();
-      if (!skip_special_tokens) out += impl_->sp.IdToPiece(id);
+      if (!skip_special_tokens) out += id_to_piece(impl_->sp, id);
     } else {
       run.push_back(id);
     }
@@ -134,14 +215,15 @@ std::string SpTokenizer::decode(const std::vector<int32_t>& ids, bool skip_speci
 }
 
 int32_t SpTokenizer::token_to_id(std::string_view token) const {
-  int id = impl_->sp.PieceToId(std::string(token));
+  int32_t id = shim().piece_to_id(impl_->sp, token.data(), token.size());
   // SentencePiece answers <unk>'s id for unknown pieces.
-  if (id == impl_->sp.unk_id() && token != impl_->sp.IdToPiece(impl_->sp.unk_id())) return -1;
+  int32_t unk = shim().unk_id(impl_->sp);
+  if (id == unk && token != id_to_piece(impl_->sp, unk)) return -1;
   return id;
 }
 
 size_t SpTokenizer::vocab_size() const {
-  return static_cast<size_t>(impl_->sp.GetPieceSize());
+  return shim().vocab_size(impl_->sp);
 }
 
 }  // namespace af::text

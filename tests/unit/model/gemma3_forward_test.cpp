@@ -1,6 +1,6 @@
 // Gemma 3's forward pass against direct formulas: RMSNorm, RoPE, grouped-query attention with sliding
 // windows, the whole model against a loop-by-loop reference, the KV cache, and left padding.
-#include <doctest/doctest.h>
+#include "support/torch_doctest.h"
 
 #include <cmath>
 
@@ -99,7 +99,7 @@ TEST_CASE("RMSNorm is x / sqrt(mean(x^2) + eps) * (1 + w), computed in float32")
   CHECK(y[0][2].item<float>() == doctest::Approx(0.0));
   CHECK(y[0][3].item<float>() == doctest::Approx(4 / rms * 2));
   // bfloat16 in, bfloat16 out, statistics in float32.
-  CHECK(rms_norm(x.to(at::kBFloat16), w.to(at::kBFloat16), 1e-6).scalar_type() == at::kBFloat16);
+  CHECK((rms_norm(x.to(at::kBFloat16), w.to(at::kBFloat16), 1e-6).scalar_type() == at::kBFloat16));
 }
 
 TEST_CASE("RoPE rotates each (i, i + D/2) pair by position / base^(2i/D)") {
@@ -202,6 +202,6 @@ TEST_CASE("bfloat16 weights give logits close to float32") {
   at::NoGradGuard no_grad;
   at::Tensor lf = f32->logits(f32->forward(ids, at::ones_like(ids)));
   at::Tensor lb = bf16->logits(bf16->forward(ids, at::ones_like(ids)));
-  CHECK(lb.scalar_type() == at::kBFloat16);
+  CHECK((lb.scalar_type() == at::kBFloat16));
   CHECK(max_diff(lf, lb) / lf.abs().max().item<double>() < 0.05);
 }

@@ -1,5 +1,5 @@
 // config.json: the fields of gemma-3-270m, older and multimodal layouts, and clear errors.
-#include <doctest/doctest.h>
+#include "support/torch_doctest.h"
 
 #include "core/error.h"
 #include "model/config.h"

@@ -1,5 +1,5 @@
 // safetensors: bit-exact round trips, sharded folders, and every corruption rejected with a clear error.
-#include <doctest/doctest.h>
+#include "support/torch_doctest.h"
 
 #include <cstring>
 #include <filesystem>

@@ -1,0 +1,41 @@
+// Text generation with the KV cache: prompts batched with left padding, greedy or sampled, stopping on the
+// stop tokens or after max_new_tokens. Rows that finish leave the batch, so the others run at a smaller batch
+// size.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/gemma3.h"
+
+namespace af::model {
+
+/// How tokens are chosen (evaluation.* / predict flags).
+struct GenerationSettings {
+  int64_t max_new_tokens = 512;
+  bool do_sample = false;
+  double temperature = 1.0;         // sampling only
+  double top_p = 1.0;               // sampling only
+  int64_t top_k = 0;                // sampling only; 0: off
+  double repetition_penalty = 1.0;  // on tokens this row has generated; 1: off
+  uint64_t seed = 0;
+  std::vector<int32_t> stop_tokens;
+  int32_t pad_token_id = 0;
+};
+
+/// One row's output: the generated ids (without the stop token) and why generation ended.
+struct Generation {
+  std::vector<int32_t> tokens;
+  std::string finish_reason;  // "stop" (a stop token) or "length" (max_new_tokens)
+};
+
+/// Continues each prompt. Row i samples from its own generator seeded by (seed, i), so its output does not
+/// depend on which other rows share the batch.
+std::vector<Generation> generate(const Gemma3& model, const std::vector<std::vector<int32_t>>& prompts,
+                                 const GenerationSettings& settings);
+
+/// The token chosen from `logits` [V] (float32) under `settings`, given the row's generated tokens so far.
+int32_t choose_token(at::Tensor logits, const std::vector<int32_t>& generated,
+                     const GenerationSettings& settings, at::Generator* generator);
+
+}  // namespace af::model
