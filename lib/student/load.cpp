@@ -1,0 +1,60 @@
+#include "student/load.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "model/model_folder.h"
+#include "text/load_tokenizer.h"
+
+namespace af::student {
+
+std::string base_model_dir(const config::Resolved& cfg, const std::string& value) {
+  if (value == "scratch") return cfg.get_string("training.output_dir") + "/scratch-base";
+  return value;
+}
+
+at::Device resolve_device(const std::string& setting) {
+  if (setting == "cpu") return at::kCPU;
+  if (setting == "cuda") {
+    if (!at::hasCUDA())
+      throw usage_error("run.device is cuda but this libtorch has no CUDA (or no GPU is visible)",
+                        "use --device cpu, or build against a CUDA libtorch with -DTorch_DIR=...");
+    return at::kCUDA;
+  }
+  return at::hasCUDA() ? at::Device(at::kCUDA) : at::Device(at::kCPU);
+}
+
+void apply_threads(int64_t threads) {
+  int n = threads > 0 ? static_cast<int>(threads)
+                      : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(n);
+}
+
+Student load_student(const std::string& model_dir, const std::string& adapter_dir, at::ScalarType dtype,
+                     at::Device device, bool merge) {
+  if (!std::filesystem::is_directory(model_dir))
+    throw usage_error("model folder not found: " + model_dir,
+                      "pass --model with a Hugging Face folder (config.json, model.safetensors, tokenizer)");
+  Student s;
+  s.model_dir = model_dir;
+  s.tokenizer = text::load_tokenizer(model_dir);
+  // Loaded and merged in float32, converted last: merging in bfloat16 would round the update away.
+  s.model = model::load_model(model_dir, at::TensorOptions().dtype(at::kFloat));
+  if (!adapter_dir.empty()) {
+    s.adapter = model::load_adapter(*s.model, adapter_dir);
+    if (merge) model::merge_lora(*s.model);
+  }
+  s.model->to(at::TensorOptions().dtype(dtype).device(device));
+  log_info("loaded ", model_dir, adapter_dir.empty() ? "" : " + adapter " + adapter_dir, " (",
+           s.model->config().parameter_count() / 1000000.0, "M parameters, ", model::dtype_to_name(dtype),
+           ", ", device.str(), ")");
+  return s;
+}
+
+}  // namespace af::student

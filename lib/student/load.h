@@ -1,0 +1,37 @@
+// Loading the student for a tool: the base model folder (or the scratch student's), an optional adapter, the
+// dtype, device and thread count from the resolved config.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/resolve.h"
+#include "model/gemma3.h"
+#include "model/lora.h"
+#include "text/tokenizer.h"
+
+namespace af::student {
+
+/// A loaded student: the network, its tokenizer and where they came from.
+struct Student {
+  std::unique_ptr<model::Gemma3> model;
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  std::string model_dir;
+  std::optional<model::LoraSettings> adapter;  // when an adapter was loaded
+};
+
+/// The folder a training.base_model-style value names: "scratch" is the scratch student train-sft builds in
+/// `<training.output_dir>/scratch-base`; anything else is a folder path.
+std::string base_model_dir(const config::Resolved& cfg, const std::string& value);
+/// The device run.device names ("auto": cuda when this libtorch has it, else cpu); cuda without CUDA is a
+/// usage error.
+at::Device resolve_device(const std::string& setting);
+/// Applies run.threads (0: every core) to libtorch's intra-op pool.
+void apply_threads(int64_t threads);
+
+/// Loads `model_dir` (and `adapter_dir` when not empty) in `dtype` on `device`. With `merge`, the adapter is
+/// folded into the weights (inference: no extra matmuls); otherwise it stays separate (training).
+Student load_student(const std::string& model_dir, const std::string& adapter_dir, at::ScalarType dtype,
+                     at::Device device, bool merge);
+
+}  // namespace af::student
