@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config clang-format
   libtorch-dev libopenblas0-pthread libgloo-dev    # tensors, autograd, c10d; fast float32 BLAS
   libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev doctest-dev
-  libcpp-httplib-dev libsentencepiece-dev libre2-dev
+  libcpp-httplib-dev libsentencepiece-dev libre2-dev libutf8proc-dev
   gnuplot-nox json-schema-test-suite python3-jsonschema   # python3-jsonschema also ships the meta-schemas
 )
 

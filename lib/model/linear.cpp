@@ -2,10 +2,13 @@
 
 #include <ATen/ATen.h>
 
+#include "model/skinny_linear.h"
+
 namespace af::model {
 
 at::Tensor Linear::forward(const at::Tensor& x, bool training) const {
-  at::Tensor y = at::linear(x, weight, bias);
+  at::Tensor y =
+      skinny_linear_applies(x, weight) ? skinny_linear(x, weight, bias) : at::linear(x, weight, bias);
   if (!lora) return y;
   at::Tensor in = (training && lora->dropout > 0) ? at::dropout(x, lora->dropout, true) : x;
   at::Tensor delta = at::linear(at::linear(in.to(lora->a.scalar_type()), lora->a), lora->b);

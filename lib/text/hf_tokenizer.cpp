@@ -2,12 +2,14 @@
 
 #include <simdjson.h>
 
+#include <functional>
 #include <queue>
 #include <unordered_map>
 
 #include "core/error.h"
 #include "core/strings.h"
 #include "core/utf8.h"
+#include "text/pretokenize.h"
 
 namespace af::text {
 namespace {
@@ -77,6 +79,71 @@ struct HfTokenizer::Impl {
   int32_t unk = -1;
   bool byte_fallback = false;
   std::vector<int32_t> prefix;  // post-processor tokens before the sequence (<bos>)
+  // Gemma's family: spaces become "▁" and the text is one word. Byte-level family (GPT-2, Llama 3, Qwen 2):
+  // optional NFC, split into words, bytes mapped to stand-in characters, BPE per word.
+  bool byte_level = false;
+  bool nfc = false;
+  bool add_prefix_space = false;
+  bool ignore_merges = false;
+  std::vector<SplitPattern> splits;
+
+  // Reads a pre_tokenizer (recursively through Sequence).
+  void read_pre_tokenizer(simdjson::dom::element pre, const std::function<Error(const std::string&)>& fail) {
+    std::string_view type = pre["type"];
+    if (type == "Sequence") {
+      for (auto p : simdjson::dom::array(pre["pretokenizers"])) read_pre_tokenizer(p, fail);
+    } else if (type == "Split") {
+      std::string_view text, behavior = pre["behavior"];
+      bool invert = false;
+      if (pre["invert"].get(invert) != simdjson::SUCCESS) invert = false;
+      if (pre["pattern"]["String"].get(text) == simdjson::SUCCESS) {
+        if (text != " " || behavior != "MergedWithPrevious" || byte_level)
+          throw fail("pre_tokenizer Split on \"" + std::string(text) + "\" is not supported");
+        return;  // Gemma: after Replace(" " -> "▁") there is no space left to split on
+      }
+      std::string_view regex = pre["pattern"]["Regex"];
+      SplitPattern pattern{};
+      if (!split_pattern_from_regex(regex, pattern) || behavior != "Isolated" || invert)
+        throw fail("pre_tokenizer Split regex not supported: " + std::string(regex) +
+                   " (the GPT-2, Llama 3 and Qwen 2 patterns are)");
+      splits.push_back(pattern);
+    } else if (type == "ByteLevel") {
+      byte_level = true;
+      bool flag = false;
+      if (pre["add_prefix_space"].get(flag) == simdjson::SUCCESS) add_prefix_space = flag;
+      if (pre["use_regex"].get(flag) == simdjson::SUCCESS && flag) splits.push_back(SplitPattern::Gpt2);
+    } else if (type == "Digits") {
+      bool individual = false;
+      if (pre["individual_digits"].get(individual) != simdjson::SUCCESS || !individual)
+        throw fail("pre_tokenizer Digits is supported with individual_digits true only");
+      splits.push_back(SplitPattern::Digits);
+    } else {
+      throw fail("pre_tokenizer " + std::string(type) + " is not supported");
+    }
+  }
+
+  void encode_byte_level(std::string_view segment, std::vector<int32_t>& out) const {
+    std::string text = nfc ? af::text::nfc(segment) : std::string(segment);
+    if (add_prefix_space && !text.empty() && text.front() != ' ') text.insert(text.begin(), ' ');
+    std::vector<std::string_view> words = {text};
+    for (SplitPattern p : splits) {
+      std::vector<std::string_view> next;
+      for (auto w : words)
+        for (auto piece : split_words(w, p)) next.push_back(piece);
+      words = std::move(next);
+    }
+    for (auto w : words) {
+      std::string mapped = bytes_to_chars(w);
+      if (ignore_merges) {
+        auto it = vocab.find(mapped);
+        if (it != vocab.end()) {
+          out.push_back(it->second);
+          continue;
+        }
+      }
+      bpe(mapped, out);
+    }
+  }
 
   static uint64_t pair_key(int32_t a, int32_t b) {
     return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
@@ -169,6 +236,8 @@ HfTokenizer HfTokenizer::load(const std::string& path) {
     }
     bool fallback = false;
     if (model["byte_fallback"].get(fallback) == simdjson::SUCCESS) t.byte_fallback = fallback;
+    bool ignore = false;
+    if (model["ignore_merges"].get(ignore) == simdjson::SUCCESS) t.ignore_merges = ignore;
     std::string_view unk;
     if (model["unk_token"].get(unk) == simdjson::SUCCESS) {
       auto it = t.vocab.find(std::string(unk));
@@ -214,13 +283,35 @@ HfTokenizer HfTokenizer::load(const std::string& path) {
       t.added.insert(content, id);
       t.has_added = true;
     }
-    // The normalizer and decoder this implementation follows (Gemma 3's); anything else is refused.
+    // The normalizers, pre-tokenizers and decoders of the two families; anything else is refused rather than
+    // encoded differently from the reference.
+    simdjson::dom::element pre = doc["pre_tokenizer"];
+    if (!pre.is_null()) t.read_pre_tokenizer(pre, fail);
     simdjson::dom::element normalizer = doc["normalizer"];
+    bool metaspace = false;
     if (!normalizer.is_null()) {
       std::string_view ntype = normalizer["type"];
-      std::string_view from = normalizer["pattern"]["String"], to = normalizer["content"];
-      if (ntype != "Replace" || from != " " || to != kSpace)
-        throw fail("normalizer not supported (only Replace \" \" -> \"▁\")");
+      if (ntype == "NFC") {
+        t.nfc = true;
+      } else {
+        std::string_view from, to;
+        bool replace = ntype == "Replace" && normalizer["pattern"]["String"].get(from) == simdjson::SUCCESS &&
+                       normalizer["content"].get(to) == simdjson::SUCCESS && from == " " && to == kSpace;
+        if (!replace)
+          throw fail("normalizer " + std::string(ntype) + " not supported (Replace \" \" -> \"▁\", NFC are)");
+        metaspace = true;
+      }
+    }
+    if (metaspace == t.byte_level)
+      throw fail(
+          t.byte_level
+              ? "a ByteLevel pre-tokenizer with a \"▁\" normalizer is not supported"
+              : "only \"▁\" (Gemma) and ByteLevel (GPT-2, Llama 3, Qwen) BPE tokenizers are supported");
+    simdjson::dom::element decoder = doc["decoder"];
+    if (!decoder.is_null()) {
+      std::string_view dtype = decoder["type"];
+      if (t.byte_level != (dtype == "ByteLevel"))
+        throw fail("decoder " + std::string(dtype) + " does not fit the pre-tokenizer");
     }
     simdjson::dom::element post = doc["post_processor"];
     if (!post.is_null() && std::string_view(post["type"]) == "TemplateProcessing") {
@@ -246,6 +337,10 @@ std::vector<int32_t> HfTokenizer::encode(std::string_view text, bool add_special
   if (add_special_tokens) out = t.prefix;
   auto encode_plain = [&](std::string_view segment) {
     if (segment.empty()) return;
+    if (t.byte_level) {
+      t.encode_byte_level(segment, out);
+      return;
+    }
     // Replace(" " -> "▁"); the Split(" ") pre-tokenizer then finds no space, so the segment is one word.
     t.bpe(replace_all(segment, " ", kSpace), out);
   };
@@ -267,6 +362,28 @@ std::vector<int32_t> HfTokenizer::encode(std::string_view text, bool add_special
 
 std::string HfTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const {
   const Impl& t = *impl_;
+  if (t.byte_level) {
+    // ByteLevel decoder: the stand-in characters back to bytes; invalid UTF-8 becomes U+FFFD per bad byte.
+    std::string chars;
+    for (int32_t id : ids) {
+      if (id < 0 || static_cast<size_t>(id) >= t.tokens.size()) continue;
+      if (skip_special_tokens && t.special[static_cast<size_t>(id)]) continue;
+      chars += t.tokens[static_cast<size_t>(id)];
+    }
+    std::string bytes = chars_to_bytes(chars), out;
+    std::string_view rest = bytes;
+    while (!rest.empty()) {
+      auto bad = first_invalid_utf8(rest);
+      if (!bad) {
+        out.append(rest);
+        break;
+      }
+      out.append(rest.substr(0, *bad));
+      out.append("\xef\xbf\xbd");
+      rest.remove_prefix(*bad + 1);
+    }
+    return out;
+  }
   std::string out, bytes;
   auto flush_bytes = [&] {
     if (bytes.empty()) return;

