@@ -24,9 +24,11 @@ test: deps build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
-	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_jsonl bench_validate
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_jsonl bench_validate bench_tokenizer bench_model
 	@mkdir -p $(BUILD_DIR)/bench
 	@$(BUILD_DIR)/bin/bench_jsonl --out $(BUILD_DIR)/bench/jsonl_read.json --work-dir $(BUILD_DIR)/bench
+	@$(BUILD_DIR)/bin/bench_tokenizer --out $(BUILD_DIR)/bench/tokenizer.json
+	@$(BUILD_DIR)/bin/bench_model --out $(BUILD_DIR)/bench/model.json
 	@BUILD_DIR=$(abspath $(BUILD_DIR)) bash tests/bench/bench_dataset.sh
 
 format:

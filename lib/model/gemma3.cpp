@@ -194,13 +194,20 @@ at::Tensor Gemma3::attention(const DecoderLayer& layer, size_t index, const at::
   int64_t S = k.size(2);
   // Query head h uses key/value head h / G: group the query heads so one matmul serves each kv head.
   at::Tensor qg = q.reshape({B, KV, G * T, D});
+  // Decoding a few tokens in bfloat16, oneDNN's per-call cost dwarfs these tiny products: do them in float32.
+  auto out_type = v.scalar_type();
+  if (T <= 16 && out_type == at::kBFloat16 && !training_) {
+    qg = qg.to(at::kFloat);
+    k = k.to(at::kFloat);
+    v = v.to(at::kFloat);
+  }
   at::Tensor scores =
       at::matmul(qg, k.transpose(-1, -2)).to(at::kFloat) * std::pow(c.query_pre_attn_scalar, -0.5);
   if (c.attn_logit_softcapping)
     scores = at::tanh(scores / *c.attn_logit_softcapping) * *c.attn_logit_softcapping;
   at::Tensor key_bias = bias.slice(-1, bias.size(-1) - S);
   at::Tensor probs = at::softmax(scores.view({B, KV, G, T, S}) + key_bias, -1).to(v.scalar_type());
-  at::Tensor out = at::matmul(probs.view({B, KV, G * T, S}), v).view({B, H, T, D});
+  at::Tensor out = at::matmul(probs.view({B, KV, G * T, S}), v).view({B, H, T, D}).to(out_type);
   return layer.o_proj.forward(out.transpose(1, 2).reshape({B, T, H * D}), training_);
 }
 

@@ -29,6 +29,22 @@ inline F16 load16(const c10::BFloat16* p) {
   std::memcpy(&v, &wide, sizeof v);
   return v;
 }
+typedef float F8 __attribute__((vector_size(32)));
+typedef float F4 __attribute__((vector_size(16)));
+
+// Sum of the 16 lanes by halving (two vector adds, then four scalars), far cheaper than 15 scalar adds.
+inline float horizontal_sum(const F16& v) {
+  F8 lo, hi;
+  std::memcpy(&lo, &v, sizeof lo);
+  std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+  F8 s8 = lo + hi;
+  F4 a, b;
+  std::memcpy(&a, &s8, sizeof a);
+  std::memcpy(&b, reinterpret_cast<const char*>(&s8) + sizeof a, sizeof b);
+  F4 s4 = a + b;
+  return (s4[0] + s4[1]) + (s4[2] + s4[3]);
+}
+
 inline float load1(const float* p) {
   return *p;
 }
@@ -50,8 +66,7 @@ void rows_kernel(const float* x, int64_t in, const W* w, float* out, int64_t out
       for (int r = 0; r < R; ++r) acc[r] += wv * load16(x + r * in + k);
     }
     for (int r = 0; r < R; ++r) {
-      float sum = 0;
-      for (int l = 0; l < kLanes; ++l) sum += acc[r][l];
+      float sum = horizontal_sum(acc[r]);
       for (int64_t k = body; k < in; ++k) sum += load1(wj + k) * x[r * in + k];
       out[r * out_stride + j] = sum;
     }
