@@ -1,0 +1,37 @@
+// The decode-time kernel equals at::linear for every row count it takes, both dtypes, with and without a tail
+// of fewer than 16 inputs, and with a bias; it stays out of the way when gradients are needed.
+#include "support/torch_doctest.h"
+
+#include "model/skinny_linear.h"
+
+using af::model::skinny_linear;
+using af::model::skinny_linear_applies;
+
+TEST_CASE("skinny_linear equals at::linear") {
+  at::NoGradGuard no_grad;
+  at::manual_seed(3);
+  for (int64_t in : {16, 40, 37}) {
+    at::Tensor w = at::randn({70, in}), bias = at::randn({70});
+    for (int64_t rows = 1; rows <= 16; ++rows) {
+      at::Tensor x = at::randn({rows, in});
+      CHECK(skinny_linear_applies(x, w));
+      CHECK(at::allclose(skinny_linear(x, w, bias), at::linear(x, w, bias), 1e-5, 1e-5));
+      at::Tensor xb = x.to(at::kBFloat16), wb = w.to(at::kBFloat16);
+      at::Tensor ref = at::linear(xb.to(at::kFloat), wb.to(at::kFloat));
+      CHECK(at::allclose(skinny_linear(xb, wb, at::Tensor()).to(at::kFloat), ref, 2e-2, 2e-2));
+    }
+    at::Tensor x3 = at::randn({2, 3, in});  // leading dims are kept
+    CHECK((skinny_linear(x3, w, bias).sizes() == at::IntArrayRef({2, 3, 70})));
+  }
+}
+
+TEST_CASE("skinny_linear declines large batches, bfloat16 beyond 4 rows, and autograd") {
+  at::Tensor w = at::randn({8, 16});
+  CHECK(!skinny_linear_applies(at::randn({17, 16}), w));
+  CHECK(!skinny_linear_applies(at::randn({5, 16}).to(at::kBFloat16), w.to(at::kBFloat16)));
+  CHECK(skinny_linear_applies(at::randn({4, 16}).to(at::kBFloat16), w.to(at::kBFloat16)));
+  at::Tensor wg = w.clone().set_requires_grad(true);
+  CHECK(!skinny_linear_applies(at::randn({1, 16}), wg));
+  at::NoGradGuard no_grad;
+  CHECK(skinny_linear_applies(at::randn({1, 16}), wg));
+}
