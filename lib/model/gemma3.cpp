@@ -239,6 +239,10 @@ at::Tensor Gemma3::forward(const at::Tensor& input_ids, const at::Tensor& attent
       at::scalar_tensor(std::sqrt(static_cast<double>(c.hidden_size)), options_.dtype(at::kFloat))
           .to(embed_tokens_.scalar_type());
   at::Tensor x = at::embedding(embed_tokens_, input_ids) * normalizer;
+  if (training_ && neftune_alpha_ > 0) {
+    double magnitude = neftune_alpha_ / std::sqrt(static_cast<double>(T * c.hidden_size));
+    x = x + at::empty_like(x).uniform_(-magnitude, magnitude).detach();
+  }
   for (size_t i = 0; i < layers_.size(); ++i) {
     const DecoderLayer& l = layers_[i];
     at::Tensor h = rms_norm(x, l.input_layernorm, c.rms_norm_eps);

@@ -61,6 +61,8 @@ class Gemma3 {
   std::vector<std::pair<std::string, Linear*>> named_linears();
   /// Training mode turns LoRA dropout on.
   void set_training(bool training) { training_ = training; }
+  /// NEFTune: while training, uniform noise of scale alpha / sqrt(T x hidden) is added to the embeddings.
+  void set_neftune_alpha(double alpha) { neftune_alpha_ = alpha; }
   bool training() const { return training_; }
   /// Moves every weight and adapter to `options` (dtype and device).
   void to(at::TensorOptions options);
@@ -79,6 +81,7 @@ class Gemma3 {
   at::Tensor norm_;          // model.norm.weight
   std::vector<DecoderLayer> layers_;
   bool training_ = false;
+  double neftune_alpha_ = 0;
 };
 
 /// Gemma's RMSNorm in float32: x * rsqrt(mean(x^2) + eps) * (1 + w), returned in x's dtype.

@@ -1,0 +1,264 @@
+#include "train/sft.h"
+
+#include <ATen/ATen.h>
+#include <ATen/autocast_mode.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "model/lm_loss.h"
+#include "model/model_folder.h"
+#include "model/scratch.h"
+#include "student/load.h"
+#include "text/load_tokenizer.h"
+#include "train/sft_data.h"
+#include "train/trainer.h"
+
+namespace af::train {
+namespace fs = std::filesystem;
+
+namespace {
+
+int64_t int_or(const config::Resolved& cfg, const std::string& key, int64_t fallback) {
+  return cfg.is_null(key) ? fallback : cfg.get_int(key);
+}
+
+model::ScratchSpec scratch_spec(const config::Resolved& cfg) {
+  model::ScratchSpec s;
+  s.vocab_size = cfg.get_int("training.scratch.vocab_size");
+  s.hidden_size = cfg.get_int("training.scratch.hidden_size");
+  s.num_layers = cfg.get_int("training.scratch.num_layers");
+  s.num_heads = cfg.get_int("training.scratch.num_heads");
+  s.num_kv_heads = cfg.get_int("training.scratch.num_kv_heads");
+  s.head_dim = cfg.get_int("training.scratch.head_dim");
+  s.intermediate_size = cfg.get_int("training.scratch.intermediate_size");
+  s.max_position_embeddings = cfg.get_int("training.scratch.max_position_embeddings");
+  s.sliding_window = cfg.get_int("training.scratch.sliding_window");
+  s.sliding_window_pattern = cfg.get_int("training.scratch.sliding_window_pattern");
+  return s;
+}
+
+model::LoraSettings lora_settings(const config::Resolved& cfg, const std::string& base) {
+  model::LoraSettings l;
+  l.r = cfg.get_int("training.lora.r");
+  l.lora_alpha = cfg.get_double("training.lora.lora_alpha");
+  l.lora_dropout = cfg.get_double("training.lora.lora_dropout");
+  l.target_modules = cfg.get_list("training.lora.target_modules");
+  l.bias = cfg.get_string("training.lora.bias");
+  l.use_rslora = cfg.get_bool("training.lora.use_rslora");
+  const auto& init = cfg.get("training.lora.init_lora_weights");
+  l.init_lora_weights = init.is_boolean() ? (init.get<bool>() ? "true" : "false") : init.get<std::string>();
+  l.modules_to_save = cfg.get_list("training.lora.modules_to_save");
+  l.base_model_name_or_path = base;
+  return l;
+}
+
+// SFT's loss: summed cross-entropy over supervised tokens, normalised by the supervised tokens of the step.
+class SftObjective : public Objective {
+ public:
+  SftObjective(model::Gemma3& m, const SftData& data, int32_t pad, size_t batch, size_t eval_batch,
+               uint64_t seed, bool group, double smoothing, bool bf16)
+      : model_(m),
+        data_(data),
+        pad_(pad),
+        batch_(batch),
+        eval_batch_(eval_batch),
+        seed_(seed),
+        group_(group),
+        smoothing_(smoothing),
+        bf16_(bf16) {}
+
+  std::vector<std::vector<size_t>> epoch_batches(int64_t epoch) override {
+    return train::epoch_batches(data_.train, batch_, seed_, epoch, group_);
+  }
+  double normaliser(const std::vector<std::vector<size_t>>& micro) override {
+    double n = 0;
+    for (const auto& mb : micro)
+      for (size_t i : mb) n += static_cast<double>(data_.train[i].supervised());
+    return std::max(1.0, n);
+  }
+  std::pair<double, int64_t> run(const std::vector<size_t>& idx, double norm_by, bool backward) override {
+    return run_on(data_.train, idx, norm_by, backward);
+  }
+  std::map<std::string, double> evaluate() override {
+    if (data_.eval.empty()) return {};
+    at::NoGradGuard no_grad;
+    double loss = 0, tokens = 0;
+    auto batches = ordered_batches(data_.eval.size(), eval_batch_);
+    for (const auto& b : batches) {
+      Batch batch = make_batch(data_.eval, b, pad_);
+      loss += run_on(data_.eval, b, 1.0, false).first;
+      tokens += static_cast<double>(batch.supervised);
+    }
+    return {{"eval_loss", loss / tokens},
+            {"samples", static_cast<double>(data_.eval.size())},
+            {"batches", static_cast<double>(batches.size())}};
+  }
+
+ private:
+  std::pair<double, int64_t> run_on(const std::vector<Example>& set, const std::vector<size_t>& idx,
+                                    double norm_by, bool backward) {
+    Batch b = make_batch(set, idx, pad_);
+    auto device = model_.options().device();
+    at::Tensor loss;
+    {
+      // bfloat16 autocast: matmuls in bfloat16, norms and softmax in float32 (the model casts them itself).
+      at::autocast::set_cpu_enabled(bf16_ && device.is_cpu());
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::Tensor hidden = model_.forward(b.ids.to(device), b.mask.to(device));
+      at::Tensor targets = b.targets.to(device).reshape({-1});
+      at::Tensor rows = targets.ge(0).nonzero().squeeze(1);
+      // Only supervised positions reach the LM head, in chunks: no batch-wide vocabulary logits.
+      at::Tensor h = hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows);
+      loss = model::chunked_lm_loss(h, model_.lm_head_weight(), targets.index_select(0, rows), smoothing_,
+                                    256, model_.config().final_logit_softcapping);
+      at::autocast::set_cpu_enabled(false);
+      at::autocast::clear_cache();
+    }
+    if (backward) (loss / norm_by).backward();
+    return {loss.item<double>(), b.tokens};
+  }
+
+  model::Gemma3& model_;
+  const SftData& data_;
+  int32_t pad_;
+  size_t batch_, eval_batch_;
+  uint64_t seed_;
+  bool group_;
+  double smoothing_;
+  bool bf16_;
+};
+
+// The student's folder, building the scratch student first when the config asks for it.
+std::string prepare_base(const config::Resolved& cfg, const std::string& corpus, uint64_t seed) {
+  std::string base = cfg.get_string("training.base_model");
+  std::string base_dir = student::base_model_dir(cfg, base);
+  if (base == "scratch" && !fs::exists(fs::path(base_dir) / "config.json")) {
+    log_info("building the scratch student in ", base_dir);
+    model::build_scratch_model(scratch_spec(cfg), corpus_texts(corpus), base_dir, seed);
+  }
+  return base_dir;
+}
+
+DataSettings data_settings(const config::Resolved& cfg, uint64_t seed) {
+  DataSettings ds;
+  ds.max_seq_length = cfg.get_int("training.max_seq_length");
+  ds.val_split = cfg.get_double("training.val_split");
+  ds.eval_max_samples = int_or(cfg, "training.eval_max_samples", -1);
+  ds.max_samples = int_or(cfg, "training.max_samples", -1);
+  ds.seed = seed;
+  return ds;
+}
+
+}  // namespace
+
+void show_examples(const config::Resolved& cfg, int64_t n) {
+  const std::string corpus = cfg.get_string("training.training_corpus");
+  if (!fs::exists(corpus))
+    throw usage_error("training corpus not found: " + corpus, "run ds-build corpus first");
+  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
+  std::string base_dir = prepare_base(cfg, corpus, seed);
+  auto tok = text::load_tokenizer(base_dir);
+  SftData data = load_sft_data(corpus, *tok, data_settings(cfg, seed));
+  for (int64_t i = 0; i < n && i < static_cast<int64_t>(data.train.size()); ++i) {
+    const Example& e = data.train[static_cast<size_t>(i)];
+    std::printf("=== example %lld (%s): %zu tokens, %zu trained ===\n", static_cast<long long>(i + 1),
+                e.id.c_str(), e.ids.size(), e.supervised());
+    std::vector<int32_t> prompt(e.ids.begin(), e.ids.begin() + static_cast<long>(e.completion_begin));
+    std::printf("--- not trained (prompt) ---\n%s\n--- trained ---\n", tok->decode(prompt).c_str());
+    for (size_t t = e.completion_begin; t < e.completion_end; ++t)
+      std::printf("%d:%s ", e.ids[t], nlohmann::json(tok->decode({e.ids[t]})).dump().c_str());
+    std::vector<int32_t> after(e.ids.begin() + static_cast<long>(e.completion_end), e.ids.end());
+    std::printf("\n--- not trained (after) ---\n%s\n", nlohmann::json(tok->decode(after)).dump().c_str());
+  }
+}
+
+int64_t run_sft(const config::Resolved& cfg) {
+  const std::string output_dir = cfg.get_string("training.output_dir");
+  const std::string corpus = cfg.get_string("training.training_corpus");
+  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
+  if (cfg.get_bool("training.fp16"))
+    throw usage_error("training.fp16 needs CUDA", "use training.bf16 on the CPU");
+  if (!fs::exists(corpus))
+    throw usage_error("training corpus not found: " + corpus,
+                      "run ds-build corpus first (or set --training-corpus)");
+  student::apply_threads(cfg.get_int("run.threads"));
+  at::manual_seed(seed);
+  fs::create_directories(output_dir);
+  write_file_atomic((fs::path(output_dir) / "run_config.json").string(), cfg.run_config({}).dump(2) + "\n");
+
+  std::string base = cfg.get_string("training.base_model");
+  std::string base_dir = prepare_base(cfg, corpus, seed);
+  auto tok = text::load_tokenizer(base_dir);
+  SftData data = load_sft_data(corpus, *tok, data_settings(cfg, seed));
+  log_info(data.rows, " corpus rows: ", data.train.size(), " train, ", data.eval.size(), " eval, ",
+           data.dropped_too_long, " dropped (too long)");
+
+  auto device = student::resolve_device(cfg.get_string("run.device"));
+  auto model = model::load_model(base_dir, at::TensorOptions().dtype(at::kFloat));
+  std::optional<model::LoraSettings> lora;
+  std::vector<TrainedTensor> trained;
+  if (cfg.get_bool("training.lora.enabled")) {
+    lora = lora_settings(cfg, base);
+    model::add_lora(*model, *lora, seed);
+    model->to(at::TensorOptions().dtype(at::kFloat).device(device));
+    for (auto& nt : model::adapter_tensors(*model, *lora))
+      trained.push_back({nt.name, nt.tensor, decays(nt.name)});
+  } else {
+    model->to(at::TensorOptions().dtype(at::kFloat).device(device));
+    for (auto& nt : model->named_weights()) trained.push_back({nt.name, nt.tensor, decays(nt.name)});
+  }
+  for (auto& t : trained) t.tensor->set_requires_grad(true);
+  if (!cfg.is_null("training.neftune_noise_alpha"))
+    model->set_neftune_alpha(cfg.get_double("training.neftune_noise_alpha"));
+
+  AdamWSettings opt;
+  opt.beta1 = cfg.get_double("training.adam_beta1");
+  opt.beta2 = cfg.get_double("training.adam_beta2");
+  opt.epsilon = cfg.get_double("training.adam_epsilon");
+  opt.weight_decay = cfg.get_double("training.weight_decay");
+  AdamW optimizer(trained, opt);
+
+  auto batch = static_cast<size_t>(cfg.get_int("training.batch_size"));
+  auto eval_batch = static_cast<size_t>(int_or(cfg, "training.eval_batch_size", static_cast<int64_t>(batch)));
+  int32_t pad = tok->token_to_id("<pad>");
+  SftObjective objective(*model, data, pad >= 0 ? pad : 0, batch, eval_batch, seed,
+                         cfg.get_bool("training.group_by_length"), cfg.get_double("training.label_smoothing"),
+                         cfg.get_bool("training.bf16"));
+
+  LoopSettings ls;
+  ls.output_dir = output_dir;
+  ls.grad_accum = cfg.get_int("training.grad_accum");
+  ls.batches_per_epoch = static_cast<int64_t>((data.train.size() + batch - 1) / batch);
+  ls.total_steps =
+      total_steps_for(int_or(cfg, "training.max_steps", -1), cfg.get_double("training.num_epochs"),
+                      ls.batches_per_epoch, ls.grad_accum);
+  ls.schedule.type = cfg.get_string("training.lr_scheduler_type");
+  ls.schedule.peak = cfg.get_double("training.learning_rate");
+  ls.schedule.total_steps = ls.total_steps;
+  ls.schedule.warmup_steps = warmup_from(cfg.get_int("training.warmup_steps"),
+                                         cfg.get_double("training.warmup_ratio"), ls.total_steps);
+  ls.max_grad_norm = cfg.is_null("training.max_grad_norm") ? 0.0 : cfg.get_double("training.max_grad_norm");
+  ls.nonfinite_patience = cfg.get_int("training.nonfinite_patience");
+  ls.logging_steps = cfg.get_int("training.logging_steps");
+  ls.eval_steps = data.eval.empty() ? 0 : cfg.get_int("training.eval_steps");
+  ls.save_steps = cfg.get_int("training.save_steps");
+  ls.save_total_limit = int_or(cfg, "training.save_total_limit", -1);
+  ls.early_stop_min_delta = cfg.get_double("training.early_stop_min_delta");
+  ls.early_stop_patience = cfg.get_int("training.early_stop_patience");
+  ls.load_best_model_at_end = cfg.get_bool("training.load_best_model_at_end");
+  ls.metric_for_best_model = cfg.get_string("training.metric_for_best_model");
+  ls.resume =
+      cfg.is_null("training.resume_from_checkpoint") ? "" : cfg.get_string("training.resume_from_checkpoint");
+  ls.tokenizer_dir = base_dir;
+  ls.progress_mode = cfg.get_string("run.progress");
+  ls.progress_interval = cfg.get_double("run.progress_interval");
+  log_info("training ", trained.size(), lora ? " adapter tensors" : " tensors (every weight)", " for ",
+           ls.total_steps, " steps of ", batch, " x ", ls.grad_accum, " examples");
+  return train_loop(*model, lora, optimizer, objective, ls);
+}
+
+}  // namespace af::train

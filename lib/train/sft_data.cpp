@@ -1,0 +1,169 @@
+#include "train/sft_data.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <random>
+#include <thread>
+
+#include "core/error.h"
+#include "core/jsonl_reader.h"
+#include "core/log.h"
+#include "core/parallel.h"
+#include "text/chat_template.h"
+
+namespace af::train {
+
+std::vector<size_t> seeded_permutation(size_t n, uint64_t seed) {
+  std::vector<size_t> p(n);
+  for (size_t i = 0; i < n; ++i) p[i] = i;
+  std::mt19937_64 rng(seed);
+  for (size_t i = n; i > 1; --i) std::swap(p[i - 1], p[rng() % i]);
+  return p;
+}
+
+namespace {
+
+struct Row {
+  std::string prompt, completion, id;
+};
+
+std::vector<Row> read_rows(const std::string& path) {
+  std::vector<Row> rows;
+  for (const auto& rec : read_jsonl_records(path)) {
+    const auto& v = rec.value;
+    if (!v.is_object() || !v.contains("prompt") || !v["prompt"].is_string() || !v.contains("completion") ||
+        !v["completion"].is_string())
+      throw runtime_error(path + ":" + std::to_string(rec.line) +
+                              ": a corpus row needs string keys 'prompt' and 'completion'",
+                          "the SFT corpus is ds-build corpus's d_04_training_corpus.jsonl");
+    rows.push_back({v["prompt"].get<std::string>(), v["completion"].get<std::string>(),
+                    v.value("id", "line " + std::to_string(rec.line))});
+  }
+  return rows;
+}
+
+}  // namespace
+
+std::vector<std::string> corpus_texts(const std::string& path) {
+  std::vector<std::string> texts;
+  for (auto& r : read_rows(path)) {
+    texts.push_back(std::move(r.prompt));
+    texts.push_back(std::move(r.completion));
+  }
+  return texts;
+}
+
+SftData load_sft_data(const std::string& path, const text::Tokenizer& tok, const DataSettings& s) {
+  std::vector<Row> rows = read_rows(path);
+  if (s.max_samples > 0 && rows.size() > static_cast<size_t>(s.max_samples)) {
+    std::vector<size_t> keep = seeded_permutation(rows.size(), s.seed ^ 0x5A17ULL);
+    keep.resize(static_cast<size_t>(s.max_samples));
+    std::sort(keep.begin(), keep.end());
+    std::vector<Row> kept;
+    for (size_t i : keep) kept.push_back(std::move(rows[i]));
+    rows = std::move(kept);
+  }
+  SftData out;
+  out.rows = rows.size();
+  std::vector<Example> examples(rows.size());
+  size_t workers = std::max(1u, std::thread::hardware_concurrency());
+  af::parallel_for(rows.size(), workers, [&](size_t i) {
+    text::ChatExample ex = text::tokenize_example(tok, rows[i].prompt, rows[i].completion);
+    examples[i] = {std::move(ex.ids), ex.completion_begin, ex.completion_end, rows[i].id};
+  });
+  std::vector<Example> kept;
+  for (auto& e : examples) {
+    // The completion's last supervised token must fit: the closing <end_of_turn> teaches the model to stop.
+    if (e.completion_end > static_cast<size_t>(s.max_seq_length)) {
+      ++out.dropped_too_long;
+      continue;
+    }
+    if (e.ids.size() > static_cast<size_t>(s.max_seq_length))
+      e.ids.resize(static_cast<size_t>(s.max_seq_length));
+    kept.push_back(std::move(e));
+  }
+  if (out.dropped_too_long > 0)
+    log_warn(out.dropped_too_long, " of ", rows.size(),
+             " rows dropped: their completion does not fit max_seq_length ", s.max_seq_length);
+  if (kept.empty())
+    throw usage_error(path + ": no training rows left (" + std::to_string(out.dropped_too_long) +
+                          " dropped for max_seq_length " + std::to_string(s.max_seq_length) + ")",
+                      "raise training.max_seq_length or check the corpus");
+  std::vector<size_t> order = seeded_permutation(kept.size(), s.seed);
+  size_t n_eval = 0;
+  if (s.val_split > 0 && kept.size() >= 2) {
+    n_eval = std::max<size_t>(1, static_cast<size_t>(static_cast<double>(kept.size()) * s.val_split));
+    if (s.eval_max_samples > 0) n_eval = std::min(n_eval, static_cast<size_t>(s.eval_max_samples));
+    n_eval = std::min(n_eval, kept.size() - 1);
+  }
+  for (size_t k = 0; k < order.size(); ++k)
+    (k < n_eval ? out.eval : out.train).push_back(std::move(kept[order[k]]));
+  return out;
+}
+
+Batch make_batch(const std::vector<Example>& all, const std::vector<size_t>& examples, int32_t pad_id) {
+  size_t longest = 0;
+  for (size_t i : examples) longest = std::max(longest, all[i].ids.size());
+  auto B = static_cast<int64_t>(examples.size()), T = static_cast<int64_t>(longest);
+  Batch b;
+  b.rows = B;
+  b.ids = at::full({B, T}, pad_id, at::TensorOptions().dtype(at::kLong));
+  b.mask = at::zeros({B, T}, at::TensorOptions().dtype(at::kLong));
+  b.targets = at::full({B, T}, -100, at::TensorOptions().dtype(at::kLong));
+  auto ids = b.ids.accessor<int64_t, 2>();
+  auto mask = b.mask.accessor<int64_t, 2>();
+  auto targets = b.targets.accessor<int64_t, 2>();
+  for (int64_t r = 0; r < B; ++r) {
+    const Example& e = all[examples[static_cast<size_t>(r)]];
+    for (size_t t = 0; t < e.ids.size(); ++t) {
+      ids[r][static_cast<int64_t>(t)] = e.ids[t];
+      mask[r][static_cast<int64_t>(t)] = 1;
+      // Position t predicts token t + 1: supervised when that token is in the completion span.
+      if (t + 1 >= e.completion_begin && t + 1 < e.completion_end && t + 1 < e.ids.size()) {
+        targets[r][static_cast<int64_t>(t)] = e.ids[t + 1];
+        ++b.supervised;
+      }
+    }
+    b.tokens += static_cast<int64_t>(e.ids.size());
+  }
+  return b;
+}
+
+std::vector<std::vector<size_t>> epoch_batches(const std::vector<Example>& examples, size_t batch_size,
+                                               uint64_t seed, int64_t epoch, bool group_by_length) {
+  std::vector<size_t> order =
+      seeded_permutation(examples.size(), seed * 1000003ULL + static_cast<uint64_t>(epoch));
+  if (group_by_length) {
+    // Sort within windows of 50 batches (as Hugging Face's length-grouped sampler does), keeping some
+    // randomness.
+    size_t window = batch_size * 50;
+    for (size_t begin = 0; begin < order.size(); begin += window) {
+      auto end = order.begin() + static_cast<long>(std::min(order.size(), begin + window));
+      std::stable_sort(order.begin() + static_cast<long>(begin), end,
+                       [&](size_t a, size_t b) { return examples[a].ids.size() > examples[b].ids.size(); });
+    }
+  }
+  std::vector<std::vector<size_t>> batches;
+  for (size_t begin = 0; begin < order.size(); begin += batch_size)
+    batches.emplace_back(order.begin() + static_cast<long>(begin),
+                         order.begin() + static_cast<long>(std::min(order.size(), begin + batch_size)));
+  if (group_by_length) {
+    std::vector<size_t> p = seeded_permutation(batches.size(), seed * 7919ULL + static_cast<uint64_t>(epoch));
+    std::vector<std::vector<size_t>> shuffled;
+    for (size_t i : p) shuffled.push_back(std::move(batches[i]));
+    batches = std::move(shuffled);
+  }
+  return batches;
+}
+
+std::vector<std::vector<size_t>> ordered_batches(size_t count, size_t batch_size) {
+  std::vector<std::vector<size_t>> batches;
+  for (size_t begin = 0; begin < count; begin += batch_size) {
+    batches.emplace_back();
+    for (size_t i = begin; i < std::min(count, begin + batch_size); ++i) batches.back().push_back(i);
+  }
+  return batches;
+}
+
+}  // namespace af::train
