@@ -31,7 +31,10 @@ const Resolved& resolved_defaults() {
 }
 
 bool rejects_non_default(const Field& f) {
-  return (!f.unsupported_values.empty() && f.unsupported_values.front() == "*") || !f.invalid_values.empty();
+  // A boolean with an unsupported value rejects its only non-default value.
+  return (!f.unsupported_values.empty() &&
+          (f.unsupported_values.front() == "*" || f.type == FieldType::Bool)) ||
+         !f.invalid_values.empty();
 }
 
 // A valid value different from the default (for rejected keys: any non-default value).

@@ -1,0 +1,261 @@
+// train-sft on a real tiny corpus with the scratch student: the loss falls, the metrics and checkpoints have
+// their documented shapes, a resumed run (from a checkpoint, or after kill -9) ends bit-identical to an
+// uninterrupted one, half-written checkpoints are skipped, Ctrl-C saves and exits 130, and LoRA adapters
+// train on a folder.
+#include "support/torch_doctest.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/background_tool.h"
+#include "support/run_tool.h"
+#include "support/temp_dir.h"
+
+using af::test::run_tool;
+using af::test::TempDir;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<json> lines_of(const std::string& text) {
+  std::vector<json> rows;
+  for (size_t start = 0; start < text.size();) {
+    size_t nl = text.find('\n', start);
+    rows.push_back(json::parse(text.substr(start, nl - start)));
+    start = nl + 1;
+  }
+  return rows;
+}
+
+std::string write_corpus(const TempDir& dir) {
+  std::string text;
+  const char* ops[] = {"above", "below", "equals"};
+  for (int i = 0; i < 60; ++i) {
+    std::string op = ops[i % 3];
+    json row = {{"id", "r" + std::to_string(i)},
+                {"prompt", "Request: orders " + op + " " + std::to_string(i)},
+                {"completion", "{\"op\":\"" + op + "\",\"value\":" + std::to_string(i) + "}"}};
+    text += row.dump() + "\n";
+  }
+  return dir.write("corpus.jsonl", text);
+}
+
+std::vector<std::string> sft_args(const std::string& corpus, const std::string& out, int steps = 16) {
+  return {"--config",
+          "configs/defaults.dev.yaml",
+          "--training-corpus",
+          corpus,
+          "--output-dir",
+          out,
+          "--base-model",
+          "scratch",
+          "--max-seq-length",
+          "128",
+          "--scratch-vocab-size",
+          "300",
+          "--scratch-hidden-size",
+          "32",
+          "--scratch-num-layers",
+          "2",
+          "--scratch-num-heads",
+          "2",
+          "--scratch-head-dim",
+          "16",
+          "--scratch-intermediate-size",
+          "64",
+          "--scratch-max-position-embeddings",
+          "256",
+          "--scratch-sliding-window",
+          "64",
+          "--batch-size",
+          "4",
+          "--learning-rate",
+          "1e-2",
+          "--warmup-steps",
+          "2",
+          "--max-steps",
+          std::to_string(steps),
+          "--save-steps",
+          "4",
+          "--eval-steps",
+          "4",
+          "--logging-steps",
+          "2",
+          "--val-split",
+          "0.1",
+          "--save-total-limit",
+          "10",
+          "--threads",
+          "1",
+          "--no-bf16",
+          "--progress",
+          "off"};
+}
+
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& extra) {
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+// The metrics lines without the fields that measure time.
+std::vector<json> timeless(const std::string& path) {
+  std::vector<json> out;
+  for (json line : lines_of(af::test::slurp(path))) {
+    for (const char* k :
+         {"tokens_per_second", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second"})
+      line.erase(k);
+    out.push_back(line);
+  }
+  return out;
+}
+
+bool wait_for(const std::string& path, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fs::exists(path)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "train-sft trains the scratch student; metrics, checkpoints and the final folder have their shapes") {
+  TempDir dir;
+  std::string corpus = write_corpus(dir), out = dir.file("run");
+  auto r = run_tool("train-sft", sft_args(corpus, out));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.err.find("60 corpus rows: 54 train, 6 eval, 0 dropped") != std::string::npos);
+  std::vector<json> metrics = lines_of(af::test::slurp(out + "/training_metrics.jsonl"));
+  std::vector<json> train, eval;
+  for (const auto& m : metrics) (m.contains("eval_loss") ? eval : train).push_back(m);
+  REQUIRE(train.size() == 8);
+  REQUIRE(eval.size() == 4);
+  for (const auto& m : train) {
+    CHECK(m.size() == 6);
+    for (const char* k : {"step", "epoch", "loss", "grad_norm", "learning_rate", "tokens_per_second"})
+      CHECK(m.contains(k));
+  }
+  for (const auto& m : eval) {
+    CHECK(m.size() == 6);
+    for (const char* k :
+         {"step", "epoch", "eval_loss", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second"})
+      CHECK(m.contains(k));
+  }
+  CHECK(train[0]["step"] == 2);
+  CHECK(train[0]["learning_rate"] == doctest::Approx(1e-2));  // after the 2 warmup steps
+  CHECK(train.back()["learning_rate"] == 0.0);                // linear decay to 0 at the last step
+  CHECK(train.back()["loss"].get<double>() < 0.7 * train[0]["loss"].get<double>());
+  CHECK(eval.back()["eval_loss"].get<double>() < eval[0]["eval_loss"].get<double>());
+  for (int step : {4, 8, 12, 16})
+    CHECK(fs::exists(out + "/checkpoint-" + std::to_string(step) + "/trainer_state.json"));
+  json state = json::parse(af::test::slurp(out + "/checkpoint-16/trainer_state.json"));
+  CHECK(state["global_step"] == 16);
+  CHECK(state["log_history"].size() == 12);
+  CHECK(state["best_metric"].is_number());
+  for (const char* f : {"config.json", "model.safetensors", "tokenizer.model", "generation_config.json"})
+    CHECK(fs::exists(out + "/checkpoint-final/" + f));
+  CHECK(fs::exists(out + "/run_config.json"));
+  // The final folder is a model predict runs.
+  std::string rows = dir.write("rows.jsonl", "{\"prompt\":\"Request: orders above 5\"}\n");
+  auto p = run_tool("predict", {"--model", out + "/checkpoint-final", "--adapter", "null", "--input", rows,
+                                "--max-new-tokens", "16"});
+  CHECK_MESSAGE(p.exit_code == 0, p.err);
+}
+
+TEST_CASE("a run resumed from a checkpoint, or after kill -9, ends bit-identical with the same metrics") {
+  TempDir dir;
+  std::string corpus = write_corpus(dir);
+  auto full = run_tool("train-sft", sft_args(corpus, dir.file("a")));
+  REQUIRE_MESSAGE(full.exit_code == 0, full.err);
+  const std::string final_a = af::test::slurp(dir.file("a/checkpoint-final/model.safetensors"));
+
+  // From checkpoint-8 of the first run, copied into a fresh output dir with its scratch base.
+  fs::create_directories(dir.file("b"));
+  fs::copy(dir.file("a/scratch-base"), dir.file("b/scratch-base"), fs::copy_options::recursive);
+  fs::copy(dir.file("a/checkpoint-8"), dir.file("b/checkpoint-8"), fs::copy_options::recursive);
+  fs::copy(dir.file("a/training_metrics.jsonl"), dir.file("b/training_metrics.jsonl"));
+  // A half-written later checkpoint (no trainer_state.json) must be skipped.
+  fs::create_directories(dir.file("b/checkpoint-12"));
+  dir.write("b/checkpoint-12/model.safetensors", "partial");
+  auto resumed = run_tool("train-sft", with(sft_args(corpus, dir.file("b")), {"--resume"}));
+  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+  CHECK(resumed.err.find("checkpoint-12 is incomplete") != std::string::npos);
+  CHECK(resumed.err.find("resuming from " + dir.file("b/checkpoint-8") + " (step 8 of 16)") !=
+        std::string::npos);
+  CHECK(af::test::slurp(dir.file("b/checkpoint-final/model.safetensors")) == final_a);
+  CHECK(timeless(dir.file("b/training_metrics.jsonl")) == timeless(dir.file("a/training_metrics.jsonl")));
+
+  // Killed with SIGKILL once a checkpoint exists, then run again with --resume.
+  std::string c = dir.file("c");
+  {
+    af::test::BackgroundTool run("train-sft", sft_args(corpus, c));
+    REQUIRE(wait_for(c + "/checkpoint-4/trainer_state.json", 120));
+    run.terminate(SIGKILL);
+  }
+  auto again = run_tool("train-sft", with(sft_args(corpus, c), {"--resume"}));
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(af::test::slurp(c + "/checkpoint-final/model.safetensors") == final_a);
+  CHECK(timeless(c + "/training_metrics.jsonl") == timeless(dir.file("a/training_metrics.jsonl")));
+}
+
+TEST_CASE("Ctrl-C finishes the step, saves a checkpoint and exits 130") {
+  TempDir dir;
+  std::string corpus = write_corpus(dir), out = dir.file("run");
+  af::test::BackgroundTool run("train-sft", sft_args(corpus, out, 100000));
+  REQUIRE(wait_for(out + "/checkpoint-4/trainer_state.json", 120));
+  CHECK(run.terminate(SIGINT) == 130);
+  CHECK(run.err().find("interrupted at step") != std::string::npos);
+  int64_t newest = 0;
+  for (const auto& e : fs::directory_iterator(out)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("checkpoint-", 0) == 0 && fs::exists(e.path() / "trainer_state.json"))
+      newest = std::max<int64_t>(newest, std::stoll(name.substr(11)));
+  }
+  CHECK(newest >= 4);
+}
+
+TEST_CASE("LoRA trains an adapter on a model folder; predict applies it") {
+  TempDir dir;
+  std::string corpus = write_corpus(dir);
+  auto base = run_tool("train-sft", sft_args(corpus, dir.file("base"), 4));
+  REQUIRE_MESSAGE(base.exit_code == 0, base.err);
+  std::string folder = dir.file("base/checkpoint-final");
+  auto r = run_tool("train-sft", with(sft_args(corpus, dir.file("lora"), 8),
+                                      {"--base-model", folder, "--lora-enabled", "--lora-r", "4",
+                                       "--lora-alpha", "8", "--lora-dropout", "0"}));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  for (const char* f : {"adapter_config.json", "adapter_model.safetensors", "tokenizer.model"})
+    CHECK(fs::exists(dir.file(std::string("lora/checkpoint-final/") + f)));
+  json config = json::parse(af::test::slurp(dir.file("lora/checkpoint-final/adapter_config.json")));
+  CHECK(config["r"] == 4);
+  CHECK(config["base_model_name_or_path"] == folder);
+  CHECK(fs::exists(dir.file("lora/checkpoint-8/adapter_model.safetensors")));
+  std::string rows = dir.write("rows.jsonl", "{\"prompt\":\"Request: orders above 5\"}\n");
+  auto p = run_tool("predict", {"--model", folder, "--adapter", dir.file("lora/checkpoint-final"), "--input",
+                                rows, "--max-new-tokens", "8"});
+  CHECK_MESSAGE(p.exit_code == 0, p.err);
+}
+
+TEST_CASE(
+    "--dry-run --show-examples prints what the model is trained on; a missing corpus is a usage error") {
+  TempDir dir;
+  std::string corpus = write_corpus(dir);
+  auto r =
+      run_tool("train-sft", with(sft_args(corpus, dir.file("run")), {"--dry-run", "--show-examples", "2"}));
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find("=== example 1 (") != std::string::npos);
+  CHECK(r.out.find("=== example 2 (") != std::string::npos);
+  CHECK(r.out.find("--- trained ---") != std::string::npos);
+  CHECK(r.out.find("\"<end_of_turn>\"") != std::string::npos);
+  auto bad = run_tool("train-sft", sft_args(dir.file("nope.jsonl"), dir.file("run2")));
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("training corpus not found: " + dir.file("nope.jsonl")) != std::string::npos);
+}
