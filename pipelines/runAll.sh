@@ -34,7 +34,7 @@ run_stage() {
 "$ASTFORGE_ROOT/pipelines/runDatasetGeneration.sh" --config "$CONFIG" "${TEACHER_ARGS[@]}"
 
 # Each later stage tool refuses clearly (exit 1) until the issue that builds it lands; the runner stops there.
-[ "$WITH_TRAINING" = 1 ] && run_stage train-sft
+[ "$WITH_TRAINING" = 1 ] && "$ASTFORGE_ROOT/pipelines/runTraining.sh" --config "$CONFIG"
 [ "$WITH_EVALS" = 1 ] && run_stage eval-teacher "${TEACHER_ARGS[@]}" && run_stage report
 if [ "$WITH_ALIGNMENT" = 1 ]; then
   run_stage eval-teacher "${TEACHER_ARGS[@]}"
