@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -61,6 +63,22 @@ double clip_gradients(const AdamW& optimizer, double max_norm) {
       if (p.tensor->grad().defined()) p.tensor->mutable_grad().mul_(scale);
   }
   return norm;
+}
+
+// Steps whose loss is replaced by NaN, from ASTFORGE_FAULT_NONFINITE_STEPS ("3,4,5"): fault injection for the
+// tests of the non-finite guard, as teacher-sim injects teacher faults. Unset in normal runs.
+std::set<int64_t> injected_nonfinite_steps() {
+  std::set<int64_t> steps;
+  const char* env = std::getenv("ASTFORGE_FAULT_NONFINITE_STEPS");
+  if (env == nullptr) return steps;
+  std::string text = env;
+  for (size_t start = 0; start < text.size();) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) steps.insert(std::stoll(text.substr(start, comma - start)));
+    start = comma + 1;
+  }
+  return steps;
 }
 
 }  // namespace
@@ -158,6 +176,7 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
   };
 
   install_interrupt_handlers();
+  const std::set<int64_t> fault_steps = injected_nonfinite_steps();
   Progress progress("train", static_cast<uint64_t>(s.total_steps), parse_progress_mode(s.progress_mode),
                     s.progress_interval);
   progress.advance(static_cast<uint64_t>(step));
@@ -176,6 +195,7 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
       window_tokens += tokens;
     }
     double step_loss = loss_sum / norm_by;
+    if (fault_steps.count(step + 1) != 0) step_loss = std::nan("");
     double grad_norm = clip_gradients(optimizer, s.max_grad_norm);
     double lr = s.schedule.at(step);
     if (!std::isfinite(step_loss) || !std::isfinite(grad_norm)) {

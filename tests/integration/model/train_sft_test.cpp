@@ -259,3 +259,21 @@ TEST_CASE(
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("training corpus not found: " + dir.file("nope.jsonl")) != std::string::npos);
 }
+
+TEST_CASE("a non-finite step is skipped and counted; too many in a row stop the run with a checkpoint") {
+  TempDir dir;
+  std::string corpus = write_corpus(dir);
+  auto once =
+      run_tool("train-sft", sft_args(corpus, dir.file("once"), 8), {{"ASTFORGE_FAULT_NONFINITE_STEPS", "3"}});
+  REQUIRE_MESSAGE(once.exit_code == 0, once.err);
+  CHECK(once.err.find("step 3: non-finite loss; step skipped (1 in a row)") != std::string::npos);
+  CHECK(once.err.find("1 steps were skipped for non-finite values") != std::string::npos);
+  auto stop =
+      run_tool("train-sft", with(sft_args(corpus, dir.file("stop"), 8), {"--nonfinite-patience", "3"}),
+               {{"ASTFORGE_FAULT_NONFINITE_STEPS", "3,4,5"}});
+  CHECK(stop.exit_code == 1);
+  CHECK(stop.err.find("stopped at step 5: 3 steps in a row had a non-finite loss or gradient") !=
+        std::string::npos);
+  CHECK(fs::exists(dir.file("stop/checkpoint-5/trainer_state.json")));
+  CHECK(!fs::exists(dir.file("stop/checkpoint-final")));
+}
