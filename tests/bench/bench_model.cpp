@@ -17,8 +17,10 @@
 
 #include "config/resolve.h"
 #include "model/lm_loss.h"
+#include "model/lora.h"
 #include "model/scratch.h"
 #include "student/load.h"
+#include "train/adamw.h"
 
 namespace {
 
@@ -126,6 +128,65 @@ json bench_training(af::model::Gemma3& m, int64_t batch, int64_t seq, int steps,
           {"mfu_target", kTargetMfu}};
 }
 
+// LoRA SFT steps as train-sft runs them (r=16 on every linear layer, float32 base, bf16 autocast off), with
+// the step time split into forward, backward and optimizer.
+json bench_lora_training(af::model::Gemma3& m, int64_t batch, int64_t seq, int steps, double peak_gflops) {
+  const auto& c = m.config();
+  af::model::LoraSettings lora;
+  lora.r = 16;
+  lora.lora_alpha = 32;
+  lora.target_modules = {"all-linear"};
+  af::model::add_lora(m, lora, 1);
+  std::vector<af::train::TrainedTensor> trained;
+  for (auto& nt : af::model::adapter_tensors(m, lora)) {
+    nt.tensor->set_requires_grad(true);
+    trained.push_back({nt.name, nt.tensor, true});
+  }
+  af::train::AdamW opt(trained, {});
+  at::Tensor ids = at::randint(4, c.vocab_size, {batch, seq}, at::kLong), mask = at::ones_like(ids);
+  double fwd = 0, bwd = 0, optim = 0;
+  m.set_training(true);
+  for (int i = 0; i <= steps; ++i) {  // the first step warms up and is not counted
+    auto t0 = Clock::now();
+    at::Tensor hidden = m.forward(ids, mask);
+    at::Tensor h = hidden.slice(1, 0, seq - 1).reshape({-1, c.hidden_size});
+    at::Tensor labels = ids.slice(1, 1).reshape({-1});
+    at::Tensor loss = af::model::chunked_lm_loss(h, m.lm_head_weight(), labels) / labels.size(0);
+    auto t1 = Clock::now();
+    loss.backward();
+    auto t2 = Clock::now();
+    opt.step(1e-4);
+    opt.zero_grad();
+    auto t3 = Clock::now();
+    if (i == 0) continue;
+    fwd += std::chrono::duration<double>(t1 - t0).count();
+    bwd += std::chrono::duration<double>(t2 - t1).count();
+    optim += std::chrono::duration<double>(t3 - t2).count();
+  }
+  m.set_training(false);
+  for (auto& [name, linear] : m.named_linears()) linear->lora.reset();
+  double step = (fwd + bwd + optim) / steps;
+  double tokens = static_cast<double>(batch * seq);
+  // LoRA's backward skips the frozen weights' gradients: about 4N FLOPs per token instead of 6N.
+  double flops_per_token =
+      4.0 * static_cast<double>(c.parameter_count()) +
+      12.0 * static_cast<double>(c.num_hidden_layers * c.num_attention_heads * c.head_dim * seq);
+  double achieved = flops_per_token * tokens / step / 1e9;
+  return {{"lora_r", 16},
+          {"batch", batch},
+          {"seq_len", seq},
+          {"step_seconds", step},
+          {"forward_seconds", fwd / steps},
+          {"backward_seconds", bwd / steps},
+          {"optimizer_seconds", optim / steps},
+          {"tokens_per_second", tokens / step},
+          {"achieved_gflops", achieved},
+          {"mfu", achieved / peak_gflops},
+          {"mfu_target", kTargetMfu},
+          {"peak_rss_mb_so_far", peak_rss_mb()},
+          {"peak_rss_target_mb", 5120}};
+}
+
 json bench_generation(const af::model::Gemma3& m, int64_t batch, int64_t prompt_len, int64_t new_tokens,
                       double bandwidth_gbs) {
   c10::InferenceMode inference;
@@ -167,14 +228,15 @@ int main(int argc, char** argv) {
   std::string out = "model.json", dev_config = "configs/defaults.dev.yaml";
   std::vector<std::string> shapes = {"270m", "dev"};
   int threads = 0, steps = 3;
-  int64_t batch = 4, seq = 256, gen_tokens = 32, prompt_len = 128;
+  int64_t batch = 4, seq = 256, lora_seq = 512, gen_tokens = 32, prompt_len = 128;
   app.add_option("--out", out, "Where the JSON figures go");
   app.add_option("--shapes", shapes, "Which shapes: 270m, dev");
   app.add_option("--dev-config", dev_config, "The config whose training.scratch sizes are the dev shape");
   app.add_option("--threads", threads, "Threads (0: every core)");
   app.add_option("--steps", steps, "Timed training steps (best is kept)");
   app.add_option("--batch", batch, "Training batch");
-  app.add_option("--seq", seq, "Training sequence length");
+  app.add_option("--seq", seq, "Training sequence length (full fine-tune)");
+  app.add_option("--lora-seq", lora_seq, "Sequence length of the LoRA SFT steps");
   app.add_option("--gen-tokens", gen_tokens, "Tokens generated per row");
   app.add_option("--prompt-tokens", prompt_len, "Prompt length for generation");
   CLI11_PARSE(app, argc, argv);
@@ -202,6 +264,15 @@ int main(int argc, char** argv) {
         std::cerr << shape << " " << name << " generation batch " << b << ": "
                   << gen.back()["tokens_per_second"] << " tokens/s (" << gen.back()["fraction_of_bound"]
                   << " of the bandwidth bound)\n";
+      }
+      if (dtype == at::kFloat) {
+        json lora = bench_lora_training(m, batch, lora_seq, steps, peak_f32);
+        std::cerr << shape << " LoRA r=16 SFT step (batch " << batch << " x " << lora_seq
+                  << "): " << lora["tokens_per_second"] << " tokens/s, MFU " << lora["mfu"] << ", forward "
+                  << lora["forward_seconds"] << " s, backward " << lora["backward_seconds"]
+                  << " s, optimizer " << lora["optimizer_seconds"] << " s, peak RSS "
+                  << lora["peak_rss_mb_so_far"] << " MB\n";
+        entry["lora_sft_float32"] = lora;
       }
       json train = bench_training(m, batch, seq, steps, dtype == at::kFloat ? peak_f32 : peak_bf16);
       train["mfu_against_float32_peak"] = train["achieved_gflops"].get<double>() / peak_f32;
