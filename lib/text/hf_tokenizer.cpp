@@ -61,6 +61,20 @@ struct Trie {
   }
 };
 
+// Appends `bytes` with every invalid UTF-8 byte replaced by U+FFFD, as Hugging Face's decoders do.
+void append_lossy_utf8(std::string& out, std::string_view bytes) {
+  while (!bytes.empty()) {
+    auto bad = first_invalid_utf8(bytes);
+    if (!bad) {
+      out.append(bytes);
+      return;
+    }
+    out.append(bytes.substr(0, *bad));
+    out.append("\xef\xbf\xbd");
+    bytes.remove_prefix(*bad + 1);
+  }
+}
+
 struct Merge {
   int32_t rank;
   int32_t result;
@@ -370,35 +384,15 @@ std::string HfTokenizer::decode(const std::vector<int32_t>& ids, bool skip_speci
       if (skip_special_tokens && t.special[static_cast<size_t>(id)]) continue;
       chars += t.tokens[static_cast<size_t>(id)];
     }
-    std::string bytes = chars_to_bytes(chars), out;
-    std::string_view rest = bytes;
-    while (!rest.empty()) {
-      auto bad = first_invalid_utf8(rest);
-      if (!bad) {
-        out.append(rest);
-        break;
-      }
-      out.append(rest.substr(0, *bad));
-      out.append("\xef\xbf\xbd");
-      rest.remove_prefix(*bad + 1);
-    }
+    std::string out;
+    append_lossy_utf8(out, chars_to_bytes(chars));
     return out;
   }
   std::string out, bytes;
   auto flush_bytes = [&] {
     if (bytes.empty()) return;
-    // Invalid UTF-8 from byte tokens becomes U+FFFD, one per bad byte, as the ByteFallback decoder does.
-    std::string_view rest = bytes;
-    while (!rest.empty()) {
-      auto bad = first_invalid_utf8(rest);
-      if (!bad) {
-        out.append(rest);
-        break;
-      }
-      out.append(rest.substr(0, *bad));
-      out.append("\xef\xbf\xbd");
-      rest.remove_prefix(*bad + 1);
-    }
+    // Byte-fallback tokens: invalid UTF-8 becomes U+FFFD, one per bad byte, as the ByteFallback decoder does.
+    append_lossy_utf8(out, bytes);
     bytes.clear();
   };
   for (int32_t id : ids) {

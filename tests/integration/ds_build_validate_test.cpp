@@ -3,25 +3,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/json_lines.h"
 #include "support/run_tool.h"
 #include "support/temp_dir.h"
 
 using af::test::run_tool;
 using af::test::TempDir;
 using json = nlohmann::json;
-
-namespace {
-std::vector<json> lines_of(const std::string& out) {
-  std::vector<json> rows;
-  size_t start = 0;
-  while (start < out.size()) {
-    size_t nl = out.find('\n', start);
-    rows.push_back(json::parse(out.substr(start, nl - start)));
-    start = nl + 1;
-  }
-  return rows;
-}
-}  // namespace
 
 TEST_CASE("each line gets a verdict with every error; exit 1 when any is invalid") {
   TempDir dir;
@@ -40,7 +28,7 @@ TEST_CASE("each line gets a verdict with every error; exit 1 when any is invalid
                                 "{not json}\n");
   auto run = run_tool("ds-build", {"validate", "--schema", schema, "--input", input});
   CHECK(run.exit_code == 1);
-  auto rows = lines_of(run.out);
+  auto rows = af::test::json_lines(run.out);
   REQUIRE(rows.size() == 3);
   CHECK(rows[0] == json({{"line", 1}, {"valid", true}, {"errors", json::array()}}));
   CHECK(rows[1]["line"] == 3);

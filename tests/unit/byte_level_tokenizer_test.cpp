@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "support/temp_dir.h"
+#include "support/tokenizer_reference.h"
 #include "text/hf_tokenizer.h"
 #include "text/pretokenize.h"
 
@@ -19,7 +20,7 @@ using json = nlohmann::json;
 
 namespace {
 
-const std::string kModules = std::string(ASTFORGE_SOURCE_DIR) + "/.fixtures/node_modules/";
+const std::string kModules = af::test::fixture_modules();
 
 const HfTokenizer& load(const std::string& package) {
   static std::map<std::string, HfTokenizer> cache;
@@ -28,23 +29,6 @@ const HfTokenizer& load(const std::string& package) {
   std::string path = kModules + package + "/models/tokenizer.json";
   REQUIRE_MESSAGE(std::filesystem::exists(path), "tokenizer fixture missing: run `make deps`");
   return cache.emplace(package, HfTokenizer::load(path)).first->second;
-}
-
-std::vector<std::vector<int32_t>> reference(const std::vector<std::string>& texts,
-                                            const std::string& package) {
-  af::test::TempDir dir;
-  std::ofstream in(dir.file("in.jsonl"));
-  for (const auto& t : texts) in << json(t).dump() << "\n";
-  in.close();
-  std::string cmd = "NODE_PATH=" + kModules + " node " + ASTFORGE_SOURCE_DIR +
-                    "/tests/fixtures/tokenizer_reference.js " + package + " < " + dir.file("in.jsonl") +
-                    " > " + dir.file("out.jsonl");
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  std::vector<std::vector<int32_t>> out;
-  std::ifstream res(dir.file("out.jsonl"));
-  std::string line;
-  while (std::getline(res, line)) out.push_back(json::parse(line).get<std::vector<int32_t>>());
-  return out;
 }
 
 std::vector<std::string> texts() {
@@ -112,7 +96,7 @@ void check_family(const std::string& package) {
   std::vector<std::string> nonempty;
   for (const auto& t : all)
     if (!t.empty()) nonempty.push_back(t);
-  auto expected = reference(nonempty, package);
+  auto expected = af::test::reference_ids(nonempty, package);
   REQUIRE(expected.size() == nonempty.size());
   for (size_t i = 0; i < nonempty.size(); ++i) {
     CAPTURE(json(nonempty[i]).dump());

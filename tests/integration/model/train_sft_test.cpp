@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "support/background_tool.h"
+#include "support/json_lines.h"
 #include "support/run_tool.h"
 #include "support/temp_dir.h"
 
@@ -22,16 +23,6 @@ using json = nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<json> lines_of(const std::string& text) {
-  std::vector<json> rows;
-  for (size_t start = 0; start < text.size();) {
-    size_t nl = text.find('\n', start);
-    rows.push_back(json::parse(text.substr(start, nl - start)));
-    start = nl + 1;
-  }
-  return rows;
-}
 
 std::string write_corpus(const TempDir& dir) {
   std::string text;
@@ -106,7 +97,7 @@ std::vector<std::string> with(std::vector<std::string> args, const std::vector<s
 // The metrics lines without the fields that measure time.
 std::vector<json> timeless(const std::string& path) {
   std::vector<json> out;
-  for (json line : lines_of(af::test::slurp(path))) {
+  for (json line : af::test::json_lines(af::test::slurp(path))) {
     for (const char* k :
          {"tokens_per_second", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second"})
       line.erase(k);
@@ -133,7 +124,7 @@ TEST_CASE(
   auto r = run_tool("train-sft", sft_args(corpus, out));
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   CHECK(r.err.find("60 corpus rows: 54 train, 6 eval, 0 dropped") != std::string::npos);
-  std::vector<json> metrics = lines_of(af::test::slurp(out + "/training_metrics.jsonl"));
+  std::vector<json> metrics = af::test::json_lines(af::test::slurp(out + "/training_metrics.jsonl"));
   std::vector<json> train, eval;
   for (const auto& m : metrics) (m.contains("eval_loss") ? eval : train).push_back(m);
   REQUIRE(train.size() == 8);
