@@ -136,10 +136,26 @@ class SftObjective : public Objective {
 std::string prepare_base(const config::Resolved& cfg, const std::string& corpus, uint64_t seed) {
   std::string base = cfg.get_string("training.base_model");
   std::string base_dir = student::base_model_dir(cfg, base);
-  if (base == "scratch" && !fs::exists(fs::path(base_dir) / "config.json")) {
+  if (base != "scratch") return base_dir;
+  model::ScratchSpec spec = scratch_spec(cfg);
+  if (!fs::exists(fs::path(base_dir) / "config.json")) {
     log_info("building the scratch student in ", base_dir);
-    model::build_scratch_model(scratch_spec(cfg), corpus_texts(corpus), base_dir, seed);
+    model::build_scratch_model(spec, corpus_texts(corpus), base_dir, seed);
+    return base_dir;
   }
+  // An existing scratch student is reused (resume needs the same one), but only if it has the sizes asked
+  // for.
+  model::ModelConfig have = model::load_model_config(base_dir);
+  model::ModelConfig want = model::scratch_config(spec, have.vocab_size, 0);
+  if (have.hidden_size != want.hidden_size || have.num_hidden_layers != want.num_hidden_layers ||
+      have.num_attention_heads != want.num_attention_heads ||
+      have.num_key_value_heads != want.num_key_value_heads || have.head_dim != want.head_dim ||
+      have.intermediate_size != want.intermediate_size ||
+      have.max_position_embeddings != want.max_position_embeddings ||
+      have.sliding_window != want.sliding_window || have.sliding_layers != want.sliding_layers)
+    throw usage_error(
+        base_dir + " holds a scratch student of other sizes than training.scratch.* asks for",
+        "delete that folder (and the run's checkpoints) to build a new one, or use another output_dir");
   return base_dir;
 }
 

@@ -268,3 +268,14 @@ TEST_CASE("a non-finite step is skipped and counted; too many in a row stop the 
   CHECK(fs::exists(dir.file("stop/checkpoint-5/trainer_state.json")));
   CHECK(!fs::exists(dir.file("stop/checkpoint-final")));
 }
+
+TEST_CASE("an existing scratch student of other sizes is refused, not silently reused") {
+  TempDir dir;
+  std::string corpus = write_corpus(dir);
+  auto first = run_tool("train-sft", sft_args(corpus, dir.file("run"), 2));
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  auto other =
+      run_tool("train-sft", with(sft_args(corpus, dir.file("run"), 2), {"--scratch-hidden-size", "48"}));
+  CHECK(other.exit_code == 2);
+  CHECK(other.err.find("holds a scratch student of other sizes") != std::string::npos);
+}
