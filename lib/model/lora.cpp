@@ -187,23 +187,8 @@ void save_adapter(Gemma3& model, const LoraSettings& s, const std::string& dir) 
   write_file_atomic((fs::path(dir) / "adapter_config.json").string(), adapter_config_json(s).dump(2) + "\n");
 }
 
-LoraSettings load_adapter(Gemma3& model, const std::string& dir) {
-  fs::path config_path = fs::path(dir) / "adapter_config.json";
-  if (!fs::exists(config_path))
-    throw usage_error(dir + ": not an adapter folder (no adapter_config.json)",
-                      "point at a checkpoint folder written by train-sft (or by PEFT)");
-  json doc =
-      json::parse(read_file_limited(config_path.string(), 4u << 20, "adapter_config.json"), nullptr, false);
-  if (doc.is_discarded()) throw usage_error(config_path.string() + ": not valid JSON");
-  LoraSettings s = parse_adapter_config(doc, config_path.string());
-  if (!fs::exists(fs::path(dir) / "adapter_model.safetensors"))
-    throw usage_error(
-        dir + ": no adapter_model.safetensors",
-        fs::exists(fs::path(dir) / "adapter_model.bin")
-            ? "convert adapter_model.bin to safetensors (PEFT: save_pretrained(safe_serialization=True))"
-            : "");
+void load_adapter_weights(Gemma3& model, const LoraSettings& s, const std::string& dir) {
   WeightFiles files = WeightFiles::open(dir, "adapter_model");
-  add_lora(model, s, 0);
   at::NoGradGuard no_grad;
   for (auto& nt : adapter_tensors(model, s)) {
     FoundTensor found = files.find(nt.name);
@@ -224,6 +209,25 @@ LoraSettings load_adapter(Gemma3& model, const std::string& dir) {
                           "the adapter was trained for another base model");
     nt.tensor->copy_(stored);
   }
+}
+
+LoraSettings load_adapter(Gemma3& model, const std::string& dir) {
+  fs::path config_path = fs::path(dir) / "adapter_config.json";
+  if (!fs::exists(config_path))
+    throw usage_error(dir + ": not an adapter folder (no adapter_config.json)",
+                      "point at a checkpoint folder written by train-sft (or by PEFT)");
+  json doc =
+      json::parse(read_file_limited(config_path.string(), 4u << 20, "adapter_config.json"), nullptr, false);
+  if (doc.is_discarded()) throw usage_error(config_path.string() + ": not valid JSON");
+  LoraSettings s = parse_adapter_config(doc, config_path.string());
+  if (!fs::exists(fs::path(dir) / "adapter_model.safetensors"))
+    throw usage_error(
+        dir + ": no adapter_model.safetensors",
+        fs::exists(fs::path(dir) / "adapter_model.bin")
+            ? "convert adapter_model.bin to safetensors (PEFT: save_pretrained(safe_serialization=True))"
+            : "");
+  add_lora(model, s, 0);
+  load_adapter_weights(model, s, dir);
   return s;
 }
 

@@ -46,6 +46,9 @@ size_t add_lora(Gemma3& model, const LoraSettings& settings, uint64_t seed);
 std::vector<NamedTensor> adapter_tensors(Gemma3& model, const LoraSettings& settings);
 /// Writes adapter_config.json and adapter_model.safetensors to `dir`.
 void save_adapter(Gemma3& model, const LoraSettings& settings, const std::string& dir);
+/// Copies the tensors of `<dir>/adapter_model.safetensors` into the adapters `settings` already attached
+/// (also modules_to_save and trained biases); a missing tensor or another shape is a runtime error naming it.
+void load_adapter_weights(Gemma3& model, const LoraSettings& settings, const std::string& dir);
 /// Reads an adapter folder (ours or PEFT's) and attaches it to `model`; returns its settings.
 LoraSettings load_adapter(Gemma3& model, const std::string& dir);
 /// Folds every adapter into its base weight (W += scaling * B A) and removes them.

@@ -86,8 +86,7 @@ model::GenerationSettings generation_settings(const config::Resolved& cfg, const
   g.repetition_penalty = cfg.get_double("evaluation.repetition_penalty");
   g.seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
   g.stop_tokens = text::stop_tokens(tok);
-  int32_t pad = tok.token_to_id("<pad>");
-  g.pad_token_id = pad >= 0 ? pad : 0;
+  g.pad_token_id = text::pad_token(tok);
   return g;
 }
 

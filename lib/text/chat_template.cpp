@@ -50,6 +50,11 @@ ChatExample tokenize_example(const Tokenizer& tok, std::string_view user_prompt,
   return ex;
 }
 
+int32_t pad_token(const Tokenizer& tok) {
+  int32_t pad = tok.token_to_id("<pad>");
+  return pad >= 0 ? pad : 0;
+}
+
 std::vector<int32_t> stop_tokens(const Tokenizer& tok) {
   return {require_token(tok, kEnd), require_token(tok, "<eos>")};
 }

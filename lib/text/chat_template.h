@@ -32,6 +32,9 @@ std::vector<int32_t> tokenize_prompt(const Tokenizer& tok, std::string_view user
 /// so what the model is trained to continue is what it is later asked to continue.
 ChatExample tokenize_example(const Tokenizer& tok, std::string_view user_prompt, std::string_view completion);
 
+/// The id batches are padded with: <pad>, or 0 when the vocabulary has none.
+int32_t pad_token(const Tokenizer& tok);
+
 /// Tokens that end generation: <end_of_turn> and <eos>.
 std::vector<int32_t> stop_tokens(const Tokenizer& tok);
 

@@ -113,20 +113,10 @@ std::string latest_checkpoint(const std::string& output_dir) {
   return "";
 }
 
-void load_checkpoint_weights(const std::string& dir, model::Gemma3& m, bool lora) {
-  at::NoGradGuard no_grad;
+void load_checkpoint_weights(const std::string& dir, model::Gemma3& m,
+                             const std::optional<model::LoraSettings>& lora) {
   if (lora) {
-    model::WeightFiles files = model::WeightFiles::open(dir, "adapter_model");
-    // The adapters exist already (same settings); copy the stored tensors into them.
-    for (auto& [name, linear] : m.named_linears()) {
-      if (!linear->lora) continue;
-      for (auto [suffix, t] :
-           {std::pair{".lora_A.weight", &linear->lora->a}, std::pair{".lora_B.weight", &linear->lora->b}}) {
-        model::FoundTensor f = files.find("base_model.model." + name + suffix);
-        if (f.info == nullptr) throw runtime_error(dir + ": no tensor for " + name + suffix);
-        t->copy_(model::read_tensor(f));
-      }
-    }
+    model::load_adapter_weights(m, *lora, dir);  // the adapters exist already, with the same settings
     return;
   }
   model::load_weights(m, model::WeightFiles::open(dir), dir);

@@ -39,8 +39,10 @@ bool checkpoint_valid(const std::string& dir);
 /// The valid checkpoint-N under `output_dir` with the largest N, or "" (half-written ones are skipped, with a
 /// warning).
 std::string latest_checkpoint(const std::string& output_dir);
-/// Loads the weights of checkpoint `dir` into `model` (the adapter's tensors, or every weight).
-void load_checkpoint_weights(const std::string& dir, model::Gemma3& model, bool lora);
+/// Loads the weights of checkpoint `dir` into `model`: the adapter's tensors when `lora` is set, else every
+/// weight.
+void load_checkpoint_weights(const std::string& dir, model::Gemma3& model,
+                             const std::optional<model::LoraSettings>& lora);
 /// Restores the default CPU generator from `dir`.
 void load_rng_state(const std::string& dir);
 /// trainer_state.json of `dir`.

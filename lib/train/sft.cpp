@@ -13,6 +13,7 @@
 #include "model/model_folder.h"
 #include "model/scratch.h"
 #include "student/load.h"
+#include "text/chat_template.h"
 #include "text/load_tokenizer.h"
 #include "train/sft_data.h"
 #include "train/trainer.h"
@@ -89,9 +90,8 @@ class SftObjective : public Objective {
     double loss = 0, tokens = 0;
     auto batches = ordered_batches(data_.eval.size(), eval_batch_);
     for (const auto& b : batches) {
-      Batch batch = make_batch(data_.eval, b, pad_);
       loss += run_on(data_.eval, b, 1.0, false).first;
-      tokens += static_cast<double>(batch.supervised);
+      for (size_t i : b) tokens += static_cast<double>(data_.eval[i].supervised());
     }
     return {{"eval_loss", loss / tokens},
             {"samples", static_cast<double>(data_.eval.size())},
@@ -240,8 +240,7 @@ int64_t run_sft(const config::Resolved& cfg) {
 
   auto batch = static_cast<size_t>(cfg.get_int("training.batch_size"));
   auto eval_batch = static_cast<size_t>(int_or(cfg, "training.eval_batch_size", static_cast<int64_t>(batch)));
-  int32_t pad = tok->token_to_id("<pad>");
-  SftObjective objective(*model, data, pad >= 0 ? pad : 0, batch, eval_batch, seed,
+  SftObjective objective(*model, data, text::pad_token(*tok), batch, eval_batch, seed,
                          cfg.get_bool("training.group_by_length"), cfg.get_double("training.label_smoothing"),
                          cfg.get_bool("training.bf16"));
 

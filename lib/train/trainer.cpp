@@ -122,7 +122,7 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
     window_steps = st.at("window").at("steps").get<int64_t>();
     if (!st["last_eval"].is_null()) last_eval = st["last_eval"].get<double>();
     if (!st["last_window_loss"].is_null()) last_window_loss = st["last_window_loss"].get<double>();
-    load_checkpoint_weights(resume_from, model, lora.has_value());
+    load_checkpoint_weights(resume_from, model, lora);
     optimizer.load(resume_from);
     load_rng_state(resume_from);
     truncate_metrics(metrics_path, step);
@@ -284,7 +284,7 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
   if (s.load_best_model_at_end && !best_checkpoint.empty() && fs::exists(best_checkpoint)) {
     log_info("loading the best checkpoint ", best_checkpoint, " (", s.metric_for_best_model, " ",
              *best_metric, ")");
-    load_checkpoint_weights(best_checkpoint, model, lora.has_value());
+    load_checkpoint_weights(best_checkpoint, model, lora);
   }
   std::string final_dir = (fs::path(s.output_dir) / "checkpoint-final").string();
   save_final(final_dir, parts);
