@@ -19,4 +19,4 @@ CONFIG_ARGS=(--config "$CONFIG")
 ensure_built
 log "train-sft (config $CONFIG)"
 "$ASTFORGE_BIN/train-sft" "${CONFIG_ARGS[@]}" "${RESUME[@]}" "${EXTRA[@]}"
-log "adapter ready: $(cfg_get training.output_dir)/checkpoint-final"
+log "training done (train-sft printed where checkpoint-final is)"
