@@ -439,7 +439,6 @@ std::vector<Field> build_fields() {
           .doc("NEFTune: uniform noise of this scale added to embeddings while training; null: off."),
       Def("training.gradient_checkpointing", T::Bool, false)
           .tools(SFT)
-          .not_yet({true}, "activation recomputation is not built yet; lower batch_size or max_seq_length")
           .doc("Recompute activations in backward: less memory, more compute."),
       Def("training.bf16", T::Bool, true)
           .tools(SFT)

@@ -1,5 +1,6 @@
 #include "model/gemma3.h"
 
+#include "model/checkpointed_layer.h"
 #include "model/skinny_linear.h"
 
 #include <ATen/ATen.h>
@@ -243,18 +244,49 @@ at::Tensor Gemma3::forward(const at::Tensor& input_ids, const at::Tensor& attent
     double magnitude = neftune_alpha_ / std::sqrt(static_cast<double>(T * c.hidden_size));
     x = x + at::empty_like(x).uniform_(-magnitude, magnitude).detach();
   }
+  // Recomputing layers in backward only pays when there is a backward: training with grad on, no cache.
+  bool recompute = gradient_checkpointing_ && training_ && cache == nullptr && at::GradMode::is_enabled();
   for (size_t i = 0; i < layers_.size(); ++i) {
     const DecoderLayer& l = layers_[i];
-    at::Tensor h = rms_norm(x, l.input_layernorm, c.rms_norm_eps);
-    h = l.sliding ? attention(l, i, h, cos_l, sin_l, bias_local, cache)
-                  : attention(l, i, h, cos_g, sin_g, bias_global, cache);
-    x = x + rms_norm(h, l.post_attention_layernorm, c.rms_norm_eps);
-    h = rms_norm(x, l.pre_feedforward_layernorm, c.rms_norm_eps);
-    h = l.down_proj.forward(
-        at::gelu(l.gate_proj.forward(h, training_), "tanh") * l.up_proj.forward(h, training_), training_);
-    x = x + rms_norm(h, l.post_feedforward_layernorm, c.rms_norm_eps);
+    LayerInputs in{l.sliding ? cos_l : cos_g, l.sliding ? sin_l : sin_g,
+                   l.sliding ? bias_local : bias_global};
+    x = recompute ? checkpointed_layer(*this, i, x, in) : layer_forward(i, x, in, cache);
   }
   return rms_norm(x, norm_, c.rms_norm_eps);
+}
+
+at::Tensor Gemma3::layer_forward(size_t index, const at::Tensor& x, const LayerInputs& in,
+                                 KvCache* cache) const {
+  const auto& c = config_;
+  const DecoderLayer& l = layers_[index];
+  at::Tensor h = rms_norm(x, l.input_layernorm, c.rms_norm_eps);
+  h = attention(l, index, h, in.cos, in.sin, in.bias, cache);
+  at::Tensor y = x + rms_norm(h, l.post_attention_layernorm, c.rms_norm_eps);
+  h = rms_norm(y, l.pre_feedforward_layernorm, c.rms_norm_eps);
+  h = l.down_proj.forward(
+      at::gelu(l.gate_proj.forward(h, training_), "tanh") * l.up_proj.forward(h, training_), training_);
+  return y + rms_norm(h, l.post_feedforward_layernorm, c.rms_norm_eps);
+}
+
+std::vector<at::Tensor> Gemma3::layer_trained_tensors(size_t index) const {
+  const DecoderLayer& l = layers_[index];
+  std::vector<at::Tensor> out;
+  auto add = [&](const at::Tensor& t) {
+    if (t.defined() && t.requires_grad()) out.push_back(t);
+  };
+  for (const Linear* lin :
+       {&l.q_proj, &l.k_proj, &l.v_proj, &l.o_proj, &l.gate_proj, &l.up_proj, &l.down_proj}) {
+    add(lin->weight);
+    add(lin->bias);
+    if (lin->lora) {
+      add(lin->lora->a);
+      add(lin->lora->b);
+    }
+  }
+  for (const at::Tensor* t : {&l.q_norm, &l.k_norm, &l.input_layernorm, &l.post_attention_layernorm,
+                              &l.pre_feedforward_layernorm, &l.post_feedforward_layernorm})
+    add(*t);
+  return out;
 }
 
 at::Tensor Gemma3::logits(const at::Tensor& hidden) const {

@@ -4,7 +4,9 @@
 #include <ATen/autocast_mode.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -15,6 +17,7 @@
 #include "student/load.h"
 #include "text/chat_template.h"
 #include "text/load_tokenizer.h"
+#include "train/distributed.h"
 #include "train/sft_data.h"
 #include "train/trainer.h"
 
@@ -201,19 +204,41 @@ int64_t run_sft(const config::Resolved& cfg) {
   if (!fs::exists(corpus))
     throw usage_error("training corpus not found: " + corpus,
                       "run ds-build corpus first (or set --training-corpus)");
-  student::apply_threads(cfg.get_int("run.threads"));
+  RankInfo ranks = rank_info_from_env([](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    return v != nullptr ? std::optional<std::string>(v) : std::nullopt;
+  });
+  if (ranks.world_size > 1) {
+    set_log_program("train-sft[rank " + std::to_string(ranks.rank) + "]");
+    if (ranks.rank != 0 && log_level() < LogLevel::Warn) set_log_level(LogLevel::Warn);  // rank 0 speaks
+  }
+  // Ranks on one machine share its cores unless run.threads says otherwise.
+  int64_t threads = cfg.get_int("run.threads");
+  if (threads == 0 && ranks.local_world_size > 1)
+    threads = std::max<int64_t>(1, std::thread::hardware_concurrency() / ranks.local_world_size);
+  student::apply_threads(threads);
   at::manual_seed(seed);
+  Distributed dist(ranks);
+  if (dist.world_size() > 1)
+    log_info("rank ", dist.rank(), " of ", dist.world_size(), " joined ", ranks.master_addr, ":",
+             ranks.master_port);
   fs::create_directories(output_dir);
-  write_file_atomic((fs::path(output_dir) / "run_config.json").string(), cfg.run_config({}).dump(2) + "\n");
+  if (dist.is_main())
+    write_file_atomic((fs::path(output_dir) / "run_config.json").string(), cfg.run_config({}).dump(2) + "\n");
 
   std::string base = cfg.get_string("training.base_model");
-  std::string base_dir = prepare_base(cfg, corpus, seed);
+  // Rank 0 builds the scratch student; the others wait for it, then load the same folder.
+  std::string base_dir = dist.is_main() ? prepare_base(cfg, corpus, seed) : std::string();
+  dist.barrier();
+  if (!dist.is_main()) base_dir = prepare_base(cfg, corpus, seed);
   auto tok = text::load_tokenizer(base_dir);
   SftData data = load_sft_data(corpus, *tok, data_settings(cfg, seed));
   log_info(data.rows, " corpus rows: ", data.train.size(), " train, ", data.eval.size(), " eval, ",
            data.dropped_too_long, " dropped (too long)");
 
   auto device = student::resolve_device(cfg.get_string("run.device"));
+  if (device.is_cuda() && dist.world_size() > 1)
+    device = at::Device(at::kCUDA, static_cast<int8_t>(ranks.local_rank));
   auto model = model::load_model(base_dir, at::TensorOptions().dtype(at::kFloat));
   std::optional<model::LoraSettings> lora;
   std::vector<TrainedTensor> trained;
@@ -228,6 +253,7 @@ int64_t run_sft(const config::Resolved& cfg) {
     for (auto& nt : model->named_weights()) trained.push_back({nt.name, nt.tensor, decays(nt.name)});
   }
   for (auto& t : trained) t.tensor->set_requires_grad(true);
+  model->set_gradient_checkpointing(cfg.get_bool("training.gradient_checkpointing"));
   if (!cfg.is_null("training.neftune_noise_alpha"))
     model->set_neftune_alpha(cfg.get_double("training.neftune_noise_alpha"));
 
@@ -247,10 +273,11 @@ int64_t run_sft(const config::Resolved& cfg) {
   LoopSettings ls;
   ls.output_dir = output_dir;
   ls.grad_accum = cfg.get_int("training.grad_accum");
+  ls.distributed = &dist;
   ls.batches_per_epoch = static_cast<int64_t>((data.train.size() + batch - 1) / batch);
   ls.total_steps =
       total_steps_for(int_or(cfg, "training.max_steps", -1), cfg.get_double("training.num_epochs"),
-                      ls.batches_per_epoch, ls.grad_accum);
+                      ls.batches_per_epoch, ls.grad_accum * dist.world_size());
   ls.schedule.type = cfg.get_string("training.lr_scheduler_type");
   ls.schedule.peak = cfg.get_double("training.learning_rate");
   ls.schedule.total_steps = ls.total_steps;
@@ -272,7 +299,9 @@ int64_t run_sft(const config::Resolved& cfg) {
   ls.progress_mode = cfg.get_string("run.progress");
   ls.progress_interval = cfg.get_double("run.progress_interval");
   log_info("training ", trained.size(), lora ? " adapter tensors" : " tensors (every weight)", " for ",
-           ls.total_steps, " steps of ", batch, " x ", ls.grad_accum, " examples");
+           ls.total_steps, " steps of ", batch, " x ", ls.grad_accum,
+           dist.world_size() > 1 ? " x " + std::to_string(dist.world_size()) + " ranks" : std::string(),
+           " examples (batch_size x grad_accum", dist.world_size() > 1 ? " x ranks)" : ")");
   return train_loop(*model, lora, optimizer, objective, ls);
 }
 

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "train/checkpoint.h"
+#include "train/distributed.h"
 
 namespace af::train {
 namespace fs = std::filesystem;
@@ -81,10 +82,25 @@ std::set<int64_t> injected_nonfinite_steps() {
   return steps;
 }
 
+// The gradients of the trained tensors, each defined (zeros where a rank's micro-batches never reached a
+// tensor), so every rank hands the same list to the collective.
+std::vector<at::Tensor> gradients(const AdamW& optimizer) {
+  std::vector<at::Tensor> grads;
+  for (const auto& p : optimizer.params()) {
+    if (!p.tensor->grad().defined()) p.tensor->mutable_grad() = at::zeros_like(*p.tensor);
+    grads.push_back(p.tensor->grad());
+  }
+  return grads;
+}
+
 }  // namespace
 
 int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings>& lora, AdamW& optimizer,
                    Objective& objective, const LoopSettings& s) {
+  Distributed single(RankInfo{});
+  Distributed& dist = s.distributed != nullptr ? *s.distributed : single;
+  const bool main_rank = dist.is_main();
+  const int world = dist.world_size();
   fs::create_directories(s.output_dir);
   std::string metrics_path = (fs::path(s.output_dir) / s.metrics_file).string();
   CheckpointParts parts{&model, &lora, &optimizer, s.tokenizer_dir};
@@ -125,12 +141,19 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
     load_checkpoint_weights(resume_from, model, lora);
     optimizer.load(resume_from);
     load_rng_state(resume_from);
-    truncate_metrics(metrics_path, step);
+    if (main_rank) truncate_metrics(metrics_path, step);
     log_info("resuming from ", resume_from, " (step ", step, " of ", s.total_steps, ")");
-  } else {
+  } else if (main_rank) {
     write_file_atomic(metrics_path, "");
   }
-  JsonlWriter metrics(metrics_path, JsonlWriter::Mode::Append);
+  std::optional<JsonlWriter> metrics;
+  if (main_rank) metrics.emplace(metrics_path, JsonlWriter::Mode::Append);
+  // Every rank starts from rank 0's weights, whatever its own initialisation drew.
+  if (world > 1) {
+    std::vector<at::Tensor> weights;
+    for (const auto& p : optimizer.params()) weights.push_back(*p.tensor);
+    dist.broadcast_from_main(weights);
+  }
 
   std::vector<std::vector<size_t>> batches = objective.epoch_batches(data_epoch);
   auto next_batch = [&]() {
@@ -170,6 +193,7 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
       best_metric = metric;
       best_checkpoint = dir;
     }
+    if (!main_rank) return;
     save_checkpoint(dir, parts, trainer_state());
     log_info("saved ", dir, " (", why, ")");
     if (s.save_total_limit > 0) rotate_checkpoints(s.output_dir, s.save_total_limit, best_checkpoint, dir);
@@ -177,23 +201,35 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
 
   install_interrupt_handlers();
   const std::set<int64_t> fault_steps = injected_nonfinite_steps();
-  Progress progress("train", static_cast<uint64_t>(s.total_steps), parse_progress_mode(s.progress_mode),
-                    s.progress_interval);
+  Progress progress("train", static_cast<uint64_t>(s.total_steps),
+                    parse_progress_mode(main_rank ? s.progress_mode : "off"), s.progress_interval);
   progress.advance(static_cast<uint64_t>(step));
   int64_t window_tokens = 0;
   auto window_start = std::chrono::steady_clock::now();
   bool stop_early = false;
   model.set_training(true);
   while (step < s.total_steps && !stop_early) {
+    // The step's micro-batches, the same on every rank; rank r runs every world-th one, from the r-th. The
+    // normaliser covers them all, so the summed gradients equal one process accumulating them all.
     std::vector<std::vector<size_t>> micro;
-    for (int64_t i = 0; i < s.grad_accum; ++i) micro.push_back(next_batch());
+    for (int64_t i = 0; i < s.grad_accum * world; ++i) micro.push_back(next_batch());
     double norm_by = objective.normaliser(micro);
-    double loss_sum = 0;
-    for (const auto& mb : micro) {
-      auto [loss, tokens] = objective.run(mb, norm_by, true);
+    double loss_sum = 0, step_tokens = 0;
+    for (size_t i = static_cast<size_t>(dist.rank()); i < micro.size(); i += static_cast<size_t>(world)) {
+      auto [loss, tokens] = objective.run(micro[i], norm_by, true);
       loss_sum += loss;
-      window_tokens += tokens;
+      step_tokens += static_cast<double>(tokens);
     }
+    bool interrupted_here = interrupt_requested();
+    if (world > 1) {
+      dist.all_reduce_sum(gradients(optimizer));
+      at::Tensor totals = at::tensor({loss_sum, step_tokens, interrupted_here ? 1.0 : 0.0}, at::kDouble);
+      dist.all_reduce_sum({totals});
+      loss_sum = totals[0].item<double>();
+      step_tokens = totals[1].item<double>();
+      interrupted_here = totals[2].item<double>() > 0;  // any rank's Ctrl-C stops every rank at this step
+    }
+    window_tokens += static_cast<int64_t>(step_tokens);
     double step_loss = loss_sum / norm_by;
     if (fault_steps.count(step + 1) != 0) step_loss = std::nan("");
     double grad_norm = clip_gradients(optimizer, s.max_grad_norm);
@@ -230,8 +266,10 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
                    {"grad_norm", round_to(grad_norm, 6)},
                    {"learning_rate", s.schedule.at(step)},
                    {"tokens_per_second", round_to(static_cast<double>(window_tokens) / seconds, 2)}};
-      metrics.write(line);
-      metrics.flush();
+      if (metrics) {
+        metrics->write(line);
+        metrics->flush();
+      }
       json history = line;
       history.erase("tokens_per_second");
       log_history.push_back(history);
@@ -244,7 +282,18 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
     if (s.eval_steps > 0 && (step % s.eval_steps == 0 || step == s.total_steps)) {
       model.set_training(false);
       auto t0 = std::chrono::steady_clock::now();
-      std::map<std::string, double> m = objective.evaluate();
+      // Rank 0 evaluates; the others take its figures, so every rank makes the same early-stop decision.
+      std::map<std::string, double> m = main_rank ? objective.evaluate() : std::map<std::string, double>{};
+      if (world > 1) {
+        at::Tensor figures = at::tensor(
+            {m.count("eval_loss") != 0 ? 1.0 : 0.0, m["eval_loss"], m["samples"], m["batches"]}, at::kDouble);
+        dist.broadcast_from_main({figures});
+        m.clear();
+        if (figures[0].item<double>() > 0)
+          m = {{"eval_loss", figures[1].item<double>()},
+               {"samples", figures[2].item<double>()},
+               {"batches", figures[3].item<double>()}};
+      }
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       model.set_training(true);
       if (m.count("eval_loss") != 0) {
@@ -255,8 +304,10 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
                      {"eval_runtime", round_to(seconds, 3)},
                      {"eval_samples_per_second", round_to(m["samples"] / seconds, 3)},
                      {"eval_steps_per_second", round_to(m["batches"] / seconds, 3)}};
-        metrics.write(line);
-        metrics.flush();
+        if (metrics) {
+          metrics->write(line);
+          metrics->flush();
+        }
         log_history.push_back({{"step", step}, {"epoch", epoch_now()}, {"eval_loss", line["eval_loss"]}});
         log_info("step ", step, ": eval_loss ", *last_eval);
         if (!best_eval_for_stop || *last_eval < *best_eval_for_stop - s.early_stop_min_delta) {
@@ -269,7 +320,8 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
         }
       }
     }
-    bool interrupted = interrupt_requested();
+    // One process also stops for a Ctrl-C that came during evaluation; ranks stop only at the agreed step.
+    bool interrupted = world > 1 ? interrupted_here : interrupted_here || interrupt_requested();
     if (step % s.save_steps == 0 || stop_early || interrupted || step == s.total_steps)
       save(interrupted             ? "interrupted"
            : stop_early            ? "early stop"
@@ -287,7 +339,8 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
     load_checkpoint_weights(best_checkpoint, model, lora);
   }
   std::string final_dir = (fs::path(s.output_dir) / "checkpoint-final").string();
-  save_final(final_dir, parts);
+  if (main_rank) save_final(final_dir, parts);
+  dist.barrier();  // no rank reports done before checkpoint-final exists
   if (skipped > 0) log_warn(skipped, " steps were skipped for non-finite values");
   log_info("done at step ", step, "; ", final_dir);
   return step;

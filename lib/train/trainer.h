@@ -16,6 +16,8 @@
 
 namespace af::train {
 
+class Distributed;
+
 /// What a loss provides to the loop.
 class Objective {
  public:
@@ -55,6 +57,9 @@ struct LoopSettings {
   std::string tokenizer_dir;
   std::string progress_mode = "auto";
   double progress_interval = 10;
+  /// The data-parallel group (nullptr: one process). Each optimizer step then takes grad_accum micro-batches
+  /// per rank, and rank 0 alone writes metrics and checkpoints.
+  Distributed* distributed = nullptr;
 };
 
 /// Runs the loop on `model` (trained tensors in `optimizer`); writes checkpoints, the metrics file and

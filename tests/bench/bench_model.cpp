@@ -40,6 +40,20 @@ double peak_rss_mb() {
   return static_cast<double>(u.ru_maxrss) / 1024.0;
 }
 
+// The resident high-water mark since the last reset_rss_peak(), in MB (Linux's VmHWM).
+double rss_peak_since_reset_mb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  return peak_rss_mb();
+}
+
+// Resets VmHWM to the current RSS, so one part of the run has its own peak (writing 5 to clear_refs).
+void reset_rss_peak() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
 // Best of a few timed runs of `fn`, in seconds.
 template <typename F>
 double best_time(int reps, F fn) {
@@ -129,9 +143,13 @@ json bench_training(af::model::Gemma3& m, int64_t batch, int64_t seq, int steps,
 }
 
 // LoRA SFT steps as train-sft runs them (r=16 on every linear layer, float32 base, bf16 autocast off), with
-// the step time split into forward, backward and optimizer.
-json bench_lora_training(af::model::Gemma3& m, int64_t batch, int64_t seq, int steps, double peak_gflops) {
+// the step time split into forward, backward and optimizer, and the peak RSS of these steps (the model's
+// weights included).
+json bench_lora_training(af::model::Gemma3& m, int64_t batch, int64_t seq, int steps, double peak_gflops,
+                         bool checkpointing) {
   const auto& c = m.config();
+  reset_rss_peak();
+  m.set_gradient_checkpointing(checkpointing);
   af::model::LoraSettings lora;
   lora.r = 16;
   lora.lora_alpha = 32;
@@ -164,6 +182,8 @@ json bench_lora_training(af::model::Gemma3& m, int64_t batch, int64_t seq, int s
     optim += std::chrono::duration<double>(t3 - t2).count();
   }
   m.set_training(false);
+  m.set_gradient_checkpointing(false);
+  double rss_peak = rss_peak_since_reset_mb();
   for (auto& [name, linear] : m.named_linears()) linear->lora.reset();
   double step = (fwd + bwd + optim) / steps;
   double tokens = static_cast<double>(batch * seq);
@@ -172,7 +192,9 @@ json bench_lora_training(af::model::Gemma3& m, int64_t batch, int64_t seq, int s
       4.0 * static_cast<double>(c.parameter_count()) +
       12.0 * static_cast<double>(c.num_hidden_layers * c.num_attention_heads * c.head_dim * seq);
   double achieved = flops_per_token * tokens / step / 1e9;
+  // With checkpointing the forward runs twice, but MFU counts the model's FLOPs once, as usual.
   return {{"lora_r", 16},
+          {"gradient_checkpointing", checkpointing},
           {"batch", batch},
           {"seq_len", seq},
           {"step_seconds", step},
@@ -183,7 +205,7 @@ json bench_lora_training(af::model::Gemma3& m, int64_t batch, int64_t seq, int s
           {"achieved_gflops", achieved},
           {"mfu", achieved / peak_gflops},
           {"mfu_target", kTargetMfu},
-          {"peak_rss_mb_so_far", peak_rss_mb()},
+          {"peak_rss_mb", rss_peak},
           {"peak_rss_target_mb", 5120}};
 }
 
@@ -266,13 +288,15 @@ int main(int argc, char** argv) {
                   << " of the bandwidth bound)\n";
       }
       if (dtype == at::kFloat) {
-        json lora = bench_lora_training(m, batch, lora_seq, steps, peak_f32);
-        std::cerr << shape << " LoRA r=16 SFT step (batch " << batch << " x " << lora_seq
-                  << "): " << lora["tokens_per_second"] << " tokens/s, MFU " << lora["mfu"] << ", forward "
-                  << lora["forward_seconds"] << " s, backward " << lora["backward_seconds"]
-                  << " s, optimizer " << lora["optimizer_seconds"] << " s, peak RSS "
-                  << lora["peak_rss_mb_so_far"] << " MB\n";
-        entry["lora_sft_float32"] = lora;
+        for (bool checkpointing : {false, true}) {
+          json lora = bench_lora_training(m, batch, lora_seq, steps, peak_f32, checkpointing);
+          std::cerr << shape << " LoRA r=16 SFT step (batch " << batch << " x " << lora_seq
+                    << (checkpointing ? ", gradient checkpointing" : "") << "): " << lora["tokens_per_second"]
+                    << " tokens/s, MFU " << lora["mfu"] << ", forward " << lora["forward_seconds"]
+                    << " s, backward " << lora["backward_seconds"] << " s, optimizer "
+                    << lora["optimizer_seconds"] << " s, peak RSS " << lora["peak_rss_mb"] << " MB\n";
+          entry[checkpointing ? "lora_sft_float32_checkpointing" : "lora_sft_float32"] = lora;
+        }
       }
       json train = bench_training(m, batch, seq, steps, dtype == at::kFloat ? peak_f32 : peak_bf16);
       train["mfu_against_float32_peak"] = train["achieved_gflops"].get<double>() / peak_f32;

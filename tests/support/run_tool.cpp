@@ -16,7 +16,7 @@ namespace af::test {
 
 pid_t spawn_tool(const std::string& tool, const std::vector<std::string>& args, const std::string& out_path,
                  const std::string& err_path, const std::map<std::string, std::string>& env) {
-  std::string exe = std::string(ASTFORGE_BIN_DIR) + "/" + tool;
+  std::string exe = tool.rfind('/', 0) == 0 ? tool : std::string(ASTFORGE_BIN_DIR) + "/" + tool;
   std::vector<std::string> argv_store = {exe};
   argv_store.insert(argv_store.end(), args.begin(), args.end());
   std::vector<char*> argv;

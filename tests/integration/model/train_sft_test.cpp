@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "model/model_folder.h"
 #include "support/background_tool.h"
 #include "support/json_lines.h"
 #include "support/run_tool.h"
@@ -113,6 +114,29 @@ bool wait_for(const std::string& path, double seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
+}
+
+// Two runs' metrics lines and final weights agree within float tolerance (summation order may differ).
+void check_same_training(const std::string& a_dir, const std::string& b_dir) {
+  auto a = timeless(a_dir + "/training_metrics.jsonl"), b = timeless(b_dir + "/training_metrics.jsonl");
+  REQUIRE(a.size() == 6);  // loss at 2, 4, 6, 8 and eval_loss at 4, 8
+  REQUIRE(b.size() == a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CHECK(b[i]["step"] == a[i]["step"]);
+    CHECK(b[i]["epoch"] == a[i]["epoch"]);
+    for (const char* key : {"loss", "grad_norm", "learning_rate", "eval_loss"})
+      if (a[i].contains(key))
+        CHECK(b[i][key].get<double>() == doctest::Approx(a[i][key].get<double>()).epsilon(1e-5));
+  }
+  auto wa = af::model::load_model(a_dir + "/checkpoint-final", at::TensorOptions().dtype(at::kFloat));
+  auto wb = af::model::load_model(b_dir + "/checkpoint-final", at::TensorOptions().dtype(at::kFloat));
+  auto na = wa->named_weights(), nb = wb->named_weights();
+  REQUIRE(na.size() == nb.size());
+  for (size_t i = 0; i < na.size(); ++i) {
+    INFO(na[i].name);
+    double scale = na[i].tensor->abs().max().item<double>();
+    CHECK((*na[i].tensor - *nb[i].tensor).abs().max().item<double>() <= 1e-4 * scale);
+  }
 }
 
 }  // namespace
@@ -278,4 +302,44 @@ TEST_CASE("an existing scratch student of other sizes is refused, not silently r
       run_tool("train-sft", with(sft_args(corpus, dir.file("run"), 2), {"--scratch-hidden-size", "48"}));
   CHECK(other.exit_code == 2);
   CHECK(other.err.find("holds a scratch student of other sizes") != std::string::npos);
+}
+
+TEST_CASE("two data-parallel ranks train as one rank with twice the gradient accumulation") {
+  TempDir dir;
+  std::string corpus = write_corpus(dir);
+  auto one = run_tool("train-sft", with(sft_args(corpus, dir.file("one"), 8), {"--grad-accum", "2"}));
+  REQUIRE_MESSAGE(one.exit_code == 0, one.err);
+  auto two = run_tool(std::string(ASTFORGE_SOURCE_DIR) + "/pipelines/launchRanks.sh",
+                      with({"--nproc", "2", std::string(ASTFORGE_BIN_DIR) + "/train-sft"},
+                           with(sft_args(corpus, dir.file("two"), 8), {"--grad-accum", "1"})));
+  REQUIRE_MESSAGE(two.exit_code == 0, two.err);
+  CHECK(two.err.find("starting 2 rank(s) of 2") != std::string::npos);
+  CHECK(two.err.find("8 steps of 4 x 1 x 2 ranks examples") != std::string::npos);
+  // Rank 0 alone logs progress and writes checkpoints.
+  CHECK(two.err.find("train-sft[rank 0]: saved " + dir.file("two/checkpoint-4")) != std::string::npos);
+  CHECK(two.err.find("train-sft[rank 1]: saved") == std::string::npos);
+
+  check_same_training(dir.file("one"), dir.file("two"));
+}
+
+TEST_CASE("gradient checkpointing trains the same as keeping every activation") {
+  TempDir dir;
+  std::string corpus = write_corpus(dir);
+  auto plain = run_tool("train-sft", sft_args(corpus, dir.file("plain"), 8));
+  REQUIRE_MESSAGE(plain.exit_code == 0, plain.err);
+  auto recomputed =
+      run_tool("train-sft", with(sft_args(corpus, dir.file("gc"), 8), {"--gradient-checkpointing"}));
+  REQUIRE_MESSAGE(recomputed.exit_code == 0, recomputed.err);
+  check_same_training(dir.file("plain"), dir.file("gc"));
+}
+
+TEST_CASE("inconsistent rank variables are refused with the variable's name") {
+  TempDir dir;
+  std::string corpus = write_corpus(dir);
+  auto r = run_tool("train-sft", sft_args(corpus, dir.file("x"), 2), {{"WORLD_SIZE", "2"}, {"RANK", "2"}});
+  CHECK(r.exit_code != 0);
+  CHECK_MESSAGE(r.err.find("RANK=2 is not below WORLD_SIZE=2") != std::string::npos, r.err);
+  r = run_tool("train-sft", sft_args(corpus, dir.file("x"), 2), {{"WORLD_SIZE", "two"}});
+  CHECK(r.err.find("WORLD_SIZE=two is not an integer") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir.file("x/checkpoint-final")));
 }
