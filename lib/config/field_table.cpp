@@ -551,6 +551,14 @@ std::vector<Field> build_fields() {
           .doc("Every Nth layer attends globally, the others through the sliding window (Gemma 3: 6)."),
 
       // ---------------------------------------------------------------- evaluation
+      Def("evaluation.base_model", T::String, "${training.base_model}")
+          .tools(EVAL)
+          .doc("The student's base model folder, or \"scratch\" (the scratch student under "
+               "training.output_dir)."),
+      Def("evaluation.judge", T::Bool, true)
+          .tools(EVAL)
+          .doc("Ask the teacher to judge each sample; false (--no-judge) reports only the teacher-free "
+               "rates."),
       Def("evaluation.adapter", T::Path, "${training.output_dir}/checkpoint-final")
           .nullable()
           .tools(EVAL)
@@ -739,6 +747,16 @@ std::vector<Field> build_fields() {
           .le(100)
           .tools(DPO)
           .doc("DPO beta: strength of the preference objective."),
+      Def("alignment.loss_type", T::Enum, "sigmoid")
+          .choices({"sigmoid", "ipo", "hinge"})
+          .tools(DPO)
+          .doc("DPO loss: sigmoid (the DPO paper), ipo (squared, on token-averaged log-probabilities) or "
+               "hinge."),
+      Def("alignment.label_smoothing", T::Float, 0.0)
+          .ge(0)
+          .lt(0.5)
+          .tools(DPO)
+          .doc("Conservative DPO: the chance that a preference label is wrong (sigmoid loss only)."),
       Def("alignment.gradient_checkpointing", T::Bool, "${training.gradient_checkpointing}")
           .tools(DPO)
           .doc("Recompute activations in backward."),

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "model/model_folder.h"
+#include "text/chat_template.h"
 #include "text/load_tokenizer.h"
 
 namespace af::student {
@@ -36,8 +37,34 @@ void apply_threads(int64_t threads) {
   at::set_num_threads(n);
 }
 
-Student load_student(const std::string& model_dir, const std::string& adapter_dir, at::ScalarType dtype,
+model::GenerationSettings generation_settings(const config::Resolved& cfg, const text::Tokenizer& tok) {
+  model::GenerationSettings g;
+  g.max_new_tokens = cfg.get_int("evaluation.max_new_tokens");
+  g.do_sample = cfg.get_bool("evaluation.do_sample");
+  g.temperature = cfg.get_double("evaluation.temperature");
+  g.top_p = cfg.get_double("evaluation.top_p");
+  g.top_k = cfg.get_int("evaluation.top_k");
+  g.repetition_penalty = cfg.get_double("evaluation.repetition_penalty");
+  g.seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
+  g.stop_tokens = text::stop_tokens(tok);
+  g.pad_token_id = text::pad_token(tok);
+  return g;
+}
+
+Student load_student(const std::string& base_dir, const std::string& checkpoint_dir, at::ScalarType dtype,
                      at::Device device, bool merge) {
+  namespace fs = std::filesystem;
+  // A checkpoint of a fully trained student (no adapter_config.json, its own config.json) is a whole model
+  // folder: it replaces the base instead of adapting it.
+  bool whole_model = !checkpoint_dir.empty() &&
+                     !fs::exists(fs::path(checkpoint_dir) / "adapter_config.json") &&
+                     fs::exists(fs::path(checkpoint_dir) / "config.json");
+  const std::string model_dir = whole_model ? checkpoint_dir : base_dir;
+  const std::string adapter_dir = whole_model ? std::string() : checkpoint_dir;
+  if (!checkpoint_dir.empty() && !fs::is_directory(checkpoint_dir))
+    throw usage_error(
+        "checkpoint not found: " + checkpoint_dir,
+        "pass --adapter with a checkpoint-* folder of train-sft or train-dpo (or none for the base)");
   if (!std::filesystem::is_directory(model_dir))
     throw usage_error("model folder not found: " + model_dir,
                       "pass --model with a Hugging Face folder (config.json, model.safetensors, tokenizer)");

@@ -7,6 +7,7 @@
 
 #include "config/resolve.h"
 #include "model/gemma3.h"
+#include "model/generate.h"
 #include "model/lora.h"
 #include "text/tokenizer.h"
 
@@ -29,9 +30,13 @@ at::Device resolve_device(const std::string& setting);
 /// Applies run.threads (0: every core) to libtorch's intra-op pool.
 void apply_threads(int64_t threads);
 
-/// Loads `model_dir` (and `adapter_dir` when not empty) in `dtype` on `device`. With `merge`, the adapter is
+/// Generation settings from the evaluation.* keys (shared by predict and eval-teacher), stopping on the
+/// tokenizer's end-of-turn tokens and padding with its pad token.
+model::GenerationSettings generation_settings(const config::Resolved& cfg, const text::Tokenizer& tok);
+/// Loads `base_dir` with the checkpoint `checkpoint_dir` when not empty: a LoRA adapter on the base, or a
+/// whole fully-trained model folder that replaces it, in `dtype` on `device`. With `merge`, the adapter is
 /// folded into the weights (inference: no extra matmuls); otherwise it stays separate (training).
-Student load_student(const std::string& model_dir, const std::string& adapter_dir, at::ScalarType dtype,
+Student load_student(const std::string& base_dir, const std::string& checkpoint_dir, at::ScalarType dtype,
                      at::Device device, bool merge);
 
 }  // namespace af::student

@@ -76,20 +76,6 @@ std::string row_prompt(const InputRow& row) {
   return dataset::student_prompt(v["schema"], v["query"].get<std::string>());
 }
 
-model::GenerationSettings generation_settings(const config::Resolved& cfg, const text::Tokenizer& tok) {
-  model::GenerationSettings g;
-  g.max_new_tokens = cfg.get_int("evaluation.max_new_tokens");
-  g.do_sample = cfg.get_bool("evaluation.do_sample");
-  g.temperature = cfg.get_double("evaluation.temperature");
-  g.top_p = cfg.get_double("evaluation.top_p");
-  g.top_k = cfg.get_int("evaluation.top_k");
-  g.repetition_penalty = cfg.get_double("evaluation.repetition_penalty");
-  g.seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
-  g.stop_tokens = text::stop_tokens(tok);
-  g.pad_token_id = text::pad_token(tok);
-  return g;
-}
-
 // Writes to a file atomically at the end (no half-written file), or to stdout line by line.
 class Output {
  public:

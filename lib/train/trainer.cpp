@@ -138,6 +138,8 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
     window_steps = st.at("window").at("steps").get<int64_t>();
     if (!st["last_eval"].is_null()) last_eval = st["last_eval"].get<double>();
     if (!st["last_window_loss"].is_null()) last_window_loss = st["last_window_loss"].get<double>();
+    if (st.contains("objective_window") && !st["objective_window"].is_null())
+      objective.restore_window(st["objective_window"]);
     load_checkpoint_weights(resume_from, model, lora);
     optimizer.load(resume_from);
     load_rng_state(resume_from);
@@ -184,6 +186,7 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
                 {"window", {{"loss", window_loss}, {"steps", window_steps}}},
                 {"last_eval", last_eval ? json(*last_eval) : json(nullptr)},
                 {"last_window_loss", last_window_loss ? json(*last_window_loss) : json(nullptr)},
+                {"objective_window", objective.window_state()},
                 {"log_history", log_history}};
   };
   auto save = [&](const char* why) {
@@ -266,6 +269,7 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
                    {"grad_norm", round_to(grad_norm, 6)},
                    {"learning_rate", s.schedule.at(step)},
                    {"tokens_per_second", round_to(static_cast<double>(window_tokens) / seconds, 2)}};
+      for (const auto& [key, value] : objective.take_log_metrics()) line[key] = round_to(value, 6);
       if (metrics) {
         metrics->write(line);
         metrics->flush();

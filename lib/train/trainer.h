@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "model/gemma3.h"
 #include "model/lora.h"
 #include "train/adamw.h"
@@ -33,6 +35,11 @@ class Objective {
                                          bool backward) = 0;
   /// Evaluation metrics ("eval_loss", ...); empty when there is no eval set.
   virtual std::map<std::string, double> evaluate() = 0;
+  /// Extra figures for the logging line (DPO: rewards/...), averaged since the last call.
+  virtual std::map<std::string, double> take_log_metrics() { return {}; }
+  /// The unfinished logging window of those figures, carried by checkpoints so a resumed run logs the same.
+  virtual nlohmann::json window_state() const { return nullptr; }
+  virtual void restore_window(const nlohmann::json& state) { (void)state; }
 };
 
 /// The loop's settings (training.* / alignment.*).

@@ -1,9 +1,20 @@
-// eval-teacher: Generate with the student, validate against each schema, and have the teacher judge the ASTs.
-#include "config/pending_tool.h"
+// eval-teacher: the student answers the eval set; each answer is parsed, validated, compared with the target
+// and judged by the teacher.
+#include "config/cli.h"
+#include "student/eval_teacher.h"
 
 int main(int argc, char** argv) {
-  return af::config::run_pending_tool(
-      argc, argv, af::config::Tool::EvalTeacher,
-      "Generate with the student, validate against each schema, and have the teacher judge the ASTs.",
-      "issue #6, evaluation and alignment");
+  using namespace af::config;
+  return run_main("eval-teacher", [&] {
+    ToolCli cli(
+        Tool::EvalTeacher, "eval-teacher",
+        "Generate with the student on the eval set, validate each answer against its schema, compare\n"
+        "it with the stored target and have the teacher judge it. Writes evaluation_results.jsonl\n"
+        "(resumable) and evaluation_summary.json.");
+    if (auto code = cli.parse(argc, argv)) return *code;
+    std::optional<Resolved> cfg = cli.resolve_for_run();
+    if (!cfg) return 0;
+    af::student::run_eval_teacher(*cfg);
+    return 0;
+  });
 }

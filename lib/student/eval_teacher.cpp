@@ -1,0 +1,249 @@
+#include "student/eval_teacher.h"
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include "core/canonical_json.h"
+#include "core/error.h"
+#include "core/files.h"
+#include "core/interrupt.h"
+#include "core/jsonl_reader.h"
+#include "core/log.h"
+#include "core/parallel.h"
+#include "core/progress.h"
+#include "dataset/resumable_output.h"
+#include "eval/eval_set.h"
+#include "eval/judge.h"
+#include "eval/student_output.h"
+#include "eval/summary.h"
+#include "jsonschema/schema.h"
+#include "model/model_folder.h"
+#include "student/load.h"
+#include "teacher/client.h"
+#include "text/chat_template.h"
+
+namespace af::student {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// What identifies a checkpoint's weights cheaply: the weight files' sizes and times.
+json weights_identity(const std::string& dir) {
+  json out = json::object();
+  if (dir.empty() || !fs::is_directory(dir)) return out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".safetensors") continue;
+    out[entry.path().filename().string()] = {
+        entry.file_size(), static_cast<int64_t>(entry.last_write_time().time_since_epoch().count())};
+  }
+  return out;
+}
+
+// The record of one sample, before the teacher's part.
+json student_record(const eval::EvalSample& s, const jsonschema::Schema& compiled, const std::string& raw,
+                    const model::Generation& g, size_t prompt_tokens, double seconds_share) {
+  eval::ParsedOutput parsed = eval::parse_student_output(raw);
+  json r = {{"id", s.id},
+            {"schema_id", s.schema_id},
+            {"domain_id", s.domain_id},
+            {"language", s.language},
+            {"kind", s.kind},
+            {"query", s.query},
+            {"prompt_text", s.prompt},
+            {"raw_output", raw},
+            {"finish_reason", g.finish_reason},
+            {"truncated", g.finish_reason == "length"},
+            {"prompt_tokens", prompt_tokens},
+            {"generated_tokens", g.tokens.size()},
+            {"generation_seconds", seconds_share},
+            {"parsed", parsed.parsed}};
+  if (parsed.parsed) {
+    r["student_ast"] = parsed.value;
+    r["student_canonical"] = parsed.canonical;
+    json errors = json::array();
+    for (const auto& e : compiled.validate(parsed.value)) errors.push_back(e.to_json());
+    r["schema_valid"] = errors.empty();
+    r["schema_errors"] = errors;
+  } else {
+    r["student_ast"] = nullptr;
+    r["student_canonical"] = nullptr;
+    r["parse_error"] = parsed.error;
+    r["schema_valid"] = false;
+    r["schema_errors"] = json::array();
+  }
+  r["target_canonical"] = s.target ? json(*s.target) : json(nullptr);
+  r["exact_match"] = s.target ? json(parsed.parsed && parsed.canonical == *s.target) : json(nullptr);
+  return r;
+}
+
+}  // namespace
+
+size_t run_eval_teacher(const config::Resolved& cfg) {
+  const std::string results_path = cfg.get_string("evaluation.eval_results");
+  const std::string summary_path = cfg.get_string("evaluation.eval_summary");
+  const std::string dataset_path = cfg.get_string("evaluation.dataset");
+  const std::string schemas_path = cfg.get_string("dataset_generation.final_schemas_out");
+  const std::string adapter = cfg.is_null("evaluation.adapter") ? "" : cfg.get_string("evaluation.adapter");
+  const bool judge = cfg.get_bool("evaluation.judge");
+  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
+
+  eval::EvalSelection sel;
+  sel.include_invalid = cfg.get_bool("evaluation.include_invalid");
+  sel.max_samples = cfg.is_null("evaluation.max_samples") ? -1 : cfg.get_int("evaluation.max_samples");
+  sel.sample_seed = cfg.is_null("evaluation.sample_seed")
+                        ? seed
+                        : static_cast<uint64_t>(cfg.get_int("evaluation.sample_seed"));
+  for (const auto& [path, what] :
+       {std::pair{dataset_path, "evaluation dataset"}, {schemas_path, "schemas file"}})
+    if (!fs::exists(path))
+      throw usage_error(std::string(what) + " not found: " + path, "run ds-build first (or pass --dataset)");
+  eval::EvalSet set = eval::load_eval_set(dataset_path, schemas_path, sel);
+  if (set.samples.empty())
+    throw usage_error(dataset_path + " has no samples to evaluate" +
+                          (set.skipped_invalid > 0 ? " (every row is invalid; add --include-invalid)" : ""),
+                      "run ds-build corpus to write the eval set");
+  log_info(
+      "evaluating ", set.samples.size(), " of ", set.rows, " rows of ", dataset_path,
+      set.skipped_invalid > 0 ? " (" + std::to_string(set.skipped_invalid) + " invalid rows left out)" : "");
+
+  std::unique_ptr<teacher::TeacherClient> teacher;
+  if (judge) {
+    teacher = std::make_unique<teacher::TeacherClient>(teacher::teacher_settings(cfg));
+    teacher->check_reachable();
+  } else {
+    log_warn("no teacher (--no-judge): teacher_accept_rate and semantic_pass_rate will be missing");
+  }
+
+  std::string base_value = cfg.get_string("evaluation.base_model");
+  std::string base_dir = base_model_dir(cfg, base_value);
+  model::GenerationSettings gen_settings;
+  json fingerprint = {{"samples", json::array()},
+                      {"base_model", base_dir},
+                      {"adapter", adapter},
+                      {"weights", weights_identity(adapter.empty() ? base_dir : adapter)},
+                      {"dtype", cfg.get_string("evaluation.dtype")},
+                      {"generation",
+                       {{"max_new_tokens", cfg.get_int("evaluation.max_new_tokens")},
+                        {"do_sample", cfg.get_bool("evaluation.do_sample")},
+                        {"temperature", cfg.get_double("evaluation.temperature")},
+                        {"top_p", cfg.get_double("evaluation.top_p")},
+                        {"top_k", cfg.get_int("evaluation.top_k")},
+                        {"repetition_penalty", cfg.get_double("evaluation.repetition_penalty")},
+                        {"seed", seed}}},
+                      {"judge", judge},
+                      {"teacher", judge ? json(teacher->settings().model) : json(nullptr)}};
+  for (const auto& s : set.samples)
+    fingerprint["samples"].push_back({s.id, dataset::fingerprint_of(s.prompt)});
+  fs::create_directories(fs::path(results_path).parent_path().empty() ? "."
+                                                                      : fs::path(results_path).parent_path());
+  dataset::ResumableOutput out(results_path, cfg.get_string("evaluation.checkpoint_path"),
+                               dataset::fingerprint_of(fingerprint), cfg.get_bool("evaluation.resume"));
+  const size_t total = set.samples.size();
+  size_t next = out.complete() ? total : static_cast<size_t>(out.done());
+
+  if (next < total) {
+    apply_threads(cfg.get_int("run.threads"));
+    Student student =
+        load_student(base_dir, adapter, model::parse_dtype_name(cfg.get_string("evaluation.dtype")),
+                     resolve_device(cfg.get_string("run.device")), /*merge=*/true);
+    gen_settings = generation_settings(cfg, *student.tokenizer);
+    std::map<std::string, jsonschema::Schema> compiled;
+    for (const auto& [id, schema] : set.schemas) compiled.emplace(id, jsonschema::Schema::compile(schema));
+    auto batch_size = static_cast<size_t>(cfg.get_int("evaluation.batch_size"));
+    auto every = static_cast<size_t>(cfg.get_int("evaluation.checkpoint_every"));
+    size_t workers = teacher ? static_cast<size_t>(teacher->settings().concurrency) : 1;
+    Progress progress("eval", total, parse_progress_mode(cfg.get_string("run.progress")),
+                      cfg.get_double("run.progress_interval"));
+    progress.advance(next);
+    install_interrupt_handlers();
+    size_t since_commit = 0;
+    while (next < total) {
+      size_t end = std::min(total, next + batch_size);
+      std::vector<std::vector<int32_t>> prompts;
+      for (size_t i = next; i < end; ++i)
+        prompts.push_back(text::tokenize_prompt(*student.tokenizer, set.samples[i].prompt));
+      model::GenerationSettings batch_settings = gen_settings;
+      batch_settings.seed =
+          gen_settings.seed + next;  // a sample's draws depend on its position, not the batch
+      auto t0 = std::chrono::steady_clock::now();
+      std::vector<model::Generation> gens = model::generate(*student.model, prompts, batch_settings);
+      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::vector<json> records(end - next);
+      for (size_t i = next; i < end; ++i) {
+        const auto& s = set.samples[i];
+        records[i - next] = student_record(
+            s, compiled.at(s.schema_id), student.tokenizer->decode(gens[i - next].tokens, true),
+            gens[i - next], prompts[i - next].size(), seconds / static_cast<double>(end - next));
+      }
+      if (teacher) {
+        try {
+          parallel_for(records.size(), workers, [&](size_t k) {
+            const auto& s = set.samples[next + k];
+            json& r = records[k];
+            eval::Judgement j = eval::judge(*teacher, *s.schema, compiled.at(s.schema_id), s.query,
+                                            r["student_ast"], next + k, seed + next + k);
+            r["teacher_canonical"] = j.teacher_canonical;
+            r["teacher_schema_valid"] = j.teacher_schema_valid;
+            r["teacher_verdict"] = j.verdict;
+            r["teacher_reason"] = j.reason;
+            r["teacher_accept"] = j.verdict == "accept";
+            r["semantic_pass"] = r["schema_valid"].get<bool>() && j.verdict == "accept";
+            r["teacher_seconds"] = j.seconds;
+            r["teacher_attempts"] = j.attempts;
+          });
+        } catch (const Error& e) {
+          out.commit();
+          throw runtime_error(std::string("the teacher failed while judging samples ") +
+                                  std::to_string(next + 1) + "-" + std::to_string(end) + ": " + e.what(),
+                              std::to_string(next) + " of " + std::to_string(total) +
+                                  " samples are saved in " + results_path +
+                                  "; start the teacher (or raise --teacher-retries) and run again to resume");
+        }
+      }
+      for (auto& r : records) out.append(r);
+      since_commit += records.size();
+      if (since_commit >= every) {
+        out.commit();
+        since_commit = 0;
+      }
+      progress.advance(end - next);
+      next = end;
+      if (interrupt_requested()) {
+        out.commit();
+        throw interrupted_error("interrupted after " + std::to_string(next) + " of " + std::to_string(total) +
+                                    " samples; they are saved in " + results_path,
+                                "run the same command again to resume");
+      }
+    }
+    progress.finish();
+  }
+  out.finish();
+
+  std::vector<json> records = read_jsonl(results_path);
+  if (records.size() != total)
+    throw runtime_error(results_path + " has " + std::to_string(records.size()) + " records for " +
+                            std::to_string(total) + " samples",
+                        "run with --no-resume to evaluate again from the start");
+  json context = {{"dataset", dataset_path},
+                  {"base_model", base_dir},
+                  {"adapter", adapter.empty() ? json(nullptr) : json(adapter)},
+                  {"teacher_model", judge ? json(teacher->settings().model) : json(nullptr)},
+                  {"eval_results", results_path},
+                  {"rows_in_dataset", set.rows},
+                  {"skipped_invalid", set.skipped_invalid},
+                  {"generation", fingerprint["generation"]}};
+  json summary = eval::summarize(records, context);
+  write_file_atomic(summary_path, summary.dump(2) + "\n");
+  auto pct = [&](const char* key) {
+    return summary[key].is_null() ? std::string("n/a")
+                                  : std::to_string(summary[key].get<double>() * 100).substr(0, 5) + "%";
+  };
+  log_info("parsed ", pct("parsed_rate"), ", schema-valid ", pct("schema_valid_rate"), ", exact match ",
+           pct("exact_match_rate"), ", teacher accept ", pct("teacher_accept_rate"), ", semantic pass ",
+           pct("semantic_pass_rate"), " over ", total, " samples; ", summary_path);
+  return total;
+}
+
+}  // namespace af::student
