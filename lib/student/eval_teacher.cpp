@@ -141,7 +141,8 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
   dataset::ResumableOutput out(results_path, cfg.get_string("evaluation.checkpoint_path"),
                                dataset::fingerprint_of(fingerprint), cfg.get_bool("evaluation.resume"));
   const size_t total = set.samples.size();
-  size_t next = out.complete() ? total : static_cast<size_t>(out.done());
+  // The rows on disk count, whatever the checkpoint says (a finished file may have lost rows since).
+  size_t next = std::min(total, static_cast<size_t>(out.done()));
 
   if (next < total) {
     apply_threads(cfg.get_int("run.threads"));
