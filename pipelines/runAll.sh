@@ -25,20 +25,13 @@ log "checking $CONFIG"
 out_root="$(cfg_get run.output_root)"
 "$ASTFORGE_BIN/cfg-resolve" "${CONFIG_ARGS[@]}" -o "$out_root/run_config.json"
 
-run_stage() {
-  local tool="$1"; shift
-  log "running $tool"
-  "$ASTFORGE_BIN/$tool" "${CONFIG_ARGS[@]}" "$@"
-}
-
 "$ASTFORGE_ROOT/pipelines/runDatasetGeneration.sh" --config "$CONFIG" "${TEACHER_ARGS[@]}"
 
-# Each later stage tool refuses clearly (exit 1) until the issue that builds it lands; the runner stops there.
-[ "$WITH_TRAINING" = 1 ] && "$ASTFORGE_ROOT/pipelines/runTraining.sh" --config "$CONFIG"
-[ "$WITH_EVALS" = 1 ] && run_stage eval-teacher "${TEACHER_ARGS[@]}" && run_stage report
+if [ "$WITH_TRAINING" = 1 ]; then "$ASTFORGE_ROOT/pipelines/runTraining.sh" --config "$CONFIG"; fi
+# runAlignment.sh evaluates the SFT student itself, so --with-evals adds nothing to it.
 if [ "$WITH_ALIGNMENT" = 1 ]; then
-  run_stage eval-teacher "${TEACHER_ARGS[@]}"
-  run_stage pairs-build
-  run_stage train-dpo
+  "$ASTFORGE_ROOT/pipelines/runAlignment.sh" --config "$CONFIG" "${TEACHER_ARGS[@]}"
+elif [ "$WITH_EVALS" = 1 ]; then
+  "$ASTFORGE_ROOT/pipelines/runEvals.sh" --config "$CONFIG" "${TEACHER_ARGS[@]}"
 fi
 log "done; outputs under $out_root"

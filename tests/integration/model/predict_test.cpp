@@ -158,6 +158,10 @@ TEST_CASE("bad rows and bad folders are usage errors that say where and what to 
   CHECK(r.err.find("model folder not found: " + dir.file("nope")) != std::string::npos);
   r = run_tool("predict", {"--model", model, "--adapter", dir.file("nope"), "--input", ok});
   CHECK(r.exit_code == 2);
+  CHECK(r.err.find("checkpoint not found: " + dir.file("nope")) != std::string::npos);
+  std::filesystem::create_directories(dir.file("empty"));  // a folder that is neither an adapter nor a model
+  r = run_tool("predict", {"--model", model, "--adapter", dir.file("empty"), "--input", ok});
+  CHECK(r.exit_code == 2);
   CHECK(r.err.find("no adapter_config.json") != std::string::npos);
   CHECK(!std::filesystem::exists(dir.file("out.jsonl")));
 }
