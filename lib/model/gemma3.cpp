@@ -202,12 +202,16 @@ at::Tensor Gemma3::attention(const DecoderLayer& layer, size_t index, const at::
     k = k.to(at::kFloat);
     v = v.to(at::kFloat);
   }
+  // The scale goes on the queries (T x D numbers) rather than on the scores (T x S), and the mask is added in
+  // place: at training lengths the [T, S] tensors are what costs, so each pass over them counts.
   at::Tensor scores =
-      at::matmul(qg, k.transpose(-1, -2)).to(at::kFloat) * std::pow(c.query_pre_attn_scalar, -0.5);
+      at::matmul(qg * std::pow(c.query_pre_attn_scalar, -0.5), k.transpose(-1, -2)).to(at::kFloat);
   if (c.attn_logit_softcapping)
     scores = at::tanh(scores / *c.attn_logit_softcapping) * *c.attn_logit_softcapping;
   at::Tensor key_bias = bias.slice(-1, bias.size(-1) - S);
-  at::Tensor probs = at::softmax(scores.view({B, KV, G, T, S}) + key_bias, -1).to(v.scalar_type());
+  scores = scores.view({B, KV, G, T, S});
+  scores.add_(key_bias);
+  at::Tensor probs = at::softmax(scores, -1).to(v.scalar_type());
   at::Tensor out = at::matmul(probs.view({B, KV, G * T, S}), v).view({B, H, T, D}).to(out_type);
   return layer.o_proj.forward(out.transpose(1, 2).reshape({B, T, H * D}), training_);
 }

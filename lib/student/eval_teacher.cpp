@@ -19,6 +19,7 @@
 #include "eval/summary.h"
 #include "jsonschema/schema.h"
 #include "model/model_folder.h"
+#include "student/allocator.h"
 #include "student/load.h"
 #include "teacher/client.h"
 #include "text/chat_template.h"
@@ -146,6 +147,7 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
 
   if (next < total) {
     apply_threads(cfg.get_int("run.threads"));
+    keep_freed_memory();
     Student student =
         load_student(base_dir, adapter, model::parse_dtype_name(cfg.get_string("evaluation.dtype")),
                      resolve_device(cfg.get_string("run.device")), /*merge=*/true);

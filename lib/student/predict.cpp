@@ -15,6 +15,7 @@
 #include "eval/student_output.h"
 #include "model/generate.h"
 #include "model/model_folder.h"
+#include "student/allocator.h"
 #include "student/load.h"
 #include "text/chat_template.h"
 #include "text/load_tokenizer.h"
@@ -103,6 +104,7 @@ void run_predict(const config::Resolved& cfg) {
   std::vector<std::string> prompts;
   for (const auto& r : rows) prompts.push_back(row_prompt(r));  // every row checked before the model loads
   apply_threads(cfg.get_int("run.threads"));
+  keep_freed_memory();
   std::string model_dir = base_model_dir(cfg, cfg.get_string("predict.model"));
   std::string adapter = cfg.is_null("predict.adapter") ? "" : cfg.get_string("predict.adapter");
   Student s = load_student(model_dir, adapter, model::parse_dtype_name(cfg.get_string("evaluation.dtype")),

@@ -12,6 +12,7 @@
 #include "dataset/resumable_output.h"
 #include "model/lm_loss.h"
 #include "model/lora.h"
+#include "student/allocator.h"
 #include "student/load.h"
 #include "text/chat_template.h"
 #include "train/sft_data.h"
@@ -239,6 +240,7 @@ int64_t run_dpo(const config::Resolved& cfg) {
   if (!fs::is_directory(adapter))
     throw usage_error("SFT checkpoint not found: " + adapter, "run train-sft first (or pass --adapter)");
   student::apply_threads(cfg.get_int("run.threads"));
+  student::keep_freed_memory();
   at::manual_seed(seed);
   fs::create_directories(output_dir);
   write_file_atomic((fs::path(output_dir) / "run_config.json").string(), cfg.run_config({}).dump(2) + "\n");

@@ -14,6 +14,7 @@
 #include "model/lm_loss.h"
 #include "model/model_folder.h"
 #include "model/scratch.h"
+#include "student/allocator.h"
 #include "student/load.h"
 #include "text/chat_template.h"
 #include "text/load_tokenizer.h"
@@ -217,6 +218,7 @@ int64_t run_sft(const config::Resolved& cfg) {
   if (threads == 0 && ranks.local_world_size > 1)
     threads = std::max<int64_t>(1, std::thread::hardware_concurrency() / ranks.local_world_size);
   student::apply_threads(threads);
+  student::keep_freed_memory();
   at::manual_seed(seed);
   Distributed dist(ranks);
   if (dist.world_size() > 1)

@@ -20,6 +20,7 @@
 #include "model/lm_loss.h"
 #include "model/lora.h"
 #include "model/scratch.h"
+#include "student/allocator.h"
 #include "student/load.h"
 #include "train/adamw.h"
 
@@ -286,6 +287,7 @@ int main(int argc, char** argv) {
   app.add_option("--lora-peak", lora_peak, "Internal: the float32 GEMM peak for the child's MFU");
   CLI11_PARSE(app, argc, argv);
   af::student::apply_threads(threads);
+  af::student::keep_freed_memory();  // as the tools do
   at::manual_seed(0);
   if (!lora_child.empty()) {
     af::model::ModelConfig config = shapes.at(0) == "270m" ? gemma3_270m() : dev_shape(dev_config, 0);
