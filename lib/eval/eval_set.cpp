@@ -1,24 +1,15 @@
 #include "eval/eval_set.h"
 
-#include <random>
-
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "core/jsonl_reader.h"
+#include "core/permutation.h"
 #include "dataset/query_kind.h"
 #include "dataset/student_prompt.h"
 
 namespace af::eval {
 
 using nlohmann::json;
-
-std::vector<size_t> shuffled_indices(size_t n, uint64_t seed) {
-  std::vector<size_t> order(n);
-  for (size_t i = 0; i < n; ++i) order[i] = i;
-  std::mt19937_64 rng(seed);
-  for (size_t i = n; i > 1; --i) std::swap(order[i - 1], order[rng() % i]);
-  return order;
-}
 
 namespace {
 
@@ -94,7 +85,7 @@ EvalSet load_eval_set(const std::string& dataset_path, const std::string& schema
     all.push_back(std::move(s));
   }
   if (selection.max_samples > 0 && static_cast<size_t>(selection.max_samples) < all.size()) {
-    for (size_t i : shuffled_indices(all.size(), selection.sample_seed)) {
+    for (size_t i : seeded_permutation(all.size(), selection.sample_seed)) {
       set.samples.push_back(all[i]);
       if (set.samples.size() == static_cast<size_t>(selection.max_samples)) break;
     }

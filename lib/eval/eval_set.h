@@ -43,7 +43,4 @@ struct EvalSelection {
 EvalSet load_eval_set(const std::string& dataset_path, const std::string& schemas_path,
                       const EvalSelection& selection);
 
-/// The same order for the same seed on every machine: Fisher-Yates over a 64-bit Mersenne Twister.
-std::vector<size_t> shuffled_indices(size_t n, uint64_t seed);
-
 }  // namespace af::eval

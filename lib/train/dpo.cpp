@@ -15,6 +15,7 @@
 #include "student/allocator.h"
 #include "student/load.h"
 #include "text/chat_template.h"
+#include "train/loop_config.h"
 #include "train/sft_data.h"
 #include "train/trainer.h"
 
@@ -285,12 +286,7 @@ int64_t run_dpo(const config::Resolved& cfg) {
                                    dataset::fingerprint_of(ref_inputs));
   for (auto& t : trained) t.tensor->set_requires_grad(true);
 
-  AdamWSettings opt;
-  opt.beta1 = cfg.get_double("alignment.adam_beta1");
-  opt.beta2 = cfg.get_double("alignment.adam_beta2");
-  opt.epsilon = cfg.get_double("alignment.adam_epsilon");
-  opt.weight_decay = cfg.get_double("alignment.weight_decay");
-  AdamW optimizer(trained, opt);
+  AdamW optimizer(trained, adamw_settings_from(cfg, "alignment"));
 
   DpoLossSettings loss;
   loss.loss_type = cfg.get_string("alignment.loss_type");
@@ -298,32 +294,12 @@ int64_t run_dpo(const config::Resolved& cfg) {
   loss.label_smoothing = cfg.get_double("alignment.label_smoothing");
   DpoObjective objective(*s.model, data, std::move(reference), pad, batch, seed, loss, bf16);
 
-  LoopSettings ls;
-  ls.output_dir = output_dir;
+  LoopSettings ls =
+      loop_settings_from(cfg, "alignment", static_cast<int64_t>((data.pairs() + batch - 1) / batch));
   ls.metrics_file = "dpo_metrics.jsonl";
-  ls.grad_accum = cfg.get_int("alignment.grad_accum");
-  ls.batches_per_epoch = static_cast<int64_t>((data.pairs() + batch - 1) / batch);
-  ls.total_steps =
-      total_steps_for(cfg.is_null("alignment.max_steps") ? -1 : cfg.get_int("alignment.max_steps"),
-                      cfg.get_double("alignment.num_epochs"), ls.batches_per_epoch, ls.grad_accum);
-  ls.schedule.type = cfg.get_string("alignment.lr_scheduler_type");
-  ls.schedule.peak = cfg.get_double("alignment.learning_rate");
-  ls.schedule.total_steps = ls.total_steps;
-  ls.schedule.warmup_steps = warmup_from(cfg.get_int("alignment.warmup_steps"),
-                                         cfg.get_double("alignment.warmup_ratio"), ls.total_steps);
-  ls.max_grad_norm = cfg.is_null("alignment.max_grad_norm") ? 0.0 : cfg.get_double("alignment.max_grad_norm");
-  ls.logging_steps = cfg.get_int("alignment.logging_steps");
   ls.eval_steps = 0;  // DPO has no held-out loss; the real judge is eval-teacher on the aligned adapter
-  ls.save_steps = cfg.get_int("alignment.save_steps");
-  ls.save_total_limit =
-      cfg.is_null("alignment.save_total_limit") ? -1 : cfg.get_int("alignment.save_total_limit");
   ls.metric_for_best_model = "loss";
-  ls.resume = cfg.is_null("alignment.resume_from_checkpoint")
-                  ? ""
-                  : cfg.get_string("alignment.resume_from_checkpoint");
   ls.tokenizer_dir = s.model_dir;
-  ls.progress_mode = cfg.get_string("run.progress");
-  ls.progress_interval = cfg.get_double("run.progress_interval");
   log_info("DPO (", loss.loss_type, ", beta ", loss.beta, ") on ", trained.size(),
            s.adapter ? " adapter tensors" : " tensors (every weight)", " for ", ls.total_steps, " steps of ",
            batch, " x ", ls.grad_accum, " pairs");

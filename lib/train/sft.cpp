@@ -19,6 +19,7 @@
 #include "text/chat_template.h"
 #include "text/load_tokenizer.h"
 #include "train/distributed.h"
+#include "train/loop_config.h"
 #include "train/sft_data.h"
 #include "train/trainer.h"
 
@@ -259,12 +260,7 @@ int64_t run_sft(const config::Resolved& cfg) {
   if (!cfg.is_null("training.neftune_noise_alpha"))
     model->set_neftune_alpha(cfg.get_double("training.neftune_noise_alpha"));
 
-  AdamWSettings opt;
-  opt.beta1 = cfg.get_double("training.adam_beta1");
-  opt.beta2 = cfg.get_double("training.adam_beta2");
-  opt.epsilon = cfg.get_double("training.adam_epsilon");
-  opt.weight_decay = cfg.get_double("training.weight_decay");
-  AdamW optimizer(trained, opt);
+  AdamW optimizer(trained, adamw_settings_from(cfg, "training"));
 
   auto batch = static_cast<size_t>(cfg.get_int("training.batch_size"));
   auto eval_batch = static_cast<size_t>(int_or(cfg, "training.eval_batch_size", static_cast<int64_t>(batch)));
@@ -272,34 +268,16 @@ int64_t run_sft(const config::Resolved& cfg) {
                          cfg.get_bool("training.group_by_length"), cfg.get_double("training.label_smoothing"),
                          cfg.get_bool("training.bf16"));
 
-  LoopSettings ls;
-  ls.output_dir = output_dir;
-  ls.grad_accum = cfg.get_int("training.grad_accum");
+  LoopSettings ls = loop_settings_from(
+      cfg, "training", static_cast<int64_t>((data.train.size() + batch - 1) / batch), dist.world_size());
   ls.distributed = &dist;
-  ls.batches_per_epoch = static_cast<int64_t>((data.train.size() + batch - 1) / batch);
-  ls.total_steps =
-      total_steps_for(int_or(cfg, "training.max_steps", -1), cfg.get_double("training.num_epochs"),
-                      ls.batches_per_epoch, ls.grad_accum * dist.world_size());
-  ls.schedule.type = cfg.get_string("training.lr_scheduler_type");
-  ls.schedule.peak = cfg.get_double("training.learning_rate");
-  ls.schedule.total_steps = ls.total_steps;
-  ls.schedule.warmup_steps = warmup_from(cfg.get_int("training.warmup_steps"),
-                                         cfg.get_double("training.warmup_ratio"), ls.total_steps);
-  ls.max_grad_norm = cfg.is_null("training.max_grad_norm") ? 0.0 : cfg.get_double("training.max_grad_norm");
   ls.nonfinite_patience = cfg.get_int("training.nonfinite_patience");
-  ls.logging_steps = cfg.get_int("training.logging_steps");
   ls.eval_steps = data.eval.empty() ? 0 : cfg.get_int("training.eval_steps");
-  ls.save_steps = cfg.get_int("training.save_steps");
-  ls.save_total_limit = int_or(cfg, "training.save_total_limit", -1);
   ls.early_stop_min_delta = cfg.get_double("training.early_stop_min_delta");
   ls.early_stop_patience = cfg.get_int("training.early_stop_patience");
   ls.load_best_model_at_end = cfg.get_bool("training.load_best_model_at_end");
   ls.metric_for_best_model = cfg.get_string("training.metric_for_best_model");
-  ls.resume =
-      cfg.is_null("training.resume_from_checkpoint") ? "" : cfg.get_string("training.resume_from_checkpoint");
   ls.tokenizer_dir = base_dir;
-  ls.progress_mode = cfg.get_string("run.progress");
-  ls.progress_interval = cfg.get_double("run.progress_interval");
   log_info("training ", trained.size(), lora ? " adapter tensors" : " tensors (every weight)", " for ",
            ls.total_steps, " steps of ", batch, " x ", ls.grad_accum,
            dist.world_size() > 1 ? " x " + std::to_string(dist.world_size()) + " ranks" : std::string(),

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/permutation.h"
 #include "text/tokenizer.h"
 
 namespace af::train {
@@ -65,8 +66,5 @@ std::vector<std::vector<size_t>> epoch_batches(const std::vector<Example>& examp
                                                uint64_t seed, int64_t epoch, bool group_by_length);
 /// Batches of `examples` in order (evaluation).
 std::vector<std::vector<size_t>> ordered_batches(size_t count, size_t batch_size);
-
-/// A deterministic Fisher-Yates shuffle of 0..n-1 (the same on every platform, unlike std::shuffle).
-std::vector<size_t> seeded_permutation(size_t n, uint64_t seed);
 
 }  // namespace af::train

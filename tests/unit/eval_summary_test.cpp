@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/permutation.h"
 #include "eval/eval_set.h"
 #include "eval/summary.h"
 #include "support/temp_dir.h"
@@ -102,8 +103,8 @@ TEST_CASE("max_samples draws the same samples for the same seed, and others for 
   CHECK(ids(sel) == a);
   sel.sample_seed = 8;
   CHECK(ids(sel) != a);
-  CHECK(shuffled_indices(5, 1) == shuffled_indices(5, 1));
-  auto order = shuffled_indices(100, 3);
+  CHECK(af::seeded_permutation(5, 1) == af::seeded_permutation(5, 1));
+  auto order = af::seeded_permutation(100, 3);
   std::sort(order.begin(), order.end());
   for (size_t i = 0; i < order.size(); ++i) CHECK(order[i] == i);
 }
