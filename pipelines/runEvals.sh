@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# runEvals.sh: eval-teacher on the SFT checkpoint (or --adapter DIR): evaluation_results.jsonl + evaluation_summary.json.
+# runEvals.sh: eval-teacher on the SFT checkpoint (or --adapter DIR), and on the DPO checkpoint when one exists.
 # Usage: pipelines/runEvals.sh [--config FILE] [--teacher-model M] [--adapter DIR] [extra eval-teacher flags...]
 # Resumes an interrupted evaluation by default; starts teacher-sim when the config's teacher is teacher-sim.
+# (The report stage joins here once the report tool exists.)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 CONFIG="$ASTFORGE_ROOT/configs/defaults.dev.yaml"
@@ -21,3 +22,9 @@ ensure_built
 start_teacher_if_simulated
 log "eval-teacher (config $CONFIG)"
 "$ASTFORGE_BIN/eval-teacher" "${CONFIG_ARGS[@]}" "${TEACHER_ARGS[@]}" "${EXTRA[@]}"
+dpo_dir="$(cfg_get alignment.output_dir)"
+if [ -d "$dpo_dir/checkpoint-final" ]; then
+  log "eval-teacher on the aligned student ($dpo_dir/checkpoint-final)"
+  "$ASTFORGE_BIN/eval-teacher" "${CONFIG_ARGS[@]}" "${TEACHER_ARGS[@]}" "${EXTRA[@]}" \
+    --adapter "$dpo_dir/checkpoint-final" --out-dir "$dpo_dir/eval"
+fi
