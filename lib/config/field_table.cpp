@@ -392,7 +392,8 @@ std::vector<Field> build_fields() {
       Def("training.eval_accumulation_steps", T::Int, 2)
           .ge(1)
           .tools(SFT)
-          .doc("Eval micro-batches accumulated before results are gathered (bounds eval memory)."),
+          .doc("Eval micro-batches accumulated before results are gathered (bounds eval memory). astforge's "
+               "evaluation keeps only each batch's summed loss, so its memory is one batch's at any value."),
       Def("training.logging_steps", T::Int, 10)
           .ge(1)
           .tools(SFT)
