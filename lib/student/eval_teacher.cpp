@@ -238,6 +238,8 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
                   {"skipped_invalid", set.skipped_invalid},
                   {"generation", fingerprint["generation"]}};
   json summary = eval::summarize(records, context);
+  if (!fs::path(summary_path).parent_path().empty())
+    fs::create_directories(fs::path(summary_path).parent_path());
   write_file_atomic(summary_path, summary.dump(2) + "\n");
   auto pct = [&](const char* key) {
     return summary[key].is_null() ? std::string("n/a")

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/error.h"
@@ -56,6 +57,10 @@ std::vector<std::array<double, 2>> reference_logps(model::Gemma3& m, const PairD
 }  // namespace
 
 int64_t run_dpo(const config::Resolved& cfg) {
+  const char* world = std::getenv("WORLD_SIZE");
+  if (world != nullptr && std::string(world) != "1" && std::string(world) != "")
+    throw usage_error("train-dpo runs as one process (WORLD_SIZE=" + std::string(world) + ")",
+                      "launch it without launchRanks.sh or torchrun; only train-sft is data-parallel");
   const std::string output_dir = cfg.get_string("alignment.output_dir");
   const std::string pairs_path = cfg.get_string("alignment.pairs_out");
   const std::string adapter = cfg.get_string("alignment.adapter");

@@ -290,3 +290,10 @@ TEST_CASE("pairs-build and train-dpo: metrics, checkpoints, resume bit-identical
   for (const char* f : {"adapter_config.json", "adapter_model.safetensors"})
     CHECK(fs::exists(p.dir.file(std::string("dpo_lora/checkpoint-final/") + f)));
 }
+
+TEST_CASE("train-dpo refuses to run as data-parallel ranks instead of writing one run from several") {
+  auto r =
+      run_tool("train-dpo", {"--config", "configs/defaults.dev.yaml"}, {{"WORLD_SIZE", "2"}, {"RANK", "0"}});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("train-dpo runs as one process (WORLD_SIZE=2)") != std::string::npos);
+}
