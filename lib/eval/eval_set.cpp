@@ -24,7 +24,7 @@ std::string string_field(const json& row, const char* key, const std::string& wh
   return row[key].get<std::string>();
 }
 
-std::optional<std::string> target_of(const json& row, const std::string& where) {
+std::optional<std::string> target_of(const json& row) {
   if (row.contains("target") && !row["target"].is_null()) {
     if (row["target"].is_string()) return canonical_json(parse_json_strict(row["target"].get<std::string>()));
     return canonical_json(row["target"]);
@@ -32,7 +32,6 @@ std::optional<std::string> target_of(const json& row, const std::string& where) 
   if (row.contains("ast_canonical") && row["ast_canonical"].is_string())
     return canonical_json(parse_json_strict(row["ast_canonical"].get<std::string>()));
   if (row.contains("ast") && row["ast"].is_object()) return canonical_json(row["ast"]);
-  (void)where;
   return std::nullopt;
 }
 
@@ -70,7 +69,7 @@ EvalSet load_eval_set(const std::string& dataset_path, const std::string& schema
     if (s.language.empty()) s.language = "unknown";
     s.is_valid = !row.contains("is_valid") || !row["is_valid"].is_boolean() || row["is_valid"].get<bool>();
     try {
-      s.target = target_of(row, where);
+      s.target = target_of(row);
     } catch (const Error& e) {
       throw usage_error(where + ": key 'target': " + e.what());
     }

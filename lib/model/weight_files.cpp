@@ -94,4 +94,16 @@ void write_weight_files(const std::string& dir, const std::vector<TensorBytes>& 
   write_file_atomic((fs::path(dir) / "model.safetensors.index.json").string(), index.dump(2) + "\n");
 }
 
+nlohmann::json weights_identity(const std::string& dir) {
+  namespace fs = std::filesystem;
+  nlohmann::json out = nlohmann::json::object();
+  if (dir.empty() || !fs::is_directory(dir)) return out;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".safetensors") continue;
+    out[entry.path().filename().string()] = {
+        entry.file_size(), static_cast<int64_t>(entry.last_write_time().time_since_epoch().count())};
+  }
+  return out;
+}
+
 }  // namespace af::model

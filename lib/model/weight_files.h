@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "model/safetensors.h"
 
 namespace af::model {
@@ -34,5 +36,9 @@ class WeightFiles {
 /// model-0000i-of-0000n.safetensors shards plus model.safetensors.index.json (Hugging Face's layout).
 void write_weight_files(const std::string& dir, const std::vector<TensorBytes>& tensors,
                         uint64_t max_shard_bytes);
+
+/// What identifies a folder's weights cheaply, for fingerprints of what a result was computed from: each
+/// .safetensors file's size and modification time ({} for no folder).
+nlohmann::json weights_identity(const std::string& dir);
 
 }  // namespace af::model

@@ -19,6 +19,7 @@
 #include "eval/summary.h"
 #include "jsonschema/schema.h"
 #include "model/model_folder.h"
+#include "model/weight_files.h"
 #include "student/allocator.h"
 #include "student/load.h"
 #include "teacher/client.h"
@@ -29,18 +30,6 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-// What identifies a checkpoint's weights cheaply: the weight files' sizes and times.
-json weights_identity(const std::string& dir) {
-  json out = json::object();
-  if (dir.empty() || !fs::is_directory(dir)) return out;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.path().extension() != ".safetensors") continue;
-    out[entry.path().filename().string()] = {
-        entry.file_size(), static_cast<int64_t>(entry.last_write_time().time_since_epoch().count())};
-  }
-  return out;
-}
 
 // The record of one sample, before the teacher's part.
 json student_record(const eval::EvalSample& s, const jsonschema::Schema& compiled, const std::string& raw,
@@ -123,7 +112,7 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
   json fingerprint = {{"samples", json::array()},
                       {"base_model", base_dir},
                       {"adapter", adapter},
-                      {"weights", weights_identity(adapter.empty() ? base_dir : adapter)},
+                      {"weights", model::weights_identity(adapter.empty() ? base_dir : adapter)},
                       {"dtype", cfg.get_string("evaluation.dtype")},
                       {"generation",
                        {{"max_new_tokens", cfg.get_int("evaluation.max_new_tokens")},

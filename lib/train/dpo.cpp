@@ -13,6 +13,7 @@
 #include "dataset/resumable_output.h"
 #include "model/lm_loss.h"
 #include "model/lora.h"
+#include "model/weight_files.h"
 #include "student/allocator.h"
 #include "student/load.h"
 #include "text/chat_template.h"
@@ -107,11 +108,8 @@ int64_t run_dpo(const config::Resolved& cfg) {
                      {"adapter", adapter},
                      {"base", base_dir},
                      {"max_seq_length", cfg.get_int("alignment.max_seq_length")},
-                     {"bf16", bf16}};
-  for (const auto& entry : fs::directory_iterator(adapter))
-    if (entry.path().extension() == ".safetensors")
-      ref_inputs["weights"][entry.path().filename().string()] = {
-          entry.file_size(), static_cast<int64_t>(entry.last_write_time().time_since_epoch().count())};
+                     {"bf16", bf16},
+                     {"weights", model::weights_identity(adapter)}};
   auto reference = reference_logps(*s.model, data, pad, batch, bf16,
                                    (fs::path(output_dir) / "reference_logps.json").string(),
                                    dataset::fingerprint_of(ref_inputs));
