@@ -2,9 +2,11 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/hash.h"
 
 namespace af::model {
 
@@ -100,8 +102,13 @@ nlohmann::json weights_identity(const std::string& dir) {
   if (dir.empty() || !fs::is_directory(dir)) return out;
   for (const auto& entry : fs::directory_iterator(dir)) {
     if (entry.path().extension() != ".safetensors") continue;
-    out[entry.path().filename().string()] = {
-        entry.file_size(), static_cast<int64_t>(entry.last_write_time().time_since_epoch().count())};
+    // By content: a checkpoint rewritten with the same weights (a finished run resumed) keeps its identity.
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string chunk(1 << 20, '\0');
+    uint64_t h = kFnvOffset;
+    while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0)
+      h = fnv1a64(std::string_view(chunk.data(), static_cast<size_t>(in.gcount())), h);
+    out[entry.path().filename().string()] = {entry.file_size(), h};
   }
   return out;
 }

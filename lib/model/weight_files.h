@@ -37,8 +37,8 @@ class WeightFiles {
 void write_weight_files(const std::string& dir, const std::vector<TensorBytes>& tensors,
                         uint64_t max_shard_bytes);
 
-/// What identifies a folder's weights cheaply, for fingerprints of what a result was computed from: each
-/// .safetensors file's size and modification time ({} for no folder).
+/// What identifies a folder's weights, for fingerprints of what a result was computed from: each .safetensors
+/// file's size and content hash ({} for no folder).
 nlohmann::json weights_identity(const std::string& dir);
 
 }  // namespace af::model
