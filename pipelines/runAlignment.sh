@@ -44,3 +44,5 @@ log "eval-teacher on the aligned student ($dpo_dir/checkpoint-final)"
 "$ASTFORGE_BIN/eval-teacher" "${CONFIG_ARGS[@]}" "${TEACHER_ARGS[@]}" --adapter "$dpo_dir/checkpoint-final" \
   --out-dir "$dpo_dir/eval"
 log "alignment done: SFT $sft_eval/evaluation_summary.json, DPO $dpo_dir/eval/evaluation_summary.json"
+"$ASTFORGE_BIN/report" "${CONFIG_ARGS[@]}"
+log "report: $(cfg_get report.out_dir)/report.md, alignment_report.md beside it"

@@ -34,4 +34,8 @@ if [ "$WITH_ALIGNMENT" = 1 ]; then
 elif [ "$WITH_EVALS" = 1 ]; then
   "$ASTFORGE_ROOT/pipelines/runEvals.sh" --config "$CONFIG" "${TEACHER_ARGS[@]}"
 fi
+if [ "$WITH_TRAINING$WITH_EVALS$WITH_ALIGNMENT" != 000 ]; then
+  "$ASTFORGE_BIN/report" "${CONFIG_ARGS[@]}" 2>/dev/null
+  log "report: $(cfg_get report.out_dir)/report.md"
+fi
 log "done; outputs under $out_root"

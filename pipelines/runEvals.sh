@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# runEvals.sh: eval-teacher on the SFT checkpoint (or --adapter DIR), and on the DPO checkpoint when one exists.
+# runEvals.sh: eval-teacher on the SFT checkpoint (or --adapter DIR), and on the DPO checkpoint when one exists,
+# then report.md (and alignment_report.md when both evaluations exist).
 # Usage: pipelines/runEvals.sh [--config FILE] [--teacher-model M] [--adapter DIR] [extra eval-teacher flags...]
 # Resumes an interrupted evaluation by default; starts teacher-sim when the config's teacher is teacher-sim.
-# (The report stage joins here once the report tool exists.)
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 CONFIG="$ASTFORGE_ROOT/configs/defaults.dev.yaml"
@@ -28,3 +28,5 @@ if [ -d "$dpo_dir/checkpoint-final" ]; then
   "$ASTFORGE_BIN/eval-teacher" "${CONFIG_ARGS[@]}" "${TEACHER_ARGS[@]}" "${EXTRA[@]}" \
     --adapter "$dpo_dir/checkpoint-final" --out-dir "$dpo_dir/eval"
 fi
+"$ASTFORGE_BIN/report" "${CONFIG_ARGS[@]}"
+log "report: $(cfg_get report.out_dir)/report.md"

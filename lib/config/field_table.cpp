@@ -784,8 +784,7 @@ std::vector<Field> build_fields() {
       Def("report.eval_results", T::Path, "${evaluation.eval_results}")
           .tools(REPORT)
           .doc("Per-sample evaluation records of the SFT student (for the worst failures)."),
-      Def("report.dpo_eval_summary", T::Path,
-          "${run.output_root}/student_runs/eval-dpo/evaluation_summary.json")
+      Def("report.dpo_eval_summary", T::Path, "${alignment.output_dir}/eval/evaluation_summary.json")
           .tools(REPORT)
           .doc("Evaluation summary of the DPO student (alignment_report.md; skipped when missing)."),
       Def("report.worst_failures", T::Int, 20)

@@ -1,8 +1,24 @@
-// report: Write report.md and plots from training metrics and evaluations.
-#include "config/pending_tool.h"
+// report: report.md (training curves, evaluation rates, DPO curves, worst failures) and alignment_report.md.
+#include "config/cli.h"
+#include "core/log.h"
+#include "report/report.h"
 
 int main(int argc, char** argv) {
-  return af::config::run_pending_tool(argc, argv, af::config::Tool::Report,
-                                      "Write report.md and plots from training metrics and evaluations.",
-                                      "issue #7, report");
+  using namespace af::config;
+  return run_main("report", [&] {
+    ToolCli cli(
+        Tool::Report, "report",
+        "Write report.md with gnuplot plots (SVG, PNG) from the training metrics, the evaluation\n"
+        "summary and records, and the DPO metrics; and alignment_report.md comparing the SFT and DPO\n"
+        "evaluations when both exist. Missing inputs are named in the report, not fatal.");
+    if (auto code = cli.parse(argc, argv)) return *code;
+    std::optional<Resolved> cfg = cli.resolve_for_run();
+    if (!cfg) return 0;
+    af::report::ReportOutcome out = af::report::write_reports(af::report::report_settings_from(*cfg));
+    for (const auto& m : out.missing) af::log_info("not found (left out of the report): ", m);
+    for (const auto& p : out.problems) af::log_warn(p);
+    af::log_info("wrote ", out.report_path, " (", out.plots.size(), " plot images)",
+                 out.alignment_report_path.empty() ? "" : " and " + out.alignment_report_path);
+    return 0;
+  });
 }
