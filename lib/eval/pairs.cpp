@@ -32,7 +32,12 @@ PairsResult build_pairs(const std::string& path, const PairSettings& settings) {
       throw usage_error(where + ": missing key 'prompt_text'", "pairs are built from eval-teacher's records");
     const std::string* verdict = string_at(r, "teacher_verdict");
     const std::string* chosen = string_at(r, "teacher_canonical");
+    // An answer that did not parse is still what the student said: as the rejected side it teaches the
+    // student away from broken JSON, the failure DPO most needs to fix on a young student.
     const std::string* rejected = string_at(r, "student_canonical");
+    const bool rejected_parsed = rejected != nullptr;
+    if (rejected == nullptr) rejected = string_at(r, "raw_output");
+    if (rejected != nullptr && rejected->empty()) rejected = nullptr;
     auto skip = [&](const char* reason) { ++out.skipped[reason]; };
     if (verdict != nullptr) ++judged;
     if (verdict == nullptr || chosen == nullptr) {
@@ -42,7 +47,7 @@ PairsResult build_pairs(const std::string& path, const PairSettings& settings) {
     } else if (r.contains("teacher_schema_valid") && r["teacher_schema_valid"] == false) {
       skip("teacher AST not schema-valid");
     } else if (rejected == nullptr) {
-      skip("student output did not parse");
+      skip("no student output");
     } else if (*chosen == *rejected) {
       skip("chosen equals rejected");
     } else if (!seen.insert(*prompt + '\n' + *chosen + '\n' + *rejected).second) {
@@ -54,6 +59,7 @@ PairsResult build_pairs(const std::string& path, const PairSettings& settings) {
                            {"prompt", *prompt},
                            {"chosen", *chosen},
                            {"rejected", *rejected},
+                           {"rejected_parsed", rejected_parsed},
                            {"language", r.value("language", json(nullptr))},
                            {"kind", r.value("kind", json(nullptr))},
                            {"teacher_reason", r.value("teacher_reason", json(nullptr))}});

@@ -1,6 +1,6 @@
 // DPO preference pairs from teacher-judged evaluation records: the exact prompt the student saw, the
-// teacher's AST as "chosen" and the student's as "rejected". Unusable records are skipped and counted by
-// reason.
+// teacher's AST as "chosen" and the student's as "rejected" (its canonical AST, or its raw text when it did
+// not parse). Unusable records are skipped and counted by reason.
 #pragma once
 #include <cstdint>
 #include <map>

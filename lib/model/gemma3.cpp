@@ -19,6 +19,13 @@ void KvCache::select_rows(const at::Tensor& rows) {
   if (key_mask.defined()) key_mask = key_mask.index_select(0, rows);
 }
 
+void KvCache::expand_rows(int64_t rows) {
+  for (auto* list : {&k, &v})
+    for (auto& t : *list)
+      if (t.defined()) t = t.expand({rows, t.size(1), t.size(2), t.size(3)});
+  if (key_mask.defined()) key_mask = key_mask.expand({rows, key_mask.size(1)}).contiguous();
+}
+
 namespace {
 
 // RMSNorm as one pass over each row, for inference on the CPU: generation normalises a handful of rows 109

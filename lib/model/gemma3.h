@@ -29,6 +29,8 @@ struct KvCache {
   int64_t length() const { return key_mask.defined() ? key_mask.size(1) : 0; }
   /// Keeps the batch rows `rows` (a 1-D int64 index tensor) of every tensor.
   void select_rows(const at::Tensor& rows);
+  /// Shares a one-row cache with `rows` rows (a view: gradients of every row flow back into the one row).
+  void expand_rows(int64_t rows);
 };
 
 /// What every layer of one forward shares: RoPE tables and the attention bias of the layer's kind.

@@ -66,19 +66,19 @@ model::LoraSettings lora_settings(const config::Resolved& cfg, const std::string
 class SftObjective : public Objective {
  public:
   SftObjective(model::Gemma3& m, const SftData& data, int32_t pad, size_t batch, size_t eval_batch,
-               uint64_t seed, bool group, double smoothing, bool bf16)
+               uint64_t seed, BatchGrouping grouping, double smoothing, bool bf16)
       : model_(m),
         data_(data),
         pad_(pad),
         batch_(batch),
         eval_batch_(eval_batch),
         seed_(seed),
-        group_(group),
+        grouping_(grouping),
         smoothing_(smoothing),
         bf16_(bf16) {}
 
   std::vector<std::vector<size_t>> epoch_batches(int64_t epoch) override {
-    return train::epoch_batches(data_.train, batch_, seed_, epoch, group_);
+    return train::epoch_batches(data_.train, batch_, seed_, epoch, grouping_);
   }
   double normaliser(const std::vector<std::vector<size_t>>& micro) override {
     double n = 0;
@@ -93,7 +93,7 @@ class SftObjective : public Objective {
     if (data_.eval.empty()) return {};
     at::NoGradGuard no_grad;
     double loss = 0, tokens = 0;
-    auto batches = ordered_batches(data_.eval.size(), eval_batch_);
+    auto batches = ordered_batches(data_.eval, eval_batch_, grouping_.by_group);
     for (const auto& b : batches) {
       loss += run_on(data_.eval, b, 1.0, false).first;
       for (size_t i : b) tokens += static_cast<double>(data_.eval[i].supervised());
@@ -106,20 +106,14 @@ class SftObjective : public Objective {
  private:
   std::pair<double, int64_t> run_on(const std::vector<Example>& set, const std::vector<size_t>& idx,
                                     double norm_by, bool backward) {
-    Batch b = make_batch(set, idx, pad_);
+    Batch b = make_batch(set, idx, pad_, grouping_.by_group);
     auto device = model_.options().device();
     at::Tensor loss;
     {
       // bfloat16 autocast: matmuls in bfloat16, norms and softmax in float32 (the model casts them itself).
       at::autocast::set_cpu_enabled(bf16_ && device.is_cpu());
       at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      at::Tensor hidden = model_.forward(b.ids.to(device), b.mask.to(device));
-      at::Tensor targets = b.targets.to(device).reshape({-1});
-      at::Tensor rows = targets.ge(0).nonzero().squeeze(1);
-      // Only supervised positions reach the LM head, in chunks: no batch-wide vocabulary logits.
-      at::Tensor h = hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows);
-      loss = model::chunked_lm_loss(h, model_.lm_head_weight(), targets.index_select(0, rows), smoothing_,
-                                    256, model_.config().final_logit_softcapping);
+      loss = batch_loss(model_, b, smoothing_);
       at::autocast::set_cpu_enabled(false);
       at::autocast::clear_cache();
     }
@@ -132,7 +126,7 @@ class SftObjective : public Objective {
   int32_t pad_;
   size_t batch_, eval_batch_;
   uint64_t seed_;
-  bool group_;
+  BatchGrouping grouping_;
   double smoothing_;
   bool bf16_;
 };
@@ -264,9 +258,10 @@ int64_t run_sft(const config::Resolved& cfg) {
 
   auto batch = static_cast<size_t>(cfg.get_int("training.batch_size"));
   auto eval_batch = static_cast<size_t>(int_or(cfg, "training.eval_batch_size", static_cast<int64_t>(batch)));
-  SftObjective objective(*model, data, text::pad_token(*tok), batch, eval_batch, seed,
-                         cfg.get_bool("training.group_by_length"), cfg.get_double("training.label_smoothing"),
-                         cfg.get_bool("training.bf16"));
+  SftObjective objective(
+      *model, data, text::pad_token(*tok), batch, eval_batch, seed,
+      BatchGrouping{cfg.get_bool("training.group_by_length"), cfg.get_bool("training.shared_prefix")},
+      cfg.get_double("training.label_smoothing"), cfg.get_bool("training.bf16"));
 
   LoopSettings ls = loop_settings_from(
       cfg, "training", static_cast<int64_t>((data.train.size() + batch - 1) / batch), dist.world_size());

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -10,6 +11,7 @@
 #include "core/jsonl_reader.h"
 #include "core/log.h"
 #include "core/parallel.h"
+#include "model/lm_loss.h"
 #include "text/chat_template.h"
 
 namespace af::train {
@@ -17,7 +19,7 @@ namespace af::train {
 namespace {
 
 struct Row {
-  std::string prompt, completion, id;
+  std::string prompt, completion, id, group;
 };
 
 std::vector<Row> read_rows(const std::string& path) {
@@ -29,8 +31,10 @@ std::vector<Row> read_rows(const std::string& path) {
       throw runtime_error(path + ":" + std::to_string(rec.line) +
                               ": a corpus row needs string keys 'prompt' and 'completion'",
                           "the SFT corpus is ds-build corpus's d_04_training_corpus.jsonl");
-    rows.push_back({v["prompt"].get<std::string>(), v["completion"].get<std::string>(),
-                    v.value("id", "line " + std::to_string(rec.line))});
+    rows.push_back(
+        {v["prompt"].get<std::string>(), v["completion"].get<std::string>(),
+         v.value("id", "line " + std::to_string(rec.line)),
+         v.contains("schema_id") && v["schema_id"].is_string() ? v["schema_id"].get<std::string>() : ""});
   }
   return rows;
 }
@@ -62,7 +66,7 @@ SftData load_sft_data(const std::string& path, const text::Tokenizer& tok, const
   size_t workers = std::max(1u, std::thread::hardware_concurrency());
   af::parallel_for(rows.size(), workers, [&](size_t i) {
     text::ChatExample ex = text::tokenize_example(tok, rows[i].prompt, rows[i].completion);
-    examples[i] = {std::move(ex.ids), ex.completion_begin, ex.completion_end, rows[i].id};
+    examples[i] = {std::move(ex.ids), ex.completion_begin, ex.completion_end, rows[i].id, rows[i].group};
   });
   std::vector<Example> kept;
   for (auto& e : examples) {
@@ -94,12 +98,35 @@ SftData load_sft_data(const std::string& path, const text::Tokenizer& tok, const
   return out;
 }
 
-Batch make_batch(const std::vector<Example>& all, const std::vector<size_t>& examples, int32_t pad_id) {
+Batch make_batch(const std::vector<Example>& all, const std::vector<size_t>& examples, int32_t pad_id,
+                 bool share_prefix) {
+  size_t prefix = 0;
+  if (share_prefix && examples.size() > 1) {
+    // The common start, ending before the first position that predicts a supervised token (that position
+    // must be in the per-row part, where the loss is taken).
+    const Example& first = all[examples[0]];
+    prefix = first.completion_begin > 0 ? first.completion_begin - 1 : 0;
+    for (size_t i : examples) {
+      const Example& e = all[i];
+      prefix = std::min(prefix, e.completion_begin > 0 ? e.completion_begin - 1 : 0);
+      size_t same = 0;
+      while (same < prefix && e.ids[same] == first.ids[same]) ++same;
+      prefix = same;
+    }
+    if (static_cast<int64_t>(prefix) < kMinSharedPrefix) prefix = 0;
+  }
   size_t longest = 0;
   for (size_t i : examples) longest = std::max(longest, all[i].ids.size());
-  auto B = static_cast<int64_t>(examples.size()), T = static_cast<int64_t>(longest);
+  auto B = static_cast<int64_t>(examples.size()), T = static_cast<int64_t>(longest - prefix);
+  auto P = static_cast<int64_t>(prefix);
   Batch b;
   b.rows = B;
+  b.prefix_len = P;
+  if (P > 0) {
+    b.prefix_ids = at::empty({1, P}, at::TensorOptions().dtype(at::kLong));
+    auto pre = b.prefix_ids.accessor<int64_t, 2>();
+    for (int64_t t = 0; t < P; ++t) pre[0][t] = all[examples[0]].ids[static_cast<size_t>(t)];
+  }
   b.ids = at::full({B, T}, pad_id, at::TensorOptions().dtype(at::kLong));
   b.mask = at::zeros({B, T}, at::TensorOptions().dtype(at::kLong));
   b.targets = at::full({B, T}, -100, at::TensorOptions().dtype(at::kLong));
@@ -108,12 +135,13 @@ Batch make_batch(const std::vector<Example>& all, const std::vector<size_t>& exa
   auto targets = b.targets.accessor<int64_t, 2>();
   for (int64_t r = 0; r < B; ++r) {
     const Example& e = all[examples[static_cast<size_t>(r)]];
-    for (size_t t = 0; t < e.ids.size(); ++t) {
-      ids[r][static_cast<int64_t>(t)] = e.ids[t];
-      mask[r][static_cast<int64_t>(t)] = 1;
+    for (size_t t = prefix; t < e.ids.size(); ++t) {
+      auto at = static_cast<int64_t>(t - prefix);
+      ids[r][at] = e.ids[t];
+      mask[r][at] = 1;
       // Position t predicts token t + 1: supervised when that token is in the completion span.
       if (t + 1 >= e.completion_begin && t + 1 < e.completion_end && t + 1 < e.ids.size()) {
-        targets[r][static_cast<int64_t>(t)] = e.ids[t + 1];
+        targets[r][at] = e.ids[t + 1];
         ++b.supervised;
       }
     }
@@ -122,11 +150,61 @@ Batch make_batch(const std::vector<Example>& all, const std::vector<size_t>& exa
   return b;
 }
 
+at::Tensor forward_batch(const model::Gemma3& m, const Batch& b) {
+  auto device = m.options().device();
+  if (b.prefix_len == 0) return m.forward(b.ids.to(device), b.mask.to(device));
+  // The shared prefix runs once; every row continues from its keys and values, and their gradients flow
+  // back into that one run.
+  model::KvCache cache;
+  m.forward(b.prefix_ids.to(device), at::ones_like(b.prefix_ids).to(device), &cache);
+  cache.expand_rows(b.rows);
+  return m.forward(b.ids.to(device), b.mask.to(device), &cache);
+}
+
+at::Tensor batch_loss(const model::Gemma3& m, const Batch& b, double label_smoothing) {
+  at::Tensor hidden = forward_batch(m, b);
+  at::Tensor targets = b.targets.to(hidden.device()).reshape({-1});
+  at::Tensor rows = targets.ge(0).nonzero().squeeze(1);
+  // Only supervised positions reach the LM head, in chunks: no batch-wide vocabulary logits.
+  at::Tensor h = hidden.reshape({-1, hidden.size(-1)}).index_select(0, rows);
+  return model::chunked_lm_loss(h, m.lm_head_weight(), targets.index_select(0, rows), label_smoothing, 256,
+                                m.config().final_logit_softcapping);
+}
+
+namespace {
+
+// Cuts `order` into batches of `batch_size`; with `by_group`, each batch holds one group only (a group's
+// last batch may be smaller), groups taken in the order their first example appears.
+std::vector<std::vector<size_t>> cut(const std::vector<Example>& examples, const std::vector<size_t>& order,
+                                     size_t batch_size, bool by_group) {
+  std::vector<std::vector<size_t>> batches;
+  if (!by_group) {
+    for (size_t begin = 0; begin < order.size(); begin += batch_size)
+      batches.emplace_back(order.begin() + static_cast<long>(begin),
+                           order.begin() + static_cast<long>(std::min(order.size(), begin + batch_size)));
+    return batches;
+  }
+  std::vector<std::string> groups;
+  std::map<std::string, std::vector<size_t>> members;
+  for (size_t i : order) {
+    auto [it, fresh] = members.try_emplace(examples[i].group);
+    if (fresh) groups.push_back(examples[i].group);
+    it->second.push_back(i);
+  }
+  for (const auto& g : groups) {
+    auto more = cut(examples, members[g], batch_size, false);
+    batches.insert(batches.end(), more.begin(), more.end());
+  }
+  return batches;
+}
+
+}  // namespace
+
 std::vector<std::vector<size_t>> epoch_batches(const std::vector<Example>& examples, size_t batch_size,
-                                               uint64_t seed, int64_t epoch, bool group_by_length) {
+                                               uint64_t seed, int64_t epoch, BatchGrouping grouping) {
   std::vector<size_t> order =
       seeded_permutation(examples.size(), seed * 1000003ULL + static_cast<uint64_t>(epoch));
-  if (group_by_length) {
+  if (grouping.by_length) {
     // Sort within windows of 50 batches (as Hugging Face's length-grouped sampler does), keeping some
     // randomness.
     size_t window = batch_size * 50;
@@ -136,11 +214,8 @@ std::vector<std::vector<size_t>> epoch_batches(const std::vector<Example>& examp
                        [&](size_t a, size_t b) { return examples[a].ids.size() > examples[b].ids.size(); });
     }
   }
-  std::vector<std::vector<size_t>> batches;
-  for (size_t begin = 0; begin < order.size(); begin += batch_size)
-    batches.emplace_back(order.begin() + static_cast<long>(begin),
-                         order.begin() + static_cast<long>(std::min(order.size(), begin + batch_size)));
-  if (group_by_length) {
+  std::vector<std::vector<size_t>> batches = cut(examples, order, batch_size, grouping.by_group);
+  if (grouping.by_length || grouping.by_group) {
     std::vector<size_t> p = seeded_permutation(batches.size(), seed * 7919ULL + static_cast<uint64_t>(epoch));
     std::vector<std::vector<size_t>> shuffled;
     for (size_t i : p) shuffled.push_back(std::move(batches[i]));
@@ -149,13 +224,11 @@ std::vector<std::vector<size_t>> epoch_batches(const std::vector<Example>& examp
   return batches;
 }
 
-std::vector<std::vector<size_t>> ordered_batches(size_t count, size_t batch_size) {
-  std::vector<std::vector<size_t>> batches;
-  for (size_t begin = 0; begin < count; begin += batch_size) {
-    batches.emplace_back();
-    for (size_t i = begin; i < std::min(count, begin + batch_size); ++i) batches.back().push_back(i);
-  }
-  return batches;
+std::vector<std::vector<size_t>> ordered_batches(const std::vector<Example>& examples, size_t batch_size,
+                                                 bool by_group) {
+  std::vector<size_t> order(examples.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  return cut(examples, order, batch_size, by_group);
 }
 
 }  // namespace af::train

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/permutation.h"
+#include "model/gemma3.h"
 #include "text/tokenizer.h"
 
 namespace af::train {
@@ -18,7 +19,8 @@ struct Example {
   std::vector<int32_t> ids;
   size_t completion_begin = 0;
   size_t completion_end = 0;
-  std::string id;  // the corpus row's id, for messages
+  std::string id;     // the corpus row's id, for messages
+  std::string group;  // the corpus row's schema_id: rows of one schema share the prompt's schema prefix
   size_t supervised() const { return completion_end - completion_begin; }
 };
 
@@ -47,8 +49,11 @@ SftData load_sft_data(const std::string& path, const text::Tokenizer& tok, const
 std::vector<std::string> corpus_texts(const std::string& path);
 
 /// A padded micro-batch: inputs [B, T], attention mask [B, T] and next-token targets [B, T] (-100 where the
-/// position is not supervised or is padding).
+/// position is not supervised or is padding). With a shared prefix, the first prefix_len tokens of every row
+/// are the same `prefix_ids` [1, prefix_len], run once, and ids/mask/targets hold the rest of each row.
 struct Batch {
+  at::Tensor prefix_ids;
+  int64_t prefix_len = 0;
   at::Tensor ids;
   at::Tensor mask;
   at::Tensor targets;
@@ -57,14 +62,31 @@ struct Batch {
   int64_t rows = 0;
 };
 
-/// Pads `examples` (indices into `all`) into one batch.
-Batch make_batch(const std::vector<Example>& all, const std::vector<size_t>& examples, int32_t pad_id);
+/// Pads `examples` (indices into `all`) into one batch. With `share_prefix`, the tokens every row starts
+/// with (at least kMinSharedPrefix of them, and all before the first supervised position) become the batch's
+/// shared prefix.
+Batch make_batch(const std::vector<Example>& all, const std::vector<size_t>& examples, int32_t pad_id,
+                 bool share_prefix = false);
+/// A shorter common start is not worth a second forward call.
+inline constexpr int64_t kMinSharedPrefix = 32;
 
-/// The micro-batches of one epoch, as lists of example indices: a seeded shuffle (seed, epoch), and with
-/// `group_by_length` examples of similar length batched together (then the batches shuffled).
+/// Hidden states [B, T, hidden] of the batch's rows (of the part after the shared prefix, when there is one),
+/// on the model's device.
+at::Tensor forward_batch(const model::Gemma3& m, const Batch& b);
+/// The cross-entropy of the batch's supervised tokens, summed; only those positions reach the LM head.
+at::Tensor batch_loss(const model::Gemma3& m, const Batch& b, double label_smoothing);
+
+/// How epoch_batches groups examples.
+struct BatchGrouping {
+  bool by_length = false;  // examples of similar length together (less padding)
+  bool by_group = false;   // each batch from one Example::group (one schema: a shared prompt prefix)
+};
+/// The micro-batches of one epoch, as lists of example indices: a seeded shuffle (seed, epoch), grouped as
+/// asked (then the batches shuffled).
 std::vector<std::vector<size_t>> epoch_batches(const std::vector<Example>& examples, size_t batch_size,
-                                               uint64_t seed, int64_t epoch, bool group_by_length);
-/// Batches of `examples` in order (evaluation).
-std::vector<std::vector<size_t>> ordered_batches(size_t count, size_t batch_size);
+                                               uint64_t seed, int64_t epoch, BatchGrouping grouping);
+/// Batches of `examples` in order (evaluation); with `by_group`, in order within each group.
+std::vector<std::vector<size_t>> ordered_batches(const std::vector<Example>& examples, size_t batch_size,
+                                                 bool by_group = false);
 
 }  // namespace af::train

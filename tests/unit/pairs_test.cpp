@@ -30,7 +30,9 @@ std::string rec(const std::string& id, const std::string& verdict, json student,
 
 }  // namespace
 
-TEST_CASE("pairs: chosen is the teacher's AST, rejected the student's; the rest is skipped by reason") {
+TEST_CASE(
+    "pairs: chosen is the teacher's AST, rejected the student's (raw text when unparsable); the rest is "
+    "skipped by reason") {
   TempDir dir;
   std::string path = dir.write(
       "r.jsonl",
@@ -38,16 +40,25 @@ TEST_CASE("pairs: chosen is the teacher's AST, rejected the student's; the rest 
           rec("c", "reject", nullptr, R"({"q":2})") + rec("d", "reject", R"({"q":3})", R"({"q":3})") +
           rec("a", "reject", R"({"q":1})", R"({"q":2})") +  // the same pair again
           rec("e", "reject", R"({"q":1})", R"({"q":9})", false) + R"({"id":"f","prompt_text":"P"})" + "\n" +
-          rec("g", "reject", R"({"q":5})", R"({"q":6})"));
+          rec("g", "reject", R"({"q":5})", R"({"q":6})") +
+          // Unparsable output: its raw text is the rejected side.
+          [] {
+            json h = json::parse(rec("h", "reject", nullptr, R"({"q":8})"));
+            h["raw_output"] = "{\"q\":";
+            return h.dump() + "\n";
+          }());
   PairsResult r = build_pairs(path, {});
-  CHECK(r.records == 8);
-  REQUIRE(r.pairs.size() == 2);
+  CHECK(r.records == 9);
+  REQUIRE(r.pairs.size() == 3);
   CHECK(r.pairs[0]["prompt"] == "PROMPT a");
   CHECK(r.pairs[0]["chosen"] == R"({"q":2})");
   CHECK(r.pairs[0]["rejected"] == R"({"q":1})");
+  CHECK(r.pairs[0]["rejected_parsed"] == true);
   CHECK(r.pairs[1]["id"] == "g");
+  CHECK(r.pairs[2]["rejected"] == "{\"q\":");
+  CHECK(r.pairs[2]["rejected_parsed"] == false);
   CHECK(r.skipped == std::map<std::string, size_t>{{"teacher accepted (only_rejected)", 1},
-                                                   {"student output did not parse", 1},
+                                                   {"no student output", 1},
                                                    {"chosen equals rejected", 1},
                                                    {"duplicate", 1},
                                                    {"teacher AST not schema-valid", 1},
@@ -55,7 +66,7 @@ TEST_CASE("pairs: chosen is the teacher's AST, rejected the student's; the rest 
   PairSettings capped;
   capped.max_pairs = 1;
   CHECK(build_pairs(path, capped).pairs.size() == 1);
-  CHECK(build_pairs(path, capped).skipped["over max_pairs"] == 1);
+  CHECK(build_pairs(path, capped).skipped["over max_pairs"] == 2);
   PairSettings all;
   all.only_rejected = false;  // an accepted record with a different teacher AST still makes a pair
   std::string acc = dir.write("acc.jsonl", rec("x", "accept", R"({"q":1})", R"({"q":7})"));
