@@ -1,6 +1,9 @@
 #include "core/jsonl_writer.h"
 
+#include <filesystem>
+
 #include "core/error.h"
+#include "core/files.h"
 
 namespace af {
 
@@ -25,6 +28,9 @@ void write_jsonl_atomic(const std::string& path, const std::vector<nlohmann::jso
     text += to_json_line(row);
     text += '\n';
   }
+  // An unchanged stage output keeps its file (and mtime): a re-run leaves finished stages as they were.
+  std::error_code ec;
+  if (std::filesystem::file_size(path, ec) == text.size() && !ec && read_file(path) == text) return;
   write_file_atomic(path, text);
 }
 

@@ -30,7 +30,8 @@ class JsonlWriter {
   uint64_t written_ = 0;
 };
 
-/// Writes all rows to `path` atomically (temp file, fsync, rename).
+/// Writes all rows to `path` atomically (temp file, fsync, rename); a file that already holds exactly these
+/// rows is left untouched.
 void write_jsonl_atomic(const std::string& path, const std::vector<nlohmann::json>& rows);
 
 }  // namespace af
