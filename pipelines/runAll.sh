@@ -25,17 +25,29 @@ log "checking $CONFIG"
 out_root="$(cfg_get run.output_root)"
 "$ASTFORGE_BIN/cfg-resolve" "${CONFIG_ARGS[@]}" -o "$out_root/run_config.json"
 
-"$ASTFORGE_ROOT/pipelines/runDatasetGeneration.sh" --config "$CONFIG" "${TEACHER_ARGS[@]}"
+# Each stage's wall time goes to timings.jsonl (README's reference run is made from it).
+timings="$out_root/timings.jsonl"
+: > "$timings"
+started=$SECONDS
+timed() {
+  local stage="$1" t0=$SECONDS
+  shift
+  "$@"
+  printf '{"stage":"%s","seconds":%d}\n' "$stage" $((SECONDS - t0)) >> "$timings"
+}
 
-if [ "$WITH_TRAINING" = 1 ]; then "$ASTFORGE_ROOT/pipelines/runTraining.sh" --config "$CONFIG"; fi
+timed "dataset (ds-build)" "$ASTFORGE_ROOT/pipelines/runDatasetGeneration.sh" --config "$CONFIG" "${TEACHER_ARGS[@]}"
+
+if [ "$WITH_TRAINING" = 1 ]; then timed "SFT (train-sft)" "$ASTFORGE_ROOT/pipelines/runTraining.sh" --config "$CONFIG"; fi
 # runAlignment.sh evaluates the SFT student itself, so --with-evals adds nothing to it.
 if [ "$WITH_ALIGNMENT" = 1 ]; then
-  "$ASTFORGE_ROOT/pipelines/runAlignment.sh" --config "$CONFIG" "${TEACHER_ARGS[@]}"
+  timed "evaluation and alignment (eval-teacher, pairs-build, train-dpo, eval-teacher)" \
+    "$ASTFORGE_ROOT/pipelines/runAlignment.sh" --config "$CONFIG" "${TEACHER_ARGS[@]}"
 elif [ "$WITH_EVALS" = 1 ]; then
-  "$ASTFORGE_ROOT/pipelines/runEvals.sh" --config "$CONFIG" "${TEACHER_ARGS[@]}"
+  timed "evaluation (eval-teacher)" "$ASTFORGE_ROOT/pipelines/runEvals.sh" --config "$CONFIG" "${TEACHER_ARGS[@]}"
 fi
 if [ "$WITH_TRAINING$WITH_EVALS$WITH_ALIGNMENT" != 000 ]; then
   "$ASTFORGE_BIN/report" "${CONFIG_ARGS[@]}" 2>/dev/null
   log "report: $(cfg_get report.out_dir)/report.md"
 fi
-log "done; outputs under $out_root"
+log "done in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s; outputs under $out_root"

@@ -1,7 +1,10 @@
 // report: report.md (training curves, evaluation rates, DPO curves, worst failures) and alignment_report.md.
 #include "config/cli.h"
 #include "core/log.h"
+#include "report/reference_run.h"
 #include "report/report.h"
+
+#include <iostream>
 
 int main(int argc, char** argv) {
   using namespace af::config;
@@ -11,7 +14,17 @@ int main(int argc, char** argv) {
         "Write report.md with gnuplot plots (SVG, PNG) from the training metrics, the evaluation\n"
         "summary and records, and the DPO metrics; and alignment_report.md comparing the SFT and DPO\n"
         "evaluations when both exist. Missing inputs are named in the report, not fatal.");
+    std::string reference_dir;
+    cli.app()
+        .add_option(
+            "--reference-run", reference_dir,
+            "Print README's \"Reference run\" section from a reference run's files (docs/reference-run)")
+        ->check(CLI::ExistingDirectory);
     if (auto code = cli.parse(argc, argv)) return *code;
+    if (!reference_dir.empty()) {
+      std::cout << af::report::reference_run_section(reference_dir);
+      return 0;
+    }
     std::optional<Resolved> cfg = cli.resolve_for_run();
     if (!cfg) return 0;
     af::report::ReportOutcome out = af::report::write_reports(af::report::report_settings_from(*cfg));
