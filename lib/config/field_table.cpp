@@ -766,6 +766,10 @@ std::vector<Field> build_fields() {
       Def("alignment.gradient_checkpointing", T::Bool, "${training.gradient_checkpointing}")
           .tools(DPO)
           .doc("Recompute activations in backward."),
+      Def("alignment.shared_prefix", T::Bool, false)
+          .tools(DPO)
+          .doc("Batch pairs of one schema together and run the prompt start they share (the schema) once per "
+               "batch, as training.shared_prefix does for SFT."),
       Def("alignment.bf16", T::Bool, true).tools(DPO).doc("bfloat16 autocast."),
       Def("alignment.fp16", T::Bool, false).tools(DPO).doc("float16 autocast (CUDA only)."),
       Def("alignment.load_in_4bit", T::Bool, false)

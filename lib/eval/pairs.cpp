@@ -56,6 +56,7 @@ PairsResult build_pairs(const std::string& path, const PairSettings& settings) {
       skip("over max_pairs");
     } else {
       out.pairs.push_back({{"id", r.value("id", json(nullptr))},
+                           {"schema_id", r.value("schema_id", json(nullptr))},
                            {"prompt", *prompt},
                            {"chosen", *chosen},
                            {"rejected", *rejected},

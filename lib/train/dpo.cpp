@@ -38,8 +38,8 @@ namespace {
 // The frozen reference's log-probabilities of every pair, computed once (no dropout, no grad) and stored with
 // a fingerprint of what they depend on; a resumed or repeated run reads them back.
 std::vector<std::array<double, 2>> reference_logps(model::Gemma3& m, const PairData& data, int32_t pad,
-                                                   size_t batch, bool bf16, const std::string& path,
-                                                   const std::string& fingerprint) {
+                                                   size_t batch, bool bf16, bool shared_prefix,
+                                                   const std::string& path, const std::string& fingerprint) {
   if (fs::exists(path)) {
     json stored = json::parse(read_file(path), nullptr, false);
     if (!stored.is_discarded() && stored.value("fingerprint", "") == fingerprint &&
@@ -50,7 +50,7 @@ std::vector<std::array<double, 2>> reference_logps(model::Gemma3& m, const PairD
     log_info(path, " is for other pairs or another reference; computing it again");
   }
   log_info("computing the reference log-probabilities of ", data.pairs(), " pairs");
-  auto out = compute_reference_logps(m, data, pad, batch, bf16);
+  auto out = compute_reference_logps(m, data, pad, batch, bf16, shared_prefix);
   write_file_atomic(path, json({{"fingerprint", fingerprint}, {"logps", out}}).dump() + "\n");
   return out;
 }
@@ -101,6 +101,7 @@ int64_t run_dpo(const config::Resolved& cfg) {
   }
   s.model->set_gradient_checkpointing(cfg.get_bool("alignment.gradient_checkpointing"));
   const bool bf16 = cfg.get_bool("alignment.bf16");
+  const bool shared_prefix = cfg.get_bool("alignment.shared_prefix");
   auto batch = static_cast<size_t>(cfg.get_int("alignment.batch_size"));
   int32_t pad = text::pad_token(*s.tokenizer);
 
@@ -110,7 +111,7 @@ int64_t run_dpo(const config::Resolved& cfg) {
                      {"max_seq_length", cfg.get_int("alignment.max_seq_length")},
                      {"bf16", bf16},
                      {"weights", model::weights_identity(adapter)}};
-  auto reference = reference_logps(*s.model, data, pad, batch, bf16,
+  auto reference = reference_logps(*s.model, data, pad, batch, bf16, shared_prefix,
                                    (fs::path(output_dir) / "reference_logps.json").string(),
                                    dataset::fingerprint_of(ref_inputs));
   for (auto& t : trained) t.tensor->set_requires_grad(true);
@@ -121,7 +122,7 @@ int64_t run_dpo(const config::Resolved& cfg) {
   loss.loss_type = cfg.get_string("alignment.loss_type");
   loss.beta = cfg.get_double("alignment.beta");
   loss.label_smoothing = cfg.get_double("alignment.label_smoothing");
-  DpoObjective objective(*s.model, data, std::move(reference), pad, batch, seed, loss, bf16);
+  DpoObjective objective(*s.model, data, std::move(reference), pad, batch, seed, loss, bf16, shared_prefix);
 
   LoopSettings ls =
       loop_settings_from(cfg, "alignment", static_cast<int64_t>((data.pairs() + batch - 1) / batch));

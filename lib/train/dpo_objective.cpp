@@ -28,6 +28,8 @@ PairData load_pairs(const std::string& path, const text::Tokenizer& tok, int64_t
       ex->ids = std::move(t.ids);
       ex->completion_begin = t.completion_begin;
       ex->completion_end = t.completion_end;
+      ex->group =
+          r.contains("schema_id") && r["schema_id"].is_string() ? r["schema_id"].get<std::string>() : "";
       ex->id = r.value("id", json(where)).is_string() ? r.value("id", where) : where;
     }
     if (static_cast<int64_t>(c.ids.size()) > max_seq_length ||
@@ -45,7 +47,7 @@ RowLogps row_logps(const model::Gemma3& m, const Batch& b, bool bf16) {
   auto device = m.options().device();
   at::autocast::set_cpu_enabled(bf16 && device.is_cpu());
   at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-  at::Tensor hidden = m.forward(b.ids.to(device), b.mask.to(device));
+  at::Tensor hidden = forward_batch(m, b);
   at::Tensor targets = b.targets.to(device);
   RowLogps out;
   std::vector<at::Tensor> logps;
@@ -69,27 +71,48 @@ RowLogps row_logps(const model::Gemma3& m, const Batch& b, bool bf16) {
   return out;
 }
 
+namespace {
+
+// The pairs' batches: `order` cut into batches, each from one schema when `shared_prefix`.
+std::vector<std::vector<size_t>> pair_batches(const PairData& data, const std::vector<size_t>& order,
+                                              size_t batch, bool shared_prefix) {
+  if (!shared_prefix) return group_batches(order, batch, {});
+  return group_batches(order, batch,
+                       [&](size_t p) -> const std::string& { return data.examples[2 * p].group; });
+}
+
+std::vector<size_t> pair_rows(const std::vector<size_t>& pairs) {
+  std::vector<size_t> rows;
+  for (size_t p : pairs) {
+    rows.push_back(2 * p);
+    rows.push_back(2 * p + 1);
+  }
+  return rows;
+}
+
+}  // namespace
+
 std::vector<std::array<double, 2>> compute_reference_logps(model::Gemma3& m, const PairData& data,
-                                                           int32_t pad, size_t batch, bool bf16) {
+                                                           int32_t pad, size_t batch, bool bf16,
+                                                           bool shared_prefix) {
   at::NoGradGuard no_grad;
   m.set_training(false);
-  std::vector<std::array<double, 2>> out;
-  for (size_t begin = 0; begin < data.pairs(); begin += batch) {
-    std::vector<size_t> rows;
-    for (size_t p = begin; p < std::min(data.pairs(), begin + batch); ++p) {
-      rows.push_back(2 * p);
-      rows.push_back(2 * p + 1);
-    }
-    RowLogps lp = row_logps(m, make_batch(data.examples, rows, pad), bf16);
+  std::vector<std::array<double, 2>> out(data.pairs());
+  std::vector<size_t> order(data.pairs());
+  for (size_t p = 0; p < order.size(); ++p) order[p] = p;
+  for (const auto& pairs : pair_batches(data, order, batch, shared_prefix)) {
+    RowLogps lp = row_logps(m, make_batch(data.examples, pair_rows(pairs), pad, shared_prefix), bf16);
     at::Tensor v = lp.logps.to(at::kDouble).contiguous();
-    for (int64_t i = 0; i < v.size(0); i += 2) out.push_back({v[i].item<double>(), v[i + 1].item<double>()});
+    for (size_t i = 0; i < pairs.size(); ++i)
+      out[pairs[i]] = {v[static_cast<int64_t>(2 * i)].item<double>(),
+                       v[static_cast<int64_t>(2 * i + 1)].item<double>()};
   }
   return out;
 }
 
 DpoObjective::DpoObjective(model::Gemma3& m, const PairData& data,
                            std::vector<std::array<double, 2>> reference, int32_t pad, size_t batch,
-                           uint64_t seed, DpoLossSettings loss, bool bf16)
+                           uint64_t seed, DpoLossSettings loss, bool bf16, bool shared_prefix)
     : model_(m),
       data_(data),
       reference_(std::move(reference)),
@@ -97,15 +120,19 @@ DpoObjective::DpoObjective(model::Gemma3& m, const PairData& data,
       batch_(batch),
       seed_(seed),
       loss_(std::move(loss)),
-      bf16_(bf16) {}
+      bf16_(bf16),
+      shared_prefix_(shared_prefix) {}
 
 std::vector<std::vector<size_t>> DpoObjective::epoch_batches(int64_t epoch) {
   std::vector<size_t> order =
       seeded_permutation(data_.pairs(), seed_ ^ (0x9E3779B97F4A7C15ull * (epoch + 1)));
-  std::vector<std::vector<size_t>> out;
-  for (size_t i = 0; i < order.size(); i += batch_)
-    out.emplace_back(order.begin() + static_cast<long>(i),
-                     order.begin() + static_cast<long>(std::min(order.size(), i + batch_)));
+  std::vector<std::vector<size_t>> out = pair_batches(data_, order, batch_, shared_prefix_);
+  if (shared_prefix_) {  // grouping put each schema's batches together: shuffle them again
+    std::vector<size_t> p = seeded_permutation(out.size(), seed_ * 7919ULL + static_cast<uint64_t>(epoch));
+    std::vector<std::vector<size_t>> shuffled;
+    for (size_t i : p) shuffled.push_back(std::move(out[i]));
+    out = std::move(shuffled);
+  }
   return out;
 }
 
@@ -117,12 +144,7 @@ double DpoObjective::normaliser(const std::vector<std::vector<size_t>>& micro) {
 
 std::pair<double, int64_t> DpoObjective::run(const std::vector<size_t>& pairs, double norm_by,
                                              bool backward) {
-  std::vector<size_t> rows;
-  for (size_t p : pairs) {
-    rows.push_back(2 * p);
-    rows.push_back(2 * p + 1);
-  }
-  Batch b = make_batch(data_.examples, rows, pad_);
+  Batch b = make_batch(data_.examples, pair_rows(pairs), pad_, shared_prefix_);
   RowLogps lp = row_logps(model_, b, bf16_);
   at::Tensor policy = lp.logps.to(at::kDouble).view({-1, 2});  // [pairs, (chosen, rejected)]
   std::vector<double> ref_flat;

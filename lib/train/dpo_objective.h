@@ -36,15 +36,18 @@ struct RowLogps {
 RowLogps row_logps(const model::Gemma3& m, const Batch& b, bool bf16);
 
 /// The reference log-probabilities (chosen, rejected) of every pair, without grad or dropout.
+/// With `shared_prefix`, batches hold pairs of one schema and run their common prompt start once.
 std::vector<std::array<double, 2>> compute_reference_logps(model::Gemma3& m, const PairData& data,
-                                                           int32_t pad, size_t batch, bool bf16);
+                                                           int32_t pad, size_t batch, bool bf16,
+                                                           bool shared_prefix = false);
 
 /// The DPO objective: mean loss over the step's pairs; rewards/*, logps/*, logits/* averaged per logging
 /// window.
 class DpoObjective : public Objective {
  public:
   DpoObjective(model::Gemma3& m, const PairData& data, std::vector<std::array<double, 2>> reference,
-               int32_t pad, size_t batch, uint64_t seed, DpoLossSettings loss, bool bf16);
+               int32_t pad, size_t batch, uint64_t seed, DpoLossSettings loss, bool bf16,
+               bool shared_prefix = false);
   std::vector<std::vector<size_t>> epoch_batches(int64_t epoch) override;
   double normaliser(const std::vector<std::vector<size_t>>& micro) override;
   std::pair<double, int64_t> run(const std::vector<size_t>& pairs, double norm_by, bool backward) override;
@@ -62,6 +65,7 @@ class DpoObjective : public Objective {
   uint64_t seed_;
   DpoLossSettings loss_;
   bool bf16_;
+  bool shared_prefix_;  // batches from one schema, its prompt start run once
   std::map<std::string, double> window_;
   double window_pairs_ = 0;
 };

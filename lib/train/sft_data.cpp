@@ -171,14 +171,10 @@ at::Tensor batch_loss(const model::Gemma3& m, const Batch& b, double label_smoot
                                 m.config().final_logit_softcapping);
 }
 
-namespace {
-
-// Cuts `order` into batches of `batch_size`; with `by_group`, each batch holds one group only (a group's
-// last batch may be smaller), groups taken in the order their first example appears.
-std::vector<std::vector<size_t>> cut(const std::vector<Example>& examples, const std::vector<size_t>& order,
-                                     size_t batch_size, bool by_group) {
+std::vector<std::vector<size_t>> group_batches(const std::vector<size_t>& order, size_t batch_size,
+                                               const std::function<const std::string&(size_t)>& group_of) {
   std::vector<std::vector<size_t>> batches;
-  if (!by_group) {
+  if (!group_of) {
     for (size_t begin = 0; begin < order.size(); begin += batch_size)
       batches.emplace_back(order.begin() + static_cast<long>(begin),
                            order.begin() + static_cast<long>(std::min(order.size(), begin + batch_size)));
@@ -187,15 +183,22 @@ std::vector<std::vector<size_t>> cut(const std::vector<Example>& examples, const
   std::vector<std::string> groups;
   std::map<std::string, std::vector<size_t>> members;
   for (size_t i : order) {
-    auto [it, fresh] = members.try_emplace(examples[i].group);
-    if (fresh) groups.push_back(examples[i].group);
+    auto [it, fresh] = members.try_emplace(group_of(i));
+    if (fresh) groups.push_back(group_of(i));
     it->second.push_back(i);
   }
   for (const auto& g : groups) {
-    auto more = cut(examples, members[g], batch_size, false);
+    auto more = group_batches(members[g], batch_size, {});
     batches.insert(batches.end(), more.begin(), more.end());
   }
   return batches;
+}
+
+namespace {
+
+std::function<const std::string&(size_t)> group_of(const std::vector<Example>& examples, bool by_group) {
+  if (!by_group) return {};
+  return [&examples](size_t i) -> const std::string& { return examples[i].group; };
 }
 
 }  // namespace
@@ -214,7 +217,8 @@ std::vector<std::vector<size_t>> epoch_batches(const std::vector<Example>& examp
                        [&](size_t a, size_t b) { return examples[a].ids.size() > examples[b].ids.size(); });
     }
   }
-  std::vector<std::vector<size_t>> batches = cut(examples, order, batch_size, grouping.by_group);
+  std::vector<std::vector<size_t>> batches =
+      group_batches(order, batch_size, group_of(examples, grouping.by_group));
   if (grouping.by_length || grouping.by_group) {
     std::vector<size_t> p = seeded_permutation(batches.size(), seed * 7919ULL + static_cast<uint64_t>(epoch));
     std::vector<std::vector<size_t>> shuffled;
@@ -228,7 +232,7 @@ std::vector<std::vector<size_t>> ordered_batches(const std::vector<Example>& exa
                                                  bool by_group) {
   std::vector<size_t> order(examples.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  return cut(examples, order, batch_size, by_group);
+  return group_batches(order, batch_size, group_of(examples, by_group));
 }
 
 }  // namespace af::train

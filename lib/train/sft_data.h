@@ -5,6 +5,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,10 @@ struct BatchGrouping {
 /// asked (then the batches shuffled).
 std::vector<std::vector<size_t>> epoch_batches(const std::vector<Example>& examples, size_t batch_size,
                                                uint64_t seed, int64_t epoch, BatchGrouping grouping);
+/// Cuts `order` into batches of `batch_size`; with `group_of`, each batch holds items of one group only (a
+/// group's last batch may be smaller), groups in the order their first item appears in `order`.
+std::vector<std::vector<size_t>> group_batches(const std::vector<size_t>& order, size_t batch_size,
+                                               const std::function<const std::string&(size_t)>& group_of);
 /// Batches of `examples` in order (evaluation); with `by_group`, in order within each group.
 std::vector<std::vector<size_t>> ordered_batches(const std::vector<Example>& examples, size_t batch_size,
                                                  bool by_group = false);

@@ -4,6 +4,7 @@
 #include "support/torch_doctest.h"
 
 #include <cmath>
+#include <set>
 
 #include "tiny_model.h"
 #include "train/adamw.h"
@@ -144,4 +145,47 @@ TEST_CASE("training on pairs moves rewards/accuracies to 1") {
   CHECK(last_loss < first_loss);
   CHECK(metrics["rewards/accuracies"] == 1.0);
   CHECK(metrics["rewards/margins"] > 0);
+}
+
+TEST_CASE("shared prefix: pairs of one schema give the same log-probabilities, computed once per batch") {
+  auto m = tiny_model(53);
+  // Three pairs: two of schema "a" sharing a 40-token prompt start, one of "b"; then each its request.
+  std::vector<int32_t> schema_a, schema_b;
+  for (int32_t t = 0; t < 40; ++t) {
+    schema_a.push_back(4 + (t * 7) % 40);
+    schema_b.push_back(4 + (t * 3) % 41);
+  }
+  auto pair_of = [](std::vector<int32_t> start, std::vector<int32_t> request, std::vector<int32_t> chosen,
+                    std::vector<int32_t> rejected, const std::string& group) {
+    start.insert(start.end(), request.begin(), request.end());
+    size_t begin = start.size();
+    std::vector<int32_t> c = start, r = start;
+    c.insert(c.end(), chosen.begin(), chosen.end());
+    r.insert(r.end(), rejected.begin(), rejected.end());
+    Example ec = example(c, begin), er = example(r, begin);
+    ec.group = er.group = group;
+    return std::vector<Example>{ec, er};
+  };
+  PairData d;
+  for (auto pair : {pair_of(schema_a, {9, 10}, {11, 12, 13}, {14}, "a"),
+                    pair_of(schema_b, {15, 16, 17}, {18, 19}, {20, 21, 22}, "b"),
+                    pair_of(schema_a, {23}, {24, 25}, {26, 27}, "a")})
+    d.examples.insert(d.examples.end(), pair.begin(), pair.end());
+  d.rows = 3;
+  auto plain = compute_reference_logps(*m, d, 0, 2, false, false);
+  auto shared = compute_reference_logps(*m, d, 0, 2, false, true);
+  REQUIRE(shared.size() == 3);
+  for (size_t p = 0; p < 3; ++p) {
+    CHECK(shared[p][0] == doctest::Approx(by_hand(*m, d.examples[2 * p]).logp).epsilon(1e-5));
+    CHECK(shared[p][1] == doctest::Approx(plain[p][1]).epsilon(1e-5));
+  }
+  // A shared batch holds one schema: the two "a" pairs run their 40-token start once.
+  Batch b = make_batch(d.examples, {0, 1, 4, 5}, 0, true);
+  CHECK(b.prefix_len == 40);
+  DpoObjective objective(*m, d, shared, 0, 2, 7, {}, false, true);
+  for (const auto& batch : objective.epoch_batches(0)) {
+    std::set<std::string> groups;
+    for (size_t p : batch) groups.insert(d.examples[2 * p].group);
+    CHECK(groups.size() == 1);
+  }
 }
