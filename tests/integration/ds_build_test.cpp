@@ -36,6 +36,8 @@ std::vector<std::string> base_args(const std::string& out, const std::string& po
           "4",
           "--samples-per-schema",
           "30",
+          "--eval-schema-fraction",  // one whole schema held out, which the corpus checks below rely on
+          "0.1",
           "--teacher-retries",
           "50",
           "--teacher-retry-wait",

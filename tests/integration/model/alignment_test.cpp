@@ -56,6 +56,8 @@ struct Pipeline {
             "2",
             "--scratch-num-heads",
             "2",
+            "--scratch-num-kv-heads",
+            "1",
             "--scratch-head-dim",
             "16",
             "--scratch-intermediate-size",
@@ -74,7 +76,9 @@ struct Pipeline {
   Pipeline() {
     auto ds = run_tool("ds-build", with(with({"all", "--progress", "off"}, config()),
                                         with(teacher(), {"--max-domains", "2", "--samples-per-schema", "12",
-                                                         "--examples-per-schema", "6"})));
+                                                         "--examples-per-schema", "6",
+                                                         // a whole schema held out: 12 eval rows
+                                                         "--eval-schema-fraction", "0.1"})));
     REQUIRE_MESSAGE(ds.exit_code == 0, ds.err);
     auto sft = run_tool(
         "train-sft",

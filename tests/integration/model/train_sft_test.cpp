@@ -57,6 +57,8 @@ std::vector<std::string> sft_args(const std::string& corpus, const std::string& 
           "2",
           "--scratch-num-heads",
           "2",
+          "--scratch-num-kv-heads",
+          "1",
           "--scratch-head-dim",
           "16",
           "--scratch-intermediate-size",
