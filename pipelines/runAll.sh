@@ -46,7 +46,8 @@ if [ "$WITH_ALIGNMENT" = 1 ]; then
 elif [ "$WITH_EVALS" = 1 ]; then
   timed "evaluation (eval-teacher)" "$ASTFORGE_ROOT/pipelines/runEvals.sh" --config "$CONFIG" "${TEACHER_ARGS[@]}"
 fi
-if [ "$WITH_TRAINING$WITH_EVALS$WITH_ALIGNMENT" != 000 ]; then
+# runEvals.sh and runAlignment.sh end with the report; after training alone it is made here.
+if [ "$WITH_TRAINING" = 1 ] && [ "$WITH_EVALS$WITH_ALIGNMENT" = 00 ]; then
   "$ASTFORGE_BIN/report" "${CONFIG_ARGS[@]}" 2>/dev/null
   log "report: $(cfg_get report.out_dir)/report.md"
 fi

@@ -6,6 +6,10 @@
 
 #include <cstring>
 
+#if defined(__AVX512BF16__)
+#include <immintrin.h>
+#endif
+
 namespace af::model {
 namespace {
 
@@ -15,6 +19,9 @@ typedef float F16 __attribute__((vector_size(64)));
 typedef uint16_t U16 __attribute__((vector_size(32)));
 typedef uint32_t U32 __attribute__((vector_size(64)));
 constexpr int64_t kLanes = 16;
+// Weight rows read ahead by software prefetch. The hardware prefetcher alone left the LM head at 11-13 GB/s
+// against 15-16 GB/s of plain streaming on this machine; asking for the rows 8 ahead closes the gap.
+constexpr int64_t kPrefetchRows = 8;
 
 inline F16 load16(const float* p) {
   F16 v;
@@ -60,8 +67,10 @@ void rows_kernel(const float* x, int64_t in, const W* w, float* out, int64_t out
   int64_t body = in - in % kLanes;
   for (int64_t j = begin; j < end; ++j) {
     const W* wj = w + j * in;
+    const W* ahead = j + kPrefetchRows < end ? wj + kPrefetchRows * in : wj;
     F16 acc[R] = {};
     for (int64_t k = 0; k < body; k += kLanes) {
+      __builtin_prefetch(ahead + k);
       F16 wv = load16(wj + k);
       for (int r = 0; r < R; ++r) acc[r] += wv * load16(x + r * in + k);
     }
@@ -96,6 +105,101 @@ void all_rows(const float* x, int64_t rows, int64_t in, const W* w, float* out, 
   }
 }
 
+#if defined(__AVX512BF16__)
+// bfloat16 weights and inputs on CPUs with AVX512-BF16: one vdpbf16ps multiplies 32 pairs and accumulates in
+// float32, where the portable path spends three instructions widening each 16 weights to float32 first and
+// stops short of the memory bandwidth (10 GB/s against 15 measured on the LM head).
+inline __m512bh load_bh(const c10::BFloat16* p) {
+  __m512bh v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// One input row against four weight rows at a time: four independent accumulation chains in flight, and one
+// shared horizontal sum for the four.
+#ifndef PF
+#define PF 12
+#endif
+void row1_kernel_bf16(const c10::BFloat16* x, int64_t in, const c10::BFloat16* w, float* out, int64_t begin,
+                      int64_t end) {
+  constexpr int64_t kPairs = 32;
+  int64_t body = in - in % kPairs;
+  int64_t j = begin;
+  for (; j + 4 <= end && body == in; j += 4) {
+    const c10::BFloat16* w0 = w + j * in;
+    const c10::BFloat16* ahead = j + kPrefetchRows + 4 <= end ? w0 + kPrefetchRows * in : w0;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t k = 0; k < in; k += kPairs) {
+      for (int64_t r = 0; r < 4; ++r) __builtin_prefetch(ahead + r * in + k);
+      __m512bh xv = load_bh(x + k);
+      a0 = _mm512_dpbf16_ps(a0, load_bh(w0 + k), xv);
+      a1 = _mm512_dpbf16_ps(a1, load_bh(w0 + in + k), xv);
+      a2 = _mm512_dpbf16_ps(a2, load_bh(w0 + 2 * in + k), xv);
+      a3 = _mm512_dpbf16_ps(a3, load_bh(w0 + 3 * in + k), xv);
+    }
+    const __m512* accs[4] = {&a0, &a1, &a2, &a3};
+    for (int i = 0; i < 4; ++i) {
+      F16 lanes;
+      std::memcpy(&lanes, accs[i], sizeof lanes);
+      out[j + i] = horizontal_sum(lanes);
+    }
+  }
+  for (; j < end; ++j) {
+    const c10::BFloat16* wj = w + j * in;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t k = 0; k < body; k += kPairs) acc = _mm512_dpbf16_ps(acc, load_bh(wj + k), load_bh(x + k));
+    F16 lanes;
+    std::memcpy(&lanes, &acc, sizeof lanes);
+    float sum = horizontal_sum(lanes);
+    for (int64_t k = body; k < in; ++k) sum += static_cast<float>(wj[k]) * static_cast<float>(x[k]);
+    out[j] = sum;
+  }
+}
+
+template <int R>
+void rows_kernel_bf16(const c10::BFloat16* x, int64_t in, const c10::BFloat16* w, float* out,
+                      int64_t out_stride, int64_t begin, int64_t end) {
+  constexpr int64_t kPairs = 32;
+  int64_t body = in - in % kPairs;
+  for (int64_t j = begin; j < end; ++j) {
+    const c10::BFloat16* wj = w + j * in;
+    __m512 acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < body; k += kPairs) {
+      __m512bh wv = load_bh(wj + k);
+      for (int r = 0; r < R; ++r) acc[r] = _mm512_dpbf16_ps(acc[r], wv, load_bh(x + r * in + k));
+    }
+    for (int r = 0; r < R; ++r) {
+      F16 lanes;
+      std::memcpy(&lanes, &acc[r], sizeof lanes);
+      float sum = horizontal_sum(lanes);
+      for (int64_t k = body; k < in; ++k)
+        sum += static_cast<float>(wj[k]) * static_cast<float>(x[r * in + k]);
+      out[r * out_stride + j] = sum;
+    }
+  }
+}
+
+void all_rows_bf16(const c10::BFloat16* x, int64_t rows, int64_t in, const c10::BFloat16* w, float* out,
+                   int64_t out_stride, int64_t begin, int64_t end) {
+  for (int64_t r = 0; r < rows;) {
+    const c10::BFloat16* xr = x + r * in;
+    float* o = out + r * out_stride;
+    int64_t left = rows - r;
+    if (left >= 4) {
+      rows_kernel_bf16<4>(xr, in, w, o, out_stride, begin, end);
+      r += 4;
+    } else if (left >= 2) {
+      rows_kernel_bf16<2>(xr, in, w, o, out_stride, begin, end);
+      r += 2;
+    } else {
+      row1_kernel_bf16(xr, in, w, o, begin, end);
+      r += 1;
+    }
+  }
+}
+#endif
+
 }  // namespace
 
 bool skinny_linear_applies(const at::Tensor& x, const at::Tensor& weight) {
@@ -111,6 +215,23 @@ bool skinny_linear_applies(const at::Tensor& x, const at::Tensor& weight) {
 
 at::Tensor skinny_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
   int64_t in = weight.size(1), out_features = weight.size(0);
+#if defined(__AVX512BF16__)
+  // bfloat16 times bfloat16 is exact in float32, so the dot-product instruction loses nothing here.
+  if (weight.scalar_type() == at::kBFloat16 && x.scalar_type() == at::kBFloat16) {
+    at::Tensor xb = x.reshape({-1, in}).contiguous();
+    int64_t rows = xb.size(0);
+    at::Tensor out = at::empty({rows, out_features}, xb.options().dtype(at::kFloat));
+    const c10::BFloat16* xp = xb.data_ptr<c10::BFloat16>();
+    float* op = out.data_ptr<float>();
+    at::parallel_for(0, out_features, 64, [&](int64_t begin, int64_t end) {
+      all_rows_bf16(xp, rows, in, weight.data_ptr<c10::BFloat16>(), op, out_features, begin, end);
+    });
+    if (bias.defined()) out.add_(bias.to(at::kFloat));
+    std::vector<int64_t> shape = x.sizes().vec();
+    shape.back() = out_features;
+    return out.to(x.scalar_type()).view(shape);
+  }
+#endif
   at::Tensor xf = x.reshape({-1, in}).to(at::kFloat).contiguous();
   int64_t rows = xf.size(0);
   at::Tensor out = at::empty({rows, out_features}, xf.options());

@@ -1,5 +1,6 @@
 #include "report/markdown.h"
 
+#include <cmath>
 #include <cstdio>
 
 namespace af::report {
@@ -48,6 +49,22 @@ std::string percent(const nlohmann::json& rate) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f%%", rate.get<double>() * 100.0);
   return buf;
+}
+
+double rate_percent(const nlohmann::json& summary, const std::string& rate) {
+  std::string key = rate + "_rate";
+  return summary.is_object() && summary.contains(key) && summary[key].is_number()
+             ? summary[key].get<double>() * 100.0
+             : NAN;
+}
+
+std::string rate_cell(const nlohmann::json& summary, const std::string& rate, bool counts) {
+  if (!summary.is_object()) return "n/a";
+  std::string key = rate + "_rate", count = rate + "_count";
+  std::string out = percent(summary.value(key, nlohmann::json()));
+  if (counts && summary.contains(count) && summary[count].is_number() && summary.contains("samples"))
+    out += " (" + summary[count].dump() + "/" + summary["samples"].dump() + ")";
+  return out;
 }
 
 std::string fixed(const nlohmann::json& value, int decimals) {

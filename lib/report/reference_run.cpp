@@ -45,11 +45,6 @@ bool worth_showing(const std::string& line) {
   return false;
 }
 
-std::string rate(const json& summary, const char* key) {
-  std::string name = std::string(key) + "_rate";
-  return summary.contains(name) ? percent(summary[name]) : "n/a";
-}
-
 }  // namespace
 
 std::string reference_run_section(const std::string& dir_path) {
@@ -113,7 +108,8 @@ std::string reference_run_section(const std::string& dir_path) {
                   sft.value("teacher_accept_rate", json(2.0)).get<double>();
       target = std::string("DPO ≥ SFT") + (kept ? " (met)" : " (**not met**)");
     }
-    rows.push_back({f.label, rate(sft, f.key), dpo.is_null() ? "not run" : rate(dpo, f.key), target});
+    rows.push_back({f.label, rate_cell(sft, f.key, false),
+                    dpo.is_null() ? "not run" : rate_cell(dpo, f.key, false), target});
   }
   md << "Evaluation on the held-out set (" << sft.value("samples", json()).dump()
      << " samples, judged by teacher-sim):\n\n"

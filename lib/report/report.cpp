@@ -44,20 +44,6 @@ Series series_of(const std::vector<json>& rows, const std::string& key, const st
   return s;
 }
 
-double rate_percent(const json& obj, const std::string& rate) {
-  std::string key = rate + "_rate";
-  return obj.is_object() && obj.contains(key) && obj[key].is_number() ? obj[key].get<double>() * 100.0 : NAN;
-}
-
-std::string rate_cell(const json& obj, const std::string& rate) {
-  if (!obj.is_object()) return "n/a";
-  std::string key = rate + "_rate", count = rate + "_count";
-  std::string out = percent(obj.value(key, json()));
-  if (obj.contains(count) && obj[count].is_number() && obj.contains("samples"))
-    out += " (" + obj[count].dump() + "/" + obj["samples"].dump() + ")";
-  return out;
-}
-
 // One image per plot in the report: the first format (svg unless only png was asked for).
 std::string image(const DrawnPlot& d, const std::string& alt) {
   if (d.files.empty()) return "";
@@ -189,14 +175,14 @@ std::string rates_section(const json& sft, const json& dpo, Writer& w) {
 
 // Rates split by language or by query kind: a table and a grouped bar plot.
 std::string split_section(const json& summary, const std::string& key, const std::string& title,
-                          const std::string& plot_name, Writer& w) {
+                          const std::string& noun, const std::string& plot_name, Writer& w) {
   if (!summary.contains(key) || !summary[key].is_object() || summary[key].empty()) return "";
   std::ostringstream md;
   md << "### " << title << "\n\n";
-  std::vector<std::string> headers{title.substr(3), "samples"};  // "By language" -> "language"
+  std::vector<std::string> headers{noun, "samples"};
   for (const auto& [rate, label] : kRates) headers.push_back(label);
   std::vector<std::vector<std::string>> rows;
-  BarPlot bars{plot_name, "Rates by " + title.substr(3), "% of samples", {}, {}, {}, 100};
+  BarPlot bars{plot_name, "Rates by " + noun, "% of samples", {}, {}, {}, 100};
   for (size_t i = 0; i < 4; ++i) {  // semantic pass stays in the table: four bars per group read best
     bars.groups.push_back(kRates[i].second);
     bars.values.emplace_back();
@@ -412,8 +398,8 @@ ReportOutcome write_reports(const ReportSettings& s) {
     md << ".\n\n";
     bars = rates_section(sft, in.dpo_summary.value, w);
     md << bars;
-    md << split_section(sft, "by_language", "By language", "rates_by_language", w);
-    md << split_section(sft, "by_kind", "By query kind", "rates_by_kind", w);
+    md << split_section(sft, "by_language", "By language", "language", "rates_by_language", w);
+    md << split_section(sft, "by_kind", "By query kind", "query kind", "rates_by_kind", w);
   }
   md << dpo_section(in.dpo, w);
   md << failures_section(in.results, s.worst_failures);

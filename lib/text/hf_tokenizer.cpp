@@ -419,6 +419,19 @@ const std::string& HfTokenizer::id_to_token(int32_t id) const {
   return impl_->tokens.at(static_cast<size_t>(id));
 }
 
+bool HfTokenizer::is_special(int32_t id) const {
+  return id < 0 || static_cast<size_t>(id) >= impl_->tokens.size() || impl_->special[static_cast<size_t>(id)];
+}
+
+std::string HfTokenizer::token_bytes(int32_t id) const {
+  if (is_special(id)) return "";
+  const std::string& tok = impl_->tokens[static_cast<size_t>(id)];
+  if (impl_->byte_level) return chars_to_bytes(tok);
+  if (tok.size() == 6 && tok.rfind("<0x", 0) == 0 && tok.back() == '>')
+    return std::string(1, static_cast<char>(std::stoi(tok.substr(3, 2), nullptr, 16)));
+  return replace_all(tok, kSpace, " ");
+}
+
 size_t HfTokenizer::vocab_size() const {
   return impl_->tokens.size();
 }

@@ -32,6 +32,8 @@ class HfTokenizer : public Tokenizer {
   /// The string of a token id.
   const std::string& id_to_token(int32_t id) const;
   size_t vocab_size() const override;
+  bool is_special(int32_t id) const override;
+  std::string token_bytes(int32_t id) const override;
 
  private:
   HfTokenizer();

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -224,6 +225,32 @@ int32_t SpTokenizer::token_to_id(std::string_view token) const {
 
 size_t SpTokenizer::vocab_size() const {
   return shim().vocab_size(impl_->sp);
+}
+
+bool SpTokenizer::is_special(int32_t id) const {
+  if (shim().is_control(impl_->sp, id) != 0 || id == shim().unk_id(impl_->sp)) return true;
+  // The chat template's turn markers are user-defined symbols: whole tokens, but not text.
+  std::string piece = id_to_piece(impl_->sp, id);
+  return std::find(kControl.begin(), kControl.end(), piece) != kControl.end() || piece == "<start_of_turn>" ||
+         piece == "<end_of_turn>";
+}
+
+std::string SpTokenizer::token_bytes(int32_t id) const {
+  if (is_special(id)) return "";
+  std::string piece = id_to_piece(impl_->sp, id);
+  // Byte pieces are written <0xNN>; "▁" stands for a space (no dummy prefix is added or removed here).
+  if (piece.size() == 6 && piece.rfind("<0x", 0) == 0 && piece.back() == '>')
+    return std::string(1, static_cast<char>(std::stoi(piece.substr(3, 2), nullptr, 16)));
+  std::string out;
+  for (size_t i = 0; i < piece.size();) {
+    if (piece.compare(i, 3, "\xe2\x96\x81") == 0) {
+      out += ' ';
+      i += 3;
+    } else {
+      out += piece[i++];
+    }
+  }
+  return out;
 }
 
 }  // namespace af::text

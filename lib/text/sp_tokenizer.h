@@ -24,6 +24,8 @@ class SpTokenizer : public Tokenizer {
   std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens = false) const override;
   int32_t token_to_id(std::string_view token) const override;
   size_t vocab_size() const override;
+  bool is_special(int32_t id) const override;
+  std::string token_bytes(int32_t id) const override;
 
  private:
   SpTokenizer();

@@ -19,6 +19,11 @@ class Tokenizer {
   virtual int32_t token_to_id(std::string_view token) const = 0;
   /// Number of ids (the largest id + 1).
   virtual size_t vocab_size() const = 0;
+  /// Whether `id` is a special or control token (<bos>, <end_of_turn>, ...), which stands for no text.
+  virtual bool is_special(int32_t id) const = 0;
+  /// The bytes token `id` adds to decoded text, byte-fallback tokens as their one raw byte (not always whole
+  /// UTF-8 on its own); decode() of a sequence is these bytes joined, for text that is valid UTF-8.
+  virtual std::string token_bytes(int32_t id) const = 0;
 };
 
 }  // namespace af::text

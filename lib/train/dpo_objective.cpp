@@ -127,12 +127,7 @@ std::vector<std::vector<size_t>> DpoObjective::epoch_batches(int64_t epoch) {
   std::vector<size_t> order =
       seeded_permutation(data_.pairs(), seed_ ^ (0x9E3779B97F4A7C15ull * (epoch + 1)));
   std::vector<std::vector<size_t>> out = pair_batches(data_, order, batch_, shared_prefix_);
-  if (shared_prefix_) {  // grouping put each schema's batches together: shuffle them again
-    std::vector<size_t> p = seeded_permutation(out.size(), seed_ * 7919ULL + static_cast<uint64_t>(epoch));
-    std::vector<std::vector<size_t>> shuffled;
-    for (size_t i : p) shuffled.push_back(std::move(out[i]));
-    out = std::move(shuffled);
-  }
+  if (shared_prefix_) shuffle_batches(out, seed_, epoch);  // grouping put each schema's batches together
   return out;
 }
 

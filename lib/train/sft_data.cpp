@@ -219,13 +219,15 @@ std::vector<std::vector<size_t>> epoch_batches(const std::vector<Example>& examp
   }
   std::vector<std::vector<size_t>> batches =
       group_batches(order, batch_size, group_of(examples, grouping.by_group));
-  if (grouping.by_length || grouping.by_group) {
-    std::vector<size_t> p = seeded_permutation(batches.size(), seed * 7919ULL + static_cast<uint64_t>(epoch));
-    std::vector<std::vector<size_t>> shuffled;
-    for (size_t i : p) shuffled.push_back(std::move(batches[i]));
-    batches = std::move(shuffled);
-  }
+  if (grouping.by_length || grouping.by_group) shuffle_batches(batches, seed, epoch);
   return batches;
+}
+
+void shuffle_batches(std::vector<std::vector<size_t>>& batches, uint64_t seed, int64_t epoch) {
+  std::vector<size_t> p = seeded_permutation(batches.size(), seed * 7919ULL + static_cast<uint64_t>(epoch));
+  std::vector<std::vector<size_t>> shuffled;
+  for (size_t i : p) shuffled.push_back(std::move(batches[i]));
+  batches = std::move(shuffled);
 }
 
 std::vector<std::vector<size_t>> ordered_batches(const std::vector<Example>& examples, size_t batch_size,

@@ -90,6 +90,9 @@ std::vector<std::vector<size_t>> epoch_batches(const std::vector<Example>& examp
 /// group's last batch may be smaller), groups in the order their first item appears in `order`.
 std::vector<std::vector<size_t>> group_batches(const std::vector<size_t>& order, size_t batch_size,
                                                const std::function<const std::string&(size_t)>& group_of);
+/// Puts whole batches in a seeded order (seed, epoch): grouping batches puts similar ones together, and an
+/// epoch should not run them so.
+void shuffle_batches(std::vector<std::vector<size_t>>& batches, uint64_t seed, int64_t epoch);
 /// Batches of `examples` in order (evaluation); with `by_group`, in order within each group.
 std::vector<std::vector<size_t>> ordered_batches(const std::vector<Example>& examples, size_t batch_size,
                                                  bool by_group = false);

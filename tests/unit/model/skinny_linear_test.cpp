@@ -10,7 +10,7 @@ using af::model::skinny_linear_applies;
 TEST_CASE("skinny_linear equals at::linear") {
   at::NoGradGuard no_grad;
   at::manual_seed(3);
-  for (int64_t in : {16, 40, 37}) {
+  for (int64_t in : {16, 40, 37, 64, 640}) {  // 64 and 640: whole 32-pair steps (AVX512-BF16 path)
     at::Tensor w = at::randn({70, in}), bias = at::randn({70});
     for (int64_t rows = 1; rows <= 16; ++rows) {
       at::Tensor x = at::randn({rows, in});

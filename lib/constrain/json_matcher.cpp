@@ -1,0 +1,869 @@
+#include "constrain/json_matcher.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "core/canonical_json.h"
+
+namespace af::constrain {
+
+using json = nlohmann::json;
+
+// What frames read while they step: the grammar, the bytes so far and the key order.
+struct JsonMatcher::Context {
+  const SchemaGrammar& g;
+  const std::string& text;
+  KeyOrder order;
+  std::vector<std::string>& unenforced;
+};
+using Ctx = JsonMatcher::Context;
+
+namespace {
+
+constexpr size_t kMaxThreads = 256;  // beyond this the schema's choices are not followed further
+constexpr int kMaxExpansion = 4096;  // flat alternatives built for one value
+
+// One way a value's schema can be satisfied: the conjunction of nodes left after choosing an alternative in
+// every anyOf/oneOf, with what they say about each type merged.
+struct Flat {
+  uint8_t types = kAnyType;
+  std::vector<int> nodes;
+  std::optional<std::vector<std::string>> literals;  // enum/const: canonical texts, sorted
+  double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+  bool lo_open = false, hi_open = false;
+  std::vector<int> patterns;
+  bool date = false;
+  int64_t min_length = 0, max_length = -1;
+  std::vector<int> items;
+  int64_t min_items = 0, max_items = -1;
+  bool unique = false;
+  bool bounded() const { return std::isfinite(lo) || std::isfinite(hi); }
+};
+using FlatPtr = std::shared_ptr<const Flat>;
+
+struct Builder {
+  Flat flat;
+  std::vector<std::vector<int>> pending;  // anyOf groups not yet chosen
+  std::optional<std::vector<json>> values;
+};
+
+void finish(const SchemaGrammar& g, Builder& b, std::vector<FlatPtr>& out) {
+  Flat& f = b.flat;
+  for (int id : f.nodes) {
+    const Node& n = g.nodes[static_cast<size_t>(id)];
+    // The tightest bound wins; at equal values an exclusive bound is tighter.
+    if (n.minimum && *n.minimum > f.lo) {
+      f.lo = *n.minimum;
+      f.lo_open = false;
+    }
+    if (n.exclusive_minimum && *n.exclusive_minimum >= f.lo) {
+      f.lo = *n.exclusive_minimum;
+      f.lo_open = true;
+    }
+    if (n.maximum && *n.maximum < f.hi) {
+      f.hi = *n.maximum;
+      f.hi_open = false;
+    }
+    if (n.exclusive_maximum && *n.exclusive_maximum <= f.hi) {
+      f.hi = *n.exclusive_maximum;
+      f.hi_open = true;
+    }
+    if (n.pattern >= 0) f.patterns.push_back(n.pattern);
+    f.date = f.date || !n.format.empty();
+    f.min_length = std::max(f.min_length, n.min_length);
+    if (n.max_length >= 0)
+      f.max_length = f.max_length < 0 ? n.max_length : std::min(f.max_length, n.max_length);
+    if (n.items >= 0) f.items.push_back(n.items);
+    f.min_items = std::max(f.min_items, n.min_items);
+    if (n.max_items >= 0) f.max_items = f.max_items < 0 ? n.max_items : std::min(f.max_items, n.max_items);
+    f.unique = f.unique || n.unique_items;
+  }
+  if (b.values) {
+    std::vector<std::string> texts;
+    for (const json& v : *b.values) {
+      uint8_t t = type_of(v);
+      if ((f.types & t) == 0 && !(t == kInteger && (f.types & kNumber) != 0)) continue;
+      bool ok = true;
+      for (int id : f.nodes) ok = ok && g.accepts(id, v);
+      if (ok) texts.push_back(canonical_json(v));
+    }
+    std::sort(texts.begin(), texts.end());
+    texts.erase(std::unique(texts.begin(), texts.end()), texts.end());
+    if (texts.empty()) return;
+    f.literals = std::move(texts);
+  }
+  if (f.types == 0) return;
+  out.push_back(std::make_shared<Flat>(std::move(f)));
+}
+
+void expand(const SchemaGrammar& g, std::vector<int> todo, Builder b, std::vector<FlatPtr>& out,
+            int& budget) {
+  while (!todo.empty()) {
+    int id = todo.back();
+    todo.pop_back();
+    if (id < 0 || std::find(b.flat.nodes.begin(), b.flat.nodes.end(), id) != b.flat.nodes.end()) continue;
+    const Node& n = g.nodes[static_cast<size_t>(id)];
+    if (n.never) return;
+    b.flat.nodes.push_back(id);
+    b.flat.types &= n.types;
+    if (b.flat.types == 0) return;
+    if (n.values) {
+      if (!b.values) {
+        b.values = n.values;
+      } else {
+        std::vector<json> both;
+        for (const json& v : *b.values)
+          if (std::find(n.values->begin(), n.values->end(), v) != n.values->end()) both.push_back(v);
+        b.values = both;
+      }
+      if (b.values->empty()) return;
+    }
+    for (int m : n.all_of) todo.push_back(m);
+    for (const auto& group : n.any_of) b.pending.push_back(group);
+  }
+  if (--budget < 0) return;
+  if (b.pending.empty()) {
+    finish(g, b, out);
+    return;
+  }
+  std::vector<int> group = b.pending.back();
+  b.pending.pop_back();
+  for (int alt : group) expand(g, {alt}, b, out, budget);
+}
+
+std::vector<FlatPtr> flats_of(const SchemaGrammar& g, const std::vector<int>& conj) {
+  std::vector<FlatPtr> out;
+  int budget = kMaxExpansion;
+  expand(g, conj, Builder{}, out, budget);
+  return out;
+}
+
+}  // namespace
+
+// A frame of a thread's stack. Frames never change: stepping makes new ones.
+struct Frame {
+  FramePtr parent;
+  size_t start = 0;  // where this value's bytes begin in the document
+  virtual ~Frame() = default;
+  /// The frames this one becomes after `b` (none: `b` cannot continue this value).
+  virtual void advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& out) const = 0;
+  /// Whether the value is whole (the next byte may belong to the parent).
+  virtual bool complete(const Ctx& c) const = 0;
+  /// This frame after its child value [child_start, end) completed; nullptr when it may not end there.
+  virtual FramePtr child_done(const Ctx& /*c*/, size_t /*child_start*/, size_t /*end*/) const {
+    return nullptr;
+  }
+  virtual bool free_string() const { return false; }
+};
+
+namespace {
+
+void push_values(const Ctx& c, const FramePtr& parent, const std::vector<int>& conj, size_t start,
+                 std::shared_ptr<const std::set<std::string>> exclude, std::vector<FramePtr>& out);
+
+// Before a value's first byte: the flat alternative is chosen, the type not yet.
+struct ValueFrame : Frame {
+  FlatPtr flat;
+  std::shared_ptr<const std::set<std::string>> exclude;  // literals already used (uniqueItems)
+  void advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& out) const override;
+  bool complete(const Ctx&) const override { return false; }
+};
+
+// One of a sorted set of fixed texts (enum values, true/false/null, object keys).
+struct LiteralFrame : Frame {
+  std::shared_ptr<const std::vector<std::string>> texts;
+  size_t lo = 0, hi = 0, pos = 0;
+  void advance(const Ctx&, unsigned char b, std::vector<FramePtr>& out) const override {
+    const auto& t = *texts;
+    size_t a = lo;
+    while (a < hi && (t[a].size() <= pos || static_cast<unsigned char>(t[a][pos]) < b)) ++a;
+    size_t z = a;
+    while (z < hi && t[z].size() > pos && static_cast<unsigned char>(t[z][pos]) == b) ++z;
+    if (a == z) return;
+    auto f = std::make_shared<LiteralFrame>(*this);
+    f->lo = a;
+    f->hi = z;
+    f->pos = pos + 1;
+    out.push_back(f);
+  }
+  bool complete(const Ctx&) const override { return lo < hi && (*texts)[lo].size() == pos; }
+};
+
+std::shared_ptr<LiteralFrame> literal(const FramePtr& parent, size_t start, std::vector<std::string> texts) {
+  auto f = std::make_shared<LiteralFrame>();
+  f->parent = parent;
+  f->start = start;
+  f->hi = texts.size();
+  f->texts = std::make_shared<const std::vector<std::string>>(std::move(texts));
+  return f;
+}
+
+// A string after its opening quote.
+struct StringFrame : Frame {
+  FlatPtr flat;  // null: a free string (an object key with any name)
+  std::vector<RegexNfa::States> nfa;
+  std::string date;  // the characters so far, when a date is expected
+  int64_t length = 0;
+  int utf8_left = 0;   // continuation bytes still expected
+  int utf8_total = 0;  // the length of the sequence being read
+  uint32_t code = 0;   // the code point being assembled (UTF-8 or \u)
+  int escape = 0;      // 0: none, 1: after '\\', 2..5: \u hex digits read = escape - 2
+  bool closed = false;
+  std::shared_ptr<const std::set<std::string>> forbidden;  // key names already used (free keys)
+
+  bool constrained() const {
+    return flat && (!flat->patterns.empty() || flat->date || flat->min_length > 0 || flat->max_length >= 0);
+  }
+  bool free_string() const override { return !closed && utf8_left == 0 && escape == 0 && !constrained(); }
+
+  // Feeds one decoded character to the constraints; false when no valid string continues with it.
+  bool character(const Ctx& c, StringFrame& f, uint32_t cp) const {
+    if (cp < 0x20 && escape == 0) return false;
+    if (!flat) return true;
+    f.length = length + 1;
+    if (flat->max_length >= 0 && f.length > flat->max_length) return false;
+    for (size_t i = 0; i < flat->patterns.size(); ++i) {
+      f.nfa[i] = c.g.patterns[static_cast<size_t>(flat->patterns[i])].step(nfa[i], cp);
+      if (f.nfa[i].empty()) return false;
+    }
+    if (flat->date) {
+      if (cp > 0x7F) return false;
+      f.date = date + static_cast<char>(cp);
+      if (!full_date_prefix(f.date)) return false;
+    }
+    return true;
+  }
+
+  void advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& out) const override {
+    if (closed) return;
+    auto f = std::make_shared<StringFrame>(*this);
+    if (escape == 1) {
+      // A \u escape is checked only once whole: in a constrained string it could end where nothing valid
+      // follows, so there only the one-letter escapes are offered (canonical text needs no other).
+      if (b == 'u' && constrained()) return;
+      static const std::string kSimple = "\"\\/bfnrt";
+      static const char kValues[] = {'"', '\\', '/', '\b', '\f', '\n', '\r', '\t'};
+      if (b == 'u') {
+        f->escape = 2;
+        f->code = 0;
+        out.push_back(f);
+        return;
+      }
+      size_t k = kSimple.find(static_cast<char>(b));
+      if (k == std::string::npos) return;
+      f->escape = 0;
+      if (!character(c, *f, static_cast<unsigned char>(kValues[k]))) return;
+      out.push_back(f);
+      return;
+    }
+    if (escape >= 2) {
+      int digit = std::isxdigit(b) ? (std::isdigit(b) ? b - '0' : (std::tolower(b) - 'a' + 10)) : -1;
+      if (digit < 0) return;
+      if (escape == 3 && code == 0xD && digit >= 8) return;  // \uD8.. to \uDF..: surrogates, never text
+      f->code = (code << 4) | static_cast<uint32_t>(digit);
+      if (escape < 5) {
+        f->escape = escape + 1;
+        out.push_back(f);
+        return;
+      }
+      f->escape = 0;
+      if (f->code >= 0xD800 && f->code <= 0xDFFF) return;  // surrogates: not in canonical text
+      StringFrame probe = *f;
+      probe.escape = 1;  // control characters are fine when escaped
+      if (!probe.character(c, *f, f->code)) return;
+      out.push_back(f);
+      return;
+    }
+    if (utf8_left > 0) {
+      if ((b & 0xC0) != 0x80) return;
+      f->code = (code << 6) | (b & 0x3F);
+      f->utf8_left = utf8_left - 1;
+      if (f->utf8_left == 0) {
+        if (!character(c, *f, f->code)) return;
+      } else if (!may_become(c, f->code, f->utf8_left, utf8_total)) {
+        return;
+      }
+      out.push_back(f);
+      return;
+    }
+    if (b == '"') {
+      if (flat) {
+        if (length < flat->min_length) return;
+        for (size_t i = 0; i < flat->patterns.size(); ++i)
+          if (!c.g.patterns[static_cast<size_t>(flat->patterns[i])].accepts(nfa[i])) return;
+        if (flat->date && !is_full_date(date)) return;
+      }
+      if (forbidden) {
+        std::string name = parse_json_strict(c.text.substr(start) + "\"").get<std::string>();
+        if (forbidden->count(name) != 0) return;
+      }
+      f->closed = true;
+      out.push_back(f);
+      return;
+    }
+    if (b == '\\') {
+      // In a constrained string a backslash must lead to some one-letter escape the string takes.
+      if (constrained()) {
+        bool any = false;
+        for (char e : {'"', '\\', '/', '\b', '\f', '\n', '\r', '\t'}) {
+          StringFrame probe = *this;
+          probe.escape = 1;
+          StringFrame scratch = *this;
+          any = any || probe.character(c, scratch, static_cast<unsigned char>(e));
+        }
+        if (!any) return;
+      }
+      f->escape = 1;
+      out.push_back(f);
+      return;
+    }
+    if (b < 0x80) {
+      if (!character(c, *f, b)) return;
+      out.push_back(f);
+      return;
+    }
+    // A UTF-8 lead byte (overlong two-byte leads C0/C1 and leads beyond U+10FFFF refused).
+    if (b >= 0xC2 && b <= 0xDF) {
+      f->utf8_left = 1;
+      f->code = b & 0x1F;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      f->utf8_left = 2;
+      f->code = b & 0x0F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      f->utf8_left = 3;
+      f->code = b & 0x07;
+    } else {
+      return;
+    }
+    f->utf8_total = f->utf8_left + 1;
+    if (!may_become(c, f->code, f->utf8_left, f->utf8_total)) return;
+    out.push_back(f);
+  }
+
+  // Whether a character whose UTF-8 so far gives `code` with `left` continuation bytes to come can still be
+  // one the string takes: a real character (no overlong form, surrogate or code point past U+10FFFF) that
+  // the constraints accept. Checked at every byte, so a character is never begun that cannot be finished.
+  bool may_become(const Ctx& c, uint32_t so_far, int left, int total) const {
+    static const uint32_t kFloor[] = {0, 0, 0x80, 0x800, 0x10000};  // by sequence length
+    uint32_t lo = std::max(so_far << (6 * left), kFloor[total]);
+    uint32_t hi = std::min<uint32_t>((so_far << (6 * left)) | ((1u << (6 * left)) - 1), 0x10FFFF);
+    if (lo > hi) return false;
+    // Surrogates are never characters: a range that lies wholly inside them is dead.
+    if (lo >= 0xD800 && hi <= 0xDFFF) return false;
+    if (!flat) return true;
+    if (flat->date) return false;  // dates are ASCII
+    if (flat->max_length >= 0 && length + 1 > flat->max_length) return false;
+    for (size_t i = 0; i < flat->patterns.size(); ++i)
+      if (!c.g.patterns[static_cast<size_t>(flat->patterns[i])].can_step(nfa[i], lo, hi)) return false;
+    return true;
+  }
+  bool complete(const Ctx&) const override { return closed; }
+};
+
+// Whether some number written with the prefix `text` lies within the flat's bounds.
+bool number_viable(const Flat& f, const std::string& text, bool integer_only) {
+  if (!f.bounded()) return true;
+  // Whether the closed interval between a and b (either order) meets the bounds.
+  auto in = [&](double a, double b) {
+    double lo = std::min(a, b), hi = std::max(a, b);
+    if (hi < f.lo || (f.lo_open && hi == f.lo)) return false;
+    if (lo > f.hi || (f.hi_open && lo == f.hi)) return false;
+    return true;
+  };
+  bool negative = !text.empty() && text[0] == '-';
+  std::string digits = negative ? text.substr(1) : text;
+  if (digits.empty()) return negative ? in(-std::numeric_limits<double>::infinity(), 0) : true;
+  double sign = negative ? -1 : 1;
+  size_t dot = digits.find('.');
+  if (dot == std::string::npos) {
+    double v = std::stod(digits);
+    if (digits == "0") return in(sign * 0, sign * (integer_only ? 0.0 : 1.0));
+    // More integer digits may follow: v*10^k .. (v+1)*10^k for any k.
+    for (int k = 0; k < 20; ++k) {
+      double scale = std::pow(10.0, k), a = v * scale, z = (v + 1) * scale - (integer_only ? 1 : 0);
+      if (negative ? in(-z, -a) : in(a, z)) return true;
+    }
+    return false;
+  }
+  double v = std::stod(digits.substr(0, dot) + (dot + 1 < digits.size() ? digits.substr(dot) : ""));
+  double width = std::pow(10.0, -static_cast<double>(digits.size() - dot - 1));
+  return negative ? in(-(v + width), -v) : in(v, v + width);
+}
+
+// A number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, with an exponent only when there are no bounds.
+struct NumberFrame : Frame {
+  FlatPtr flat;
+  std::string text;
+  bool integer_only() const { return (flat->types & kNumber) == 0; }
+  static bool digit(char ch) { return ch >= '0' && ch <= '9'; }
+  void advance(const Ctx&, unsigned char b, std::vector<FramePtr>& out) const override {
+    auto ch = static_cast<char>(b);
+    char last = text.empty() ? '\0' : text.back();
+    bool has_dot = text.find('.') != std::string::npos, has_e = text.find_first_of("eE") != std::string::npos;
+    bool int_part_zero = text == "0" || text == "-0";
+    bool ok = false;
+    if (text.empty()) {
+      ok = ch == '-' || digit(ch);
+    } else if (digit(ch)) {
+      ok = !(int_part_zero && !has_dot && !has_e);  // no leading zeros
+    } else if (ch == '.') {
+      ok = digit(last) && !has_dot && !has_e && !integer_only();
+    } else if (ch == 'e' || ch == 'E') {
+      ok = digit(last) && !has_e && !integer_only() && !flat->bounded();
+    } else if (ch == '+' || ch == '-') {
+      ok = last == 'e' || last == 'E';
+    }
+    if (!ok) return;
+    // Every number must read back as a finite double (canonical JSON refuses infinities): at most 18 integer
+    // digits, 17 fraction digits and a two-digit exponent.
+    size_t e_at = text.find_first_of("eE"), dot_at = text.find('.');
+    if (digit(ch)) {
+      size_t count = 0;
+      if (has_e) {
+        count = text.size() - e_at - 1 - (text.size() > e_at + 1 && !digit(text[e_at + 1]) ? 1 : 0);
+        if (count >= 2) return;
+      } else if (has_dot) {
+        if (text.size() - dot_at - 1 >= 17) return;
+      } else {
+        count = text.size() - (text[0] == '-' ? 1 : 0);
+        if (count >= 18) return;
+      }
+    }
+    std::string next = text + ch;
+    if (!has_e && ch != 'e' && ch != 'E' && ch != '+' && !number_viable(*flat, next, integer_only())) return;
+    auto f = std::make_shared<NumberFrame>(*this);
+    f->text = std::move(next);
+    out.push_back(f);
+  }
+  bool complete(const Ctx&) const override {
+    if (text.empty() || !digit(text.back())) return false;
+    if (!flat->bounded()) return true;
+    double v = std::stod(text);
+    return (v > flat->lo || (v == flat->lo && !flat->lo_open)) &&
+           (v < flat->hi || (v == flat->hi && !flat->hi_open));
+  }
+};
+
+// An object after '{'.
+struct ObjectFrame : Frame {
+  FlatPtr flat;
+  enum Phase { Key, AfterKey, Colon, Value, After, Closed } phase = Key;  // Key: before a key or '}'
+  std::vector<std::pair<std::string, std::string>> members;               // key, canonical value text
+  std::string pending_key;
+
+  bool has(const std::string& k) const {
+    return std::any_of(members.begin(), members.end(), [&](const auto& m) { return m.first == k; });
+  }
+  json partial() const {
+    json o = json::object();
+    for (const auto& [k, v] : members) o[k] = parse_json_strict(v);
+    return o;
+  }
+
+  // The nodes that apply to the object now: the flat's, plus the then/else of every decided conditional.
+  // `undecided` collects the keys that must wait for a conditional still open.
+  std::vector<int> applying(const Ctx& c, std::set<std::string>* undecided, bool closing) const {
+    std::vector<int> nodes = flat->nodes;
+    json obj;
+    bool built = false;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const Node& n = c.g.nodes[static_cast<size_t>(nodes[i])];
+      for (const auto& cond : n.conditionals) {
+        const Node& cif = c.g.nodes[static_cast<size_t>(cond.if_node)];
+        bool decided = closing;
+        if (!decided) {
+          decided = true;
+          for (const auto& [name, sub] : cif.properties) decided = decided && has(name);
+          for (const auto& name : cif.required) decided = decided && has(name);
+        }
+        if (!decided) {
+          for (int branch : {cond.then_node, cond.else_node}) {
+            if (branch < 0 || undecided == nullptr) continue;
+            for (const auto& [name, sub] : c.g.nodes[static_cast<size_t>(branch)].properties)
+              undecided->insert(name);
+          }
+          continue;
+        }
+        if (!built) {
+          obj = partial();
+          built = true;
+        }
+        int branch = c.g.accepts(cond.if_node, obj) ? cond.then_node : cond.else_node;
+        if (branch < 0) continue;
+        // The branch's own object keywords apply; its allOf members too (shallowly).
+        std::vector<int> todo{branch};
+        while (!todo.empty()) {
+          int b = todo.back();
+          todo.pop_back();
+          if (std::find(nodes.begin(), nodes.end(), b) != nodes.end()) continue;
+          nodes.push_back(b);
+          const Node& bn = c.g.nodes[static_cast<size_t>(b)];
+          for (int m : bn.all_of) todo.push_back(m);
+          const char* why = "anyOf/oneOf inside an if's then/else, at object level";
+          if (!bn.any_of.empty() &&
+              std::find(c.unenforced.begin(), c.unenforced.end(), why) == c.unenforced.end())
+            c.unenforced.emplace_back(why);
+        }
+      }
+    }
+    return nodes;
+  }
+
+  bool key_allowed(const Ctx& c, const std::vector<int>& nodes, const std::string& k) const {
+    for (int id : nodes) {
+      const Node& n = c.g.nodes[static_cast<size_t>(id)];
+      if (n.property(k) < 0 && n.additional >= 0 && c.g.nodes[static_cast<size_t>(n.additional)].never)
+        return false;
+    }
+    return true;
+  }
+  std::vector<int> value_conj(const Ctx& c, const std::vector<int>& nodes, const std::string& k) const {
+    std::vector<int> conj;
+    for (int id : nodes) {
+      const Node& n = c.g.nodes[static_cast<size_t>(id)];
+      int p = n.property(k);
+      if (p >= 0) {
+        conj.push_back(p);
+      } else if (n.additional >= 0) {
+        conj.push_back(n.additional);
+      }
+    }
+    return conj;
+  }
+  std::set<std::string> required(const Ctx& c, const std::vector<int>& nodes) const {
+    std::set<std::string> r;
+    for (int id : nodes)
+      for (const auto& name : c.g.nodes[static_cast<size_t>(id)].required) r.insert(name);
+    return r;
+  }
+  bool closed_set(const Ctx& c, const std::vector<int>& nodes) const {
+    for (int id : nodes) {
+      const Node& n = c.g.nodes[static_cast<size_t>(id)];
+      if (n.additional >= 0 && c.g.nodes[static_cast<size_t>(n.additional)].never) return true;
+    }
+    return false;
+  }
+  // Keys that may come next (for a closed set of names), in sorted order when keys are sorted.
+  std::vector<std::string> next_keys(const Ctx& c, bool* open) const {
+    std::set<std::string> undecided;
+    std::vector<int> nodes = applying(c, &undecided, false);
+    std::set<std::string> names;
+    for (int id : nodes)
+      for (const auto& [name, sub] : c.g.nodes[static_cast<size_t>(id)].properties) names.insert(name);
+    *open = !closed_set(c, nodes);
+    std::set<std::string> req = required(c, nodes);
+    std::string last = members.empty() ? "" : members.back().first;
+    std::vector<std::string> out;
+    for (const auto& k : names) {
+      if (has(k) || undecided.count(k) != 0 || !key_allowed(c, nodes, k)) continue;
+      if (c.order == KeyOrder::Sorted) {
+        if (!members.empty() && k <= last) continue;
+        // A required key that sorts before `k` and is missing could never come after it.
+        bool skips = false;
+        for (const auto& r : req) skips = skips || (r < k && !has(r));
+        if (skips) continue;
+      }
+      out.push_back(k);
+    }
+    return out;
+  }
+  bool may_close(const Ctx& c) const {
+    std::vector<int> nodes = applying(c, nullptr, true);
+    for (const auto& r : required(c, nodes))
+      if (!has(r)) return false;
+    return true;
+  }
+
+  void advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& out) const override {
+    if (phase == Key) {
+      if (b == '}') {
+        if (!members.empty() && !pending_key.empty()) return;
+        if (!may_close(c)) return;
+        auto f = std::make_shared<ObjectFrame>(*this);
+        f->phase = Closed;
+        out.push_back(f);
+        return;
+      }
+      if (b != '"') return;
+      bool open = false;
+      std::vector<std::string> keys = next_keys(c, &open);
+      auto waiting = std::make_shared<ObjectFrame>(*this);
+      waiting->phase = AfterKey;
+      size_t at = c.text.size();
+      if (open) {
+        auto s = std::make_shared<StringFrame>();
+        s->parent = waiting;
+        s->start = at;
+        auto used = std::make_shared<std::set<std::string>>();
+        for (const auto& m : members) used->insert(m.first);
+        s->forbidden = used;
+        out.push_back(s);
+        return;
+      }
+      if (keys.empty()) return;
+      std::vector<std::string> texts;
+      for (const auto& k : keys) texts.push_back(canonical_json(k));
+      std::sort(texts.begin(), texts.end());
+      auto lit = literal(waiting, at, std::move(texts));
+      lit->advance(c, b, out);
+      return;
+    }
+    if (phase == Colon) {
+      if (b != ':') return;
+      std::vector<int> nodes = applying(c, nullptr, false);
+      auto f = std::make_shared<ObjectFrame>(*this);
+      f->phase = Value;
+      push_values(c, f, value_conj(c, nodes, pending_key), c.text.size() + 1, nullptr, out);
+      return;
+    }
+    if (phase == After) {
+      if (b == '}') {
+        if (!may_close(c)) return;
+        auto f = std::make_shared<ObjectFrame>(*this);
+        f->phase = Closed;
+        out.push_back(f);
+        return;
+      }
+      if (b != ',') return;
+      bool open = false;
+      if (next_keys(c, &open).empty() && !open) return;
+      auto f = std::make_shared<ObjectFrame>(*this);
+      f->phase = Key;
+      f->pending_key = "-";  // a key must follow a ',' (no '}' right after it)
+      out.push_back(f);
+    }
+  }
+  bool complete(const Ctx&) const override { return phase == Closed; }
+  FramePtr child_done(const Ctx& c, size_t child_start, size_t end) const override {
+    auto f = std::make_shared<ObjectFrame>(*this);
+    std::string text = c.text.substr(child_start, end - child_start);
+    if (phase == AfterKey) {
+      f->pending_key = parse_json_strict(text).get<std::string>();
+      f->phase = Colon;
+      return f;
+    }
+    if (phase == Value) {
+      f->members.emplace_back(pending_key, text);
+      f->pending_key.clear();
+      f->phase = After;
+      return f;
+    }
+    return nullptr;
+  }
+};
+
+// An array after '['.
+struct ArrayFrame : Frame {
+  FlatPtr flat;
+  enum Phase { First, Next, Item, After, Closed } phase = First;  // Next: after ','
+  int64_t count = 0;
+  std::shared_ptr<const std::set<std::string>> used;  // item texts, when items are unique and finite
+
+  bool finite_unique(const Ctx& c) const {
+    if (!flat->unique) return false;
+    for (int id : flat->items)
+      if (c.g.nodes[static_cast<size_t>(id)].values) return true;
+    return false;
+  }
+  // Whether another item can still be added (a finite unique set may be used up).
+  bool room(const Ctx& c) const {
+    if (flat->max_items >= 0 && count >= flat->max_items) return false;
+    if (!finite_unique(c)) return true;
+    for (const FlatPtr& f : flats_of(c.g, flat->items))
+      if (f->literals)
+        for (const auto& t : *f->literals)
+          if (!used || used->count(t) == 0) return true;
+    return false;
+  }
+  void item(const Ctx& c, unsigned char b, std::vector<FramePtr>& out) const {
+    if (!room(c)) return;
+    auto f = std::make_shared<ArrayFrame>(*this);
+    f->phase = Item;
+    std::vector<FramePtr> starts;
+    push_values(c, f, flat->items, c.text.size(), finite_unique(c) ? used : nullptr, starts);
+    for (const auto& s : starts) s->advance(c, b, out);
+  }
+  void close(std::vector<FramePtr>& out) const {
+    if (count < flat->min_items) return;
+    auto f = std::make_shared<ArrayFrame>(*this);
+    f->phase = Closed;
+    out.push_back(f);
+  }
+  void advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& out) const override {
+    if (phase == First) {
+      if (b == ']') {
+        close(out);
+      } else {
+        item(c, b, out);
+      }
+    } else if (phase == Next) {
+      item(c, b, out);
+    } else if (phase == After) {
+      if (b == ']') {
+        close(out);
+      } else if (b == ',' && room(c)) {
+        auto f = std::make_shared<ArrayFrame>(*this);
+        f->phase = Next;
+        out.push_back(f);
+      }
+    }
+  }
+  bool complete(const Ctx&) const override { return phase == Closed; }
+  FramePtr child_done(const Ctx& c, size_t child_start, size_t end) const override {
+    if (phase != Item) return nullptr;
+    auto f = std::make_shared<ArrayFrame>(*this);
+    f->phase = After;
+    f->count = count + 1;
+    if (finite_unique(c)) {
+      auto u = std::make_shared<std::set<std::string>>(used ? *used : std::set<std::string>{});
+      u->insert(c.text.substr(child_start, end - child_start));
+      f->used = u;
+    }
+    return f;
+  }
+};
+
+// The bottom of every stack: holds the document's one value.
+struct RootFrame : Frame {
+  bool done = false;
+  void advance(const Ctx&, unsigned char, std::vector<FramePtr>&) const override {}
+  bool complete(const Ctx&) const override { return done; }
+  FramePtr child_done(const Ctx&, size_t, size_t) const override {
+    if (done) return nullptr;
+    auto f = std::make_shared<RootFrame>(*this);
+    f->done = true;
+    return f;
+  }
+};
+
+void ValueFrame::advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& out) const {
+  const Flat& f = *flat;
+  size_t at = c.text.size();
+  if (f.literals) {
+    std::vector<std::string> texts;
+    for (const auto& t : *f.literals)
+      if (!exclude || exclude->count(t) == 0) texts.push_back(t);
+    literal(parent, at, std::move(texts))->advance(c, b, out);
+    return;
+  }
+  if (b == '{' && (f.types & kObject) != 0) {
+    auto o = std::make_shared<ObjectFrame>();
+    o->parent = parent;
+    o->start = at;
+    o->flat = flat;
+    out.push_back(o);
+  } else if (b == '[' && (f.types & kArray) != 0) {
+    auto a = std::make_shared<ArrayFrame>();
+    a->parent = parent;
+    a->start = at;
+    a->flat = flat;
+    out.push_back(a);
+  } else if (b == '"' && (f.types & kString) != 0) {
+    auto s = std::make_shared<StringFrame>();
+    s->parent = parent;
+    s->start = at;
+    s->flat = flat;
+    for (int p : f.patterns) s->nfa.push_back(c.g.patterns[static_cast<size_t>(p)].start());
+    out.push_back(s);
+  } else if ((b == '-' || (b >= '0' && b <= '9')) && (f.types & (kNumber | kInteger)) != 0) {
+    auto n = std::make_shared<NumberFrame>();
+    n->parent = parent;
+    n->start = at;
+    n->flat = flat;
+    n->advance(c, b, out);
+  } else if ((b == 't' || b == 'f') && (f.types & kBoolean) != 0) {
+    literal(parent, at, {"false", "true"})->advance(c, b, out);
+  } else if (b == 'n' && (f.types & kNull) != 0) {
+    literal(parent, at, {"null"})->advance(c, b, out);
+  }
+}
+
+void push_values(const Ctx& c, const FramePtr& parent, const std::vector<int>& conj, size_t start,
+                 std::shared_ptr<const std::set<std::string>> exclude, std::vector<FramePtr>& out) {
+  for (FlatPtr& flat : flats_of(c.g, conj)) {
+    auto v = std::make_shared<ValueFrame>();
+    v->parent = parent;
+    v->start = start;
+    v->flat = std::move(flat);
+    v->exclude = exclude;
+    out.push_back(v);
+  }
+}
+
+// Every state `top` can be in after `b`: continuing the top value, or ending it (and its parents) first.
+void step(const Ctx& c, const FramePtr& top, unsigned char b, std::vector<FramePtr>& out) {
+  top->advance(c, b, out);
+  if (top->parent && top->complete(c)) {
+    FramePtr parent = top->parent->child_done(c, top->start, c.text.size());
+    if (parent) step(c, parent, b, out);
+  }
+}
+
+bool finishable(const Ctx& c, FramePtr f) {
+  while (f && f->complete(c)) {
+    if (!f->parent) return true;
+    f = f->parent->child_done(c, f->start, c.text.size());
+  }
+  return false;
+}
+
+}  // namespace
+
+JsonMatcher::JsonMatcher(std::shared_ptr<const SchemaGrammar> grammar, KeyOrder order)
+    : grammar_(std::move(grammar)), order_(order) {
+  auto root = std::make_shared<RootFrame>();
+  Ctx c{*grammar_, text_, order_, runtime_unenforced_};
+  push_values(c, root, {grammar_->root}, 0, nullptr, threads_);
+}
+
+bool JsonMatcher::advance(unsigned char byte) {
+  Ctx c{*grammar_, text_, order_, runtime_unenforced_};
+  std::vector<FramePtr> next;
+  for (const FramePtr& t : threads_) {
+    step(c, t, byte, next);
+    if (next.size() >= kMaxThreads) {
+      const char* why = "more than 256 ways to read the schema at once: some were not followed";
+      if (std::find(runtime_unenforced_.begin(), runtime_unenforced_.end(), why) == runtime_unenforced_.end())
+        runtime_unenforced_.emplace_back(why);
+      break;
+    }
+  }
+  if (next.empty()) return false;
+  threads_ = std::move(next);
+  text_.push_back(static_cast<char>(byte));
+  return true;
+}
+
+bool JsonMatcher::advance(const std::string& bytes) {
+  Snapshot before = snapshot();
+  for (char ch : bytes)
+    if (!advance(static_cast<unsigned char>(ch))) {
+      restore(before);
+      return false;
+    }
+  return true;
+}
+
+bool JsonMatcher::complete() const {
+  std::vector<std::string> ignored;
+  Ctx c{*grammar_, text_, order_, ignored};
+  for (const FramePtr& t : threads_)
+    if (finishable(c, t)) return true;
+  return false;
+}
+
+void JsonMatcher::restore(const Snapshot& s) {
+  threads_ = s.threads;
+  text_.resize(s.text_size);
+}
+
+bool JsonMatcher::in_free_string() const {
+  if (threads_.empty()) return false;
+  for (const FramePtr& t : threads_)
+    if (!t->free_string()) return false;
+  return true;
+}
+
+}  // namespace af::constrain

@@ -1,0 +1,61 @@
+// Reads a JSON document one byte at a time against a compiled schema and says, before each byte, whether the
+// document can still become valid. Canonical JSON only (no whitespace). The state is a set of threads, one
+// per way the schema's anyOf/oneOf choices could still go; each thread is a stack of immutable frames shared
+// between threads and between snapshots, so trying a byte costs a frame or two, not a copy of the state.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "constrain/schema_grammar.h"
+
+namespace af::constrain {
+
+struct Frame;
+using FramePtr = std::shared_ptr<const Frame>;
+
+/// How the matcher orders object keys.
+enum class KeyOrder {
+  Free,    // any order
+  Sorted,  // ascending byte order, as canonical JSON writes them
+};
+
+/// The incremental matcher.
+class JsonMatcher {
+ public:
+  JsonMatcher(std::shared_ptr<const SchemaGrammar> grammar, KeyOrder order = KeyOrder::Free);
+
+  /// Consumes `byte` when some valid document continues with it, else returns false and keeps the state.
+  bool advance(unsigned char byte);
+  /// Consumes `bytes` in order; false (state unchanged) when any byte is refused.
+  bool advance(const std::string& bytes);
+  /// Whether the bytes so far are a whole valid document.
+  bool complete() const;
+  /// The bytes consumed so far.
+  const std::string& text() const { return text_; }
+
+  /// The state as a value: restore() returns to it (token-mask search tries bytes and backs out).
+  struct Snapshot {
+    std::vector<FramePtr> threads;
+    size_t text_size = 0;
+  };
+  Snapshot snapshot() const { return {threads_, text_.size()}; }
+  void restore(const Snapshot& s);
+  /// Whether every thread is inside a string with no constraint on its characters (no pattern, format or
+  /// length), past any escape: then every byte but '"', '\\' and control characters continues it.
+  bool in_free_string() const;
+  /// Constraints met at run time that the matcher could not enforce (e.g. an anyOf inside an if's then at
+  /// object level), in the order met.
+  const std::vector<std::string>& runtime_unenforced() const { return runtime_unenforced_; }
+
+  struct Context;
+
+ private:
+  std::shared_ptr<const SchemaGrammar> grammar_;
+  KeyOrder order_;
+  std::vector<FramePtr> threads_;
+  std::string text_;
+  std::vector<std::string> runtime_unenforced_;
+};
+
+}  // namespace af::constrain

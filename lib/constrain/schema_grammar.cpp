@@ -1,0 +1,403 @@
+#include "constrain/schema_grammar.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "core/canonical_json.h"
+#include "core/error.h"
+
+namespace af::constrain {
+namespace {
+
+using json = nlohmann::json;
+
+// Keywords that only annotate: nothing to enforce.
+const std::set<std::string> kAnnotations = {
+    "$schema",   "$id",         "$anchor",          "$comment",        "$defs",        "definitions",
+    "title",     "description", "default",          "examples",        "deprecated",   "readOnly",
+    "writeOnly", "$vocabulary", "contentMediaType", "contentEncoding", "contentSchema"};
+// Keywords the compiler reads (the rest is listed as not enforced).
+const std::set<std::string> kHandled = {"type",
+                                        "enum",
+                                        "const",
+                                        "properties",
+                                        "required",
+                                        "additionalProperties",
+                                        "items",
+                                        "minItems",
+                                        "maxItems",
+                                        "uniqueItems",
+                                        "pattern",
+                                        "format",
+                                        "minLength",
+                                        "maxLength",
+                                        "minimum",
+                                        "maximum",
+                                        "exclusiveMinimum",
+                                        "exclusiveMaximum",
+                                        "allOf",
+                                        "anyOf",
+                                        "oneOf",
+                                        "$ref",
+                                        "if",
+                                        "then",
+                                        "else"};
+
+std::string escape_pointer_token(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+uint8_t type_bits(const std::string& t) {
+  if (t == "null") return kNull;
+  if (t == "boolean") return kBoolean;
+  if (t == "object") return kObject;
+  if (t == "array") return kArray;
+  if (t == "string") return kString;
+  if (t == "number") return kNumber | kInteger;
+  if (t == "integer") return kInteger;
+  return 0;
+}
+
+class Compiler {
+ public:
+  Compiler(const json& root, SchemaGrammar& g) : root_(root), g_(g) {}
+
+  int build(const json& s, const std::string& ptr) {
+    auto memo = built_.find(ptr);
+    if (memo != built_.end()) return memo->second;
+    int id = static_cast<int>(g_.nodes.size());
+    g_.nodes.emplace_back();
+    built_[ptr] = id;
+    Node n;
+    if (s.is_boolean()) {
+      n.never = !s.get<bool>();
+      g_.nodes[static_cast<size_t>(id)] = std::move(n);
+      return id;
+    }
+    if (!s.is_object())
+      throw usage_error("schema at " + (ptr.empty() ? "/" : ptr) + " is not an object or boolean");
+    for (const auto& [key, value] : s.items()) {
+      if (kAnnotations.count(key) != 0 || kHandled.count(key) != 0) continue;
+      note(key, ptr, "not enforced by constrained decoding");
+    }
+    if (s.contains("type")) {
+      const json& t = s["type"];
+      n.types = 0;
+      if (t.is_string()) n.types = type_bits(t.get<std::string>());
+      if (t.is_array())
+        for (const json& x : t)
+          if (x.is_string()) n.types |= type_bits(x.get<std::string>());
+    }
+    if (s.contains("enum") && s["enum"].is_array()) n.values = s["enum"].get<std::vector<json>>();
+    if (s.contains("const")) {
+      std::vector<json> one{s["const"]};
+      if (n.values) {
+        std::vector<json> both;
+        for (const json& v : *n.values)
+          if (v == s["const"]) both.push_back(v);
+        n.values = both;
+      } else {
+        n.values = one;
+      }
+    }
+    if (s.contains("properties") && s["properties"].is_object())
+      for (const auto& [name, sub] : s["properties"].items())
+        n.properties.emplace_back(name, build(sub, ptr + "/properties/" + escape_pointer_token(name)));
+    std::sort(n.properties.begin(), n.properties.end());
+    if (s.contains("required") && s["required"].is_array())
+      for (const json& r : s["required"])
+        if (r.is_string()) n.required.push_back(r.get<std::string>());
+    if (s.contains("additionalProperties"))
+      n.additional = build(s["additionalProperties"], ptr + "/additionalProperties");
+    if (s.contains("items")) {
+      if (s["items"].is_array()) {
+        note("items", ptr, "the array form (tuple items) is not enforced");
+      } else {
+        n.items = build(s["items"], ptr + "/items");
+      }
+    }
+    if (s.contains("minItems")) n.min_items = s["minItems"].get<int64_t>();
+    if (s.contains("maxItems")) n.max_items = s["maxItems"].get<int64_t>();
+    n.unique_items = s.value("uniqueItems", false);
+    if (n.unique_items && n.items >= 0 && !g_.nodes[static_cast<size_t>(n.items)].values)
+      note("uniqueItems", ptr, "enforced only for items with a finite set of values (enum or const)");
+    if (s.contains("pattern") && s["pattern"].is_string()) {
+      try {
+        g_.patterns.push_back(RegexNfa::compile(s["pattern"].get<std::string>()));
+        n.pattern = static_cast<int>(g_.patterns.size() - 1);
+      } catch (const Error& e) {
+        note("pattern", ptr, e.what());
+      }
+    }
+    if (s.contains("format") && s["format"].is_string()) {
+      n.format = s["format"].get<std::string>();
+      if (n.format != "date") {
+        note("format", ptr, "\"" + n.format + "\" is not enforced (only \"date\" is)");
+        n.format.clear();
+      }
+    }
+    if (s.contains("minLength")) n.min_length = s["minLength"].get<int64_t>();
+    if (s.contains("maxLength")) n.max_length = s["maxLength"].get<int64_t>();
+    for (const char* k : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}) {
+      if (!s.contains(k)) continue;
+      if (!s[k].is_number()) {
+        note(k, ptr, "a boolean exclusive bound (draft 4) is not enforced");
+        continue;
+      }
+      double v = s[k].get<double>();
+      std::string key = k;
+      if (key == "minimum") n.minimum = v;
+      if (key == "maximum") n.maximum = v;
+      if (key == "exclusiveMinimum") n.exclusive_minimum = v;
+      if (key == "exclusiveMaximum") n.exclusive_maximum = v;
+    }
+    if (s.contains("allOf") && s["allOf"].is_array())
+      for (size_t i = 0; i < s["allOf"].size(); ++i)
+        n.all_of.push_back(build(s["allOf"][i], ptr + "/allOf/" + std::to_string(i)));
+    for (const char* k : {"anyOf", "oneOf"}) {
+      if (!s.contains(k) || !s[k].is_array()) continue;
+      std::vector<int> alts;
+      for (size_t i = 0; i < s[k].size(); ++i)
+        alts.push_back(build(s[k][i], ptr + "/" + k + "/" + std::to_string(i)));
+      n.any_of.push_back(alts);
+      if (std::string(k) == "oneOf") pending_one_of_.emplace_back(alts, ptr);
+    }
+    if (s.contains("$ref")) n.all_of.push_back(ref(s["$ref"].get<std::string>(), ptr));
+    if (s.contains("if")) {
+      Node::Conditional c;
+      c.if_node = build(s["if"], ptr + "/if");
+      if (s.contains("then")) c.then_node = build(s["then"], ptr + "/then");
+      if (s.contains("else")) c.else_node = build(s["else"], ptr + "/else");
+      n.conditionals.push_back(c);
+    }
+    g_.nodes[static_cast<size_t>(id)] = std::move(n);
+    return id;
+  }
+
+  // oneOf is matched as anyOf; that is exact only when no value can satisfy two alternatives.
+  void check_one_of() {
+    for (const auto& [alts, ptr] : pending_one_of_)
+      for (size_t a = 0; a < alts.size(); ++a)
+        for (size_t b = a + 1; b < alts.size(); ++b)
+          if (!disjoint(alts[a], alts[b])) {
+            note("oneOf", ptr,
+                 "alternatives " + std::to_string(a) + " and " + std::to_string(b) +
+                     " may overlap; only \"at least one\" is enforced");
+            a = alts.size();
+            break;
+          }
+  }
+
+ private:
+  int ref(const std::string& r, const std::string& ptr) {
+    if (r.empty() || r[0] != '#')
+      throw usage_error("$ref \"" + r + "\" at " + ptr + " is not local",
+                        "constrained decoding resolves only references inside the schema (#/...)");
+    std::string target = r.substr(1);
+    const json* at = &root_;
+    try {
+      at = &root_.at(json::json_pointer(target));
+    } catch (const std::exception&) {
+      throw usage_error("$ref \"" + r + "\" at " + ptr + " points at nothing in the schema");
+    }
+    return build(*at, target);
+  }
+
+  void note(const std::string& keyword, const std::string& ptr, const std::string& why) {
+    g_.unenforced.push_back(keyword + " at " + (ptr.empty() ? "/" : ptr) + ": " + why);
+  }
+
+  // Shallow facts of a node and its allOf members: type bits, required names, closed property sets, and
+  // the finite values of required properties.
+  struct Facts {
+    uint8_t types = kAnyType;
+    std::map<std::string, std::vector<json>> required_values;
+    std::set<std::string> required;
+    std::vector<const Node*> closed;  // nodes with additionalProperties: false
+  };
+  void facts(int id, Facts& f, int depth) const {
+    if (depth > 8) return;
+    const Node& n = g_.nodes[static_cast<size_t>(id)];
+    f.types &= n.types;
+    for (const auto& r : n.required) f.required.insert(r);
+    for (const auto& [name, sub] : n.properties) {
+      const Node& p = g_.nodes[static_cast<size_t>(sub)];
+      if (p.values) f.required_values[name] = *p.values;
+    }
+    if (n.additional >= 0 && g_.nodes[static_cast<size_t>(n.additional)].never) f.closed.push_back(&n);
+    for (int m : n.all_of) facts(m, f, depth + 1);
+  }
+  bool disjoint(int a, int b) const {
+    Facts fa, fb;
+    facts(a, fa, 0);
+    facts(b, fb, 0);
+    if ((fa.types & fb.types) == 0) return true;
+    for (const auto& name : fa.required) {
+      if (fb.required.count(name) != 0 && fa.required_values.count(name) != 0 &&
+          fb.required_values.count(name) != 0) {
+        bool overlap = false;
+        for (const json& v : fa.required_values.at(name))
+          for (const json& w : fb.required_values.at(name)) overlap = overlap || v == w;
+        if (!overlap) return true;
+      }
+      for (const Node* c : fb.closed)
+        if (c->property(name) < 0) return true;
+    }
+    for (const auto& name : fb.required)
+      for (const Node* c : fa.closed)
+        if (c->property(name) < 0) return true;
+    return false;
+  }
+
+  const json& root_;
+  SchemaGrammar& g_;
+  std::map<std::string, int> built_;
+  std::vector<std::pair<std::vector<int>, std::string>> pending_one_of_;
+};
+
+int days_in_month(int year, int month) {
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
+double as_number(const json& v) {
+  return v.get<double>();
+}
+
+}  // namespace
+
+int Node::property(const std::string& name) const {
+  auto it = std::lower_bound(properties.begin(), properties.end(), std::make_pair(name, -1));
+  return it != properties.end() && it->first == name ? it->second : -1;
+}
+
+std::shared_ptr<const SchemaGrammar> SchemaGrammar::compile(const nlohmann::json& schema) {
+  auto g = std::make_shared<SchemaGrammar>();
+  Compiler c(schema, *g);
+  g->root = c.build(schema, "");
+  c.check_one_of();
+  return g;
+}
+
+uint8_t type_of(const nlohmann::json& v) {
+  if (v.is_null()) return kNull;
+  if (v.is_boolean()) return kBoolean;
+  if (v.is_object()) return kObject;
+  if (v.is_array()) return kArray;
+  if (v.is_string()) return kString;
+  if (v.is_number_integer() || v.is_number_unsigned()) return kInteger;
+  double d = v.get<double>();
+  return std::isfinite(d) && d == std::floor(d) ? kInteger : kNumber;
+}
+
+bool is_full_date(const std::string& t) {
+  if (t.size() != 10 || t[4] != '-' || t[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (!std::isdigit(static_cast<unsigned char>(t[i]))) return false;
+  int year = std::stoi(t.substr(0, 4)), month = std::stoi(t.substr(5, 2)), day = std::stoi(t.substr(8, 2));
+  return month >= 1 && month <= 12 && day >= 1 && day <= days_in_month(year, month);
+}
+
+bool full_date_prefix(const std::string& prefix) {
+  if (prefix.size() > 10) return false;
+  static const char kShape[] = "0000-00-00";
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    bool digit = std::isdigit(static_cast<unsigned char>(prefix[i])) != 0;
+    if ((kShape[i] == '0') != digit || (kShape[i] == '-' && prefix[i] != '-')) return false;
+  }
+  // Fill the rest with the digits that give the widest choice, then try every completion of month and day.
+  std::string year = prefix.substr(0, std::min<size_t>(4, prefix.size()));
+  while (year.size() < 4) year += year.empty() ? "2" : "0";  // 2000 is a leap year: Feb 29 stays possible
+  int y = std::stoi(year);
+  auto two = [](int v) {
+    return std::string(1, static_cast<char>('0' + v / 10)) + static_cast<char>('0' + v % 10);
+  };
+  for (int month = 1; month <= 12; ++month)
+    for (int day = 1; day <= days_in_month(y, month); ++day) {
+      std::string date = year + "-" + two(month) + "-" + two(day);
+      if (date.compare(0, prefix.size(), prefix) == 0) return true;
+    }
+  return false;
+}
+
+bool SchemaGrammar::accepts(int id, const nlohmann::json& v) const {
+  if (id < 0) return true;
+  const Node& n = nodes[static_cast<size_t>(id)];
+  if (n.never) return false;
+  uint8_t t = type_of(v);
+  if ((n.types & t) == 0 && !(t == kInteger && (n.types & kNumber) != 0)) return false;
+  if (n.values && std::find(n.values->begin(), n.values->end(), v) == n.values->end()) return false;
+  if (v.is_object()) {
+    for (const auto& r : n.required)
+      if (!v.contains(r)) return false;
+    for (const auto& [key, sub] : v.items()) {
+      int p = n.property(key);
+      if (!accepts(p >= 0 ? p : n.additional, sub)) return false;
+    }
+  }
+  if (v.is_array()) {
+    auto size = static_cast<int64_t>(v.size());
+    if (size < n.min_items || (n.max_items >= 0 && size > n.max_items)) return false;
+    for (const json& item : v)
+      if (!accepts(n.items, item)) return false;
+    if (n.unique_items)
+      for (size_t i = 0; i < v.size(); ++i)
+        for (size_t j = i + 1; j < v.size(); ++j)
+          if (v[i] == v[j]) return false;
+  }
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (!n.format.empty() && !is_full_date(s)) return false;
+    int64_t length = 0;
+    for (unsigned char c : s) length += (c & 0xC0) != 0x80;
+    if (length < n.min_length || (n.max_length >= 0 && length > n.max_length)) return false;
+    if (n.pattern >= 0) {
+      const RegexNfa& re = patterns[static_cast<size_t>(n.pattern)];
+      RegexNfa::States st = re.start();
+      for (size_t i = 0; i < s.size() && !st.empty();) {
+        auto b = static_cast<unsigned char>(s[i]);
+        int extra = b < 0x80 ? 0 : b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : 1;
+        uint32_t cp = extra == 0 ? b : (b & (0x3F >> extra));
+        for (int k = 1; k <= extra && i + static_cast<size_t>(k) < s.size(); ++k)
+          cp = (cp << 6) | (static_cast<unsigned char>(s[i + static_cast<size_t>(k)]) & 0x3F);
+        i += static_cast<size_t>(extra) + 1;
+        st = re.step(st, cp);
+      }
+      if (!re.accepts(st)) return false;
+    }
+  }
+  if (v.is_number()) {
+    double d = as_number(v);
+    if ((n.minimum && d < *n.minimum) || (n.maximum && d > *n.maximum) ||
+        (n.exclusive_minimum && d <= *n.exclusive_minimum) ||
+        (n.exclusive_maximum && d >= *n.exclusive_maximum))
+      return false;
+  }
+  for (int m : n.all_of)
+    if (!accepts(m, v)) return false;
+  for (const auto& alts : n.any_of) {
+    bool any = false;
+    for (int a : alts) any = any || accepts(a, v);
+    if (!any) return false;
+  }
+  for (const auto& c : n.conditionals) {
+    int branch = accepts(c.if_node, v) ? c.then_node : c.else_node;
+    if (!accepts(branch, v)) return false;
+  }
+  return true;
+}
+
+}  // namespace af::constrain

@@ -1,0 +1,139 @@
+#include "constrain/token_mask.h"
+
+#include <algorithm>
+
+#include "text/tokenizer.h"
+
+namespace af::constrain {
+namespace {
+
+void set_bit(TokenBits& bits, int32_t id) {
+  bits[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (static_cast<size_t>(id) & 63);
+}
+
+// Whether every byte of `s` continues a free string: no quote, backslash or control byte, and whole UTF-8
+// sequences only (a token that ends inside a character leaves the matcher mid-character).
+bool continues_free_string(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    auto b = static_cast<unsigned char>(s[i]);
+    if (b == '"' || b == '\\' || b < 0x20) return false;
+    int extra = b < 0x80                   ? 0
+                : (b >= 0xC2 && b <= 0xDF) ? 1
+                : (b >= 0xE0 && b <= 0xEF) ? 2
+                : (b >= 0xF0 && b <= 0xF4) ? 3
+                                           : -1;
+    if (extra < 0 || i + static_cast<size_t>(extra) >= s.size()) return false;
+    for (int k = 1; k <= extra; ++k)
+      if ((static_cast<unsigned char>(s[i + static_cast<size_t>(k)]) & 0xC0) != 0x80) return false;
+    // Overlong three- and four-byte forms, surrogates and code points past U+10FFFF are not characters.
+    if (extra == 2) {
+      auto c1 = static_cast<unsigned char>(s[i + 1]);
+      if ((b == 0xE0 && c1 < 0xA0) || (b == 0xED && c1 >= 0xA0)) return false;
+    }
+    if (extra == 3) {
+      auto c1 = static_cast<unsigned char>(s[i + 1]);
+      if ((b == 0xF0 && c1 < 0x90) || (b == 0xF4 && c1 >= 0x90)) return false;
+    }
+    i += static_cast<size_t>(extra) + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+void TokenVocabulary::Trie::add(const std::string& bytes, int32_t id) {
+  if (nodes.empty()) nodes.emplace_back();
+  uint32_t at = 0;
+  for (char ch : bytes) {
+    auto b = static_cast<unsigned char>(ch);
+    auto& kids = nodes[at].children;
+    auto it = std::lower_bound(kids.begin(), kids.end(), std::make_pair(b, uint32_t{0}),
+                               [](const auto& x, const auto& y) { return x.first < y.first; });
+    if (it != kids.end() && it->first == b) {
+      at = it->second;
+      continue;
+    }
+    auto next = static_cast<uint32_t>(nodes.size());
+    kids.insert(it, {b, next});
+    nodes.emplace_back();
+    at = next;
+  }
+  nodes[at].tokens.push_back(id);
+}
+
+TokenVocabulary::TokenVocabulary(std::vector<std::string> bytes, std::vector<int32_t> stop_tokens)
+    : bytes_(std::move(bytes)), stops_(std::move(stop_tokens)) {
+  all_.nodes.emplace_back();
+  exits_.nodes.emplace_back();
+  safe_.assign((bytes_.size() + 63) / 64, 0);
+  for (size_t id = 0; id < bytes_.size(); ++id) {
+    const std::string& b = bytes_[id];
+    if (b.empty() || std::find(stops_.begin(), stops_.end(), static_cast<int32_t>(id)) != stops_.end())
+      continue;
+    all_.add(b, static_cast<int32_t>(id));
+    if (continues_free_string(b)) {
+      set_bit(safe_, static_cast<int32_t>(id));
+    } else {
+      exits_.add(b, static_cast<int32_t>(id));
+    }
+  }
+}
+
+std::shared_ptr<const TokenVocabulary> TokenVocabulary::of(const text::Tokenizer& tokenizer,
+                                                           const std::vector<int32_t>& stop_tokens) {
+  std::vector<std::string> bytes(tokenizer.vocab_size());
+  for (size_t id = 0; id < bytes.size(); ++id)
+    if (!tokenizer.is_special(static_cast<int32_t>(id)))
+      bytes[id] = tokenizer.token_bytes(static_cast<int32_t>(id));
+  return std::make_shared<TokenVocabulary>(std::move(bytes), stop_tokens);
+}
+
+SchemaConstraint::SchemaConstraint(std::shared_ptr<const TokenVocabulary> vocabulary,
+                                   std::shared_ptr<const SchemaGrammar> grammar, KeyOrder order)
+    : vocab_(std::move(vocabulary)), grammar_(grammar), matcher_(std::move(grammar), order) {}
+
+void SchemaConstraint::walk(const TokenVocabulary::Trie& trie, uint32_t node) {
+  JsonMatcher::Snapshot here = matcher_.snapshot();
+  for (const auto& [byte, child] : trie.nodes[node].children) {
+    if (!matcher_.advance(byte)) continue;
+    for (int32_t id : trie.nodes[child].tokens) set_bit(bits_, id);
+    if (!trie.nodes[child].children.empty()) walk(trie, child);
+    matcher_.restore(here);
+  }
+}
+
+const TokenBits& SchemaConstraint::allowed() {
+  if (fresh_) return bits_;
+  auto t0 = std::chrono::steady_clock::now();
+  bits_.assign((vocab_->size() + 63) / 64, 0);
+  if (matcher_.in_free_string()) {
+    // Inside a free string every string-safe token continues it, whatever the stack: only the tokens that
+    // may leave the string need the walk.
+    bits_ = vocab_->string_safe();
+    walk(vocab_->string_exits(), 0);
+  } else {
+    walk(vocab_->all(), 0);
+  }
+  if (matcher_.complete())
+    for (int32_t id : vocab_->stop_tokens()) set_bit(bits_, id);
+  fresh_ = true;
+  mask_seconds_.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  return bits_;
+}
+
+bool SchemaConstraint::accept(int32_t token) {
+  if (token < 0 || static_cast<size_t>(token) >= vocab_->size()) return false;
+  const std::string& b = vocab_->bytes(token);
+  if (b.empty()) return false;
+  if (!matcher_.advance(b)) return false;
+  fresh_ = false;
+  return true;
+}
+
+std::vector<std::string> SchemaConstraint::unenforced() const {
+  std::vector<std::string> out = grammar_->unenforced;
+  for (const auto& u : matcher_.runtime_unenforced()) out.push_back(u);
+  return out;
+}
+
+}  // namespace af::constrain

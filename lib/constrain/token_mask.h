@@ -1,0 +1,89 @@
+// Which tokens may come next under a schema: the vocabulary as bytes in a trie, walked against the JSON
+// matcher, so a token is allowed exactly when every one of its bytes continues a valid document. Inside a
+// free string (the common case: values the user typed) the answer does not depend on the stack, so the
+// tokens that cannot leave the string are a precomputed set and only the rest is walked.
+#pragma once
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "constrain/json_matcher.h"
+
+namespace af::text {
+class Tokenizer;
+}
+
+namespace af::constrain {
+
+/// A set of token ids as bits.
+using TokenBits = std::vector<uint64_t>;
+inline bool has_token(const TokenBits& bits, int32_t id) {
+  return ((bits[static_cast<size_t>(id) >> 6] >> (static_cast<size_t>(id) & 63)) & 1) != 0;
+}
+
+/// The vocabulary, prepared once per tokenizer and shared by every row.
+class TokenVocabulary {
+ public:
+  /// `bytes[id]`: what token `id` adds to the text (empty for special tokens, which are never allowed).
+  /// `stop_tokens` end generation and are allowed only when the document is complete.
+  TokenVocabulary(std::vector<std::string> bytes, std::vector<int32_t> stop_tokens);
+  /// From a tokenizer: its tokens' bytes (special tokens excluded) and the given stop tokens.
+  static std::shared_ptr<const TokenVocabulary> of(const text::Tokenizer& tokenizer,
+                                                   const std::vector<int32_t>& stop_tokens);
+
+  size_t size() const { return bytes_.size(); }
+  const std::string& bytes(int32_t id) const { return bytes_[static_cast<size_t>(id)]; }
+  const std::vector<int32_t>& stop_tokens() const { return stops_; }
+
+  struct Trie {
+    struct Node {
+      std::vector<std::pair<unsigned char, uint32_t>> children;  // by byte
+      std::vector<int32_t> tokens;                               // tokens that end here
+    };
+    std::vector<Node> nodes;  // nodes[0] is the root
+    void add(const std::string& bytes, int32_t id);
+  };
+  const Trie& all() const { return all_; }
+  /// Tokens that may leave a free string (a '"', '\\', control byte or incomplete UTF-8 somewhere).
+  const Trie& string_exits() const { return exits_; }
+  /// Tokens whose every byte continues a free string.
+  const TokenBits& string_safe() const { return safe_; }
+
+ private:
+  std::vector<std::string> bytes_;
+  std::vector<int32_t> stops_;
+  Trie all_, exits_;
+  TokenBits safe_;
+};
+
+/// Allowed next tokens of one generation, and the state after each chosen token.
+class SchemaConstraint {
+ public:
+  SchemaConstraint(std::shared_ptr<const TokenVocabulary> vocabulary,
+                   std::shared_ptr<const SchemaGrammar> grammar, KeyOrder order);
+  /// The tokens that may come next (stop tokens only once the document is complete).
+  const TokenBits& allowed();
+  /// Takes the chosen token; false (state unchanged) when it was not allowed.
+  bool accept(int32_t token);
+  /// Whether the text so far is a whole valid document.
+  bool complete() const { return matcher_.complete(); }
+  const std::string& text() const { return matcher_.text(); }
+  /// What the schema asks that was not enforced: the compiler's list, then what the matcher met.
+  std::vector<std::string> unenforced() const;
+  /// Seconds spent in allowed() for each token so far.
+  const std::vector<double>& mask_seconds() const { return mask_seconds_; }
+
+ private:
+  void walk(const TokenVocabulary::Trie& trie, uint32_t node);
+
+  std::shared_ptr<const TokenVocabulary> vocab_;
+  std::shared_ptr<const SchemaGrammar> grammar_;
+  JsonMatcher matcher_;
+  TokenBits bits_;
+  bool fresh_ = false;
+  std::vector<double> mask_seconds_;
+};
+
+}  // namespace af::constrain

@@ -1,0 +1,222 @@
+// Constrained decoding's grammar side: the pattern automaton, the schema compiler's list of what it does not
+// enforce, and the byte-at-a-time matcher, checked against the project's validator on valid and invalid
+// documents and on random walks that only take bytes the matcher allows.
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "constrain/json_matcher.h"
+#include "constrain/regex_nfa.h"
+#include "constrain/schema_grammar.h"
+#include "core/canonical_json.h"
+#include "core/error.h"
+#include "jsonschema/schema.h"
+
+using af::constrain::JsonMatcher;
+using af::constrain::KeyOrder;
+using af::constrain::RegexNfa;
+using af::constrain::SchemaGrammar;
+using json = nlohmann::json;
+
+namespace {
+
+bool full_match(const RegexNfa& re, const std::string& s) {
+  RegexNfa::States st = re.start();
+  for (unsigned char ch : s) {
+    st = re.step(st, ch);
+    if (st.empty()) return false;
+  }
+  return re.accepts(st);
+}
+
+// Whether the matcher takes every byte of `doc` and calls the result complete.
+bool matches(const json& schema, const std::string& doc, KeyOrder order = KeyOrder::Free) {
+  JsonMatcher m(SchemaGrammar::compile(schema), order);
+  for (unsigned char ch : doc)
+    if (!m.advance(ch)) return false;
+  return m.complete();
+}
+
+// A random document the matcher allows: each step picks one allowed byte from a fixed alphabet, preferring
+// to close things as the walk grows long. Returns "" when it gets stuck (no allowed byte: a dead end).
+std::string random_walk(const json& schema, std::mt19937& rng, bool* stuck) {
+  static const std::string kAlphabet = "{}[]\",:-.0123456789eEtrufalsn abcdxyz_ABC\\/";
+  JsonMatcher m(SchemaGrammar::compile(schema), KeyOrder::Sorted);
+  *stuck = false;
+  for (int step = 0; step < 2000; ++step) {
+    if (m.complete() && (step > 60 || rng() % 4 == 0)) return m.text();
+    std::vector<unsigned char> allowed;
+    for (unsigned char ch : kAlphabet) {
+      auto snap = m.snapshot();
+      if (m.advance(ch)) {
+        allowed.push_back(ch);
+        m.restore(snap);
+      }
+    }
+    if (allowed.empty()) {
+      *stuck = !m.complete();
+      return m.text();
+    }
+    // Past 60 bytes close what is open, so walks end: quotes first, then brackets, then anything but ','.
+    unsigned char pick = allowed[rng() % allowed.size()];
+    if (step > 60) {
+      std::vector<unsigned char> pool;
+      std::vector<std::string> ranks = {"\"", "}]", "0123456789ablnrtu"};
+      for (const std::string& rank : ranks) {
+        for (unsigned char ch : allowed)
+          if (rank.find(static_cast<char>(ch)) != std::string::npos) pool.push_back(ch);
+        if (!pool.empty()) break;
+      }
+      if (!pool.empty()) pick = pool[rng() % pool.size()];
+    }
+    m.advance(pick);
+  }
+  return m.text();
+}
+
+}  // namespace
+
+TEST_CASE("regex automaton: anchored and unanchored patterns, classes, quantifiers") {
+  RegexNfa date = RegexNfa::compile("^[0-9]{4}-[0-9]{2}-[0-9]{2}$");
+  CHECK(full_match(date, "2024-01-31"));
+  CHECK_FALSE(full_match(date, "2024-1-31"));
+  CHECK_FALSE(full_match(date, "2024-01-311"));
+  // A prefix that cannot become a match is refused at its first wrong character.
+  RegexNfa::States st = date.step(date.start(), '2');
+  CHECK_FALSE(st.empty());
+  CHECK(date.step(st, 'x').empty());
+
+  RegexNfa code = RegexNfa::compile("^[A-Z]{2}-\\d+(\\.\\d{1,2})?$");
+  CHECK(full_match(code, "AB-12"));
+  CHECK(full_match(code, "AB-12.5"));
+  CHECK_FALSE(full_match(code, "AB-12."));
+  CHECK_FALSE(full_match(code, "ab-12"));
+  RegexNfa any = RegexNfa::compile("ab|cd");  // unanchored: anywhere in the string
+  CHECK(full_match(any, "xxcdyy"));
+  CHECK_FALSE(full_match(any, "xacy"));
+  RegexNfa neg = RegexNfa::compile("^[^0-9]*$");
+  CHECK(full_match(neg, "abc"));
+  CHECK_FALSE(full_match(neg, "a1"));
+  CHECK_THROWS_AS(RegexNfa::compile("^(?=a)"), af::Error);
+  CHECK_THROWS_AS(RegexNfa::compile("a{3,1}"), af::Error);
+}
+
+TEST_CASE("the compiler lists what it cannot enforce") {
+  auto g = SchemaGrammar::compile(json::parse(R"({"type":"object","minProperties":1,
+      "properties":{"a":{"type":"string","format":"email"},"b":{"not":{"type":"null"}},
+      "c":{"type":"array","items":{"type":"string"},"uniqueItems":true}}})"));
+  std::string all;
+  for (const auto& u : g->unenforced) all += u + "\n";
+  CHECK(all.find("minProperties at /:") != std::string::npos);
+  CHECK(all.find("format at /properties/a") != std::string::npos);
+  CHECK(all.find("not at /properties/b") != std::string::npos);
+  CHECK(all.find("uniqueItems at /properties/c") != std::string::npos);
+  // Disjoint oneOf alternatives (different required consts) are exact; overlapping ones are listed.
+  auto exact = SchemaGrammar::compile(json::parse(R"({"oneOf":[
+      {"type":"object","properties":{"op":{"const":"a"}},"required":["op"]},
+      {"type":"object","properties":{"op":{"const":"b"}},"required":["op"]}]})"));
+  CHECK(exact->unenforced.empty());
+  auto loose = SchemaGrammar::compile(json::parse(R"({"oneOf":[{"type":"integer"},{"type":"number"}]})"));
+  REQUIRE(loose->unenforced.size() == 1);
+  CHECK(loose->unenforced[0].rfind("oneOf at /", 0) == 0);
+  CHECK_THROWS_AS(SchemaGrammar::compile(json::parse(R"({"$ref":"other.json#/a"})")), af::Error);
+}
+
+TEST_CASE("matcher: types, enums, numbers with bounds, strings with patterns and dates") {
+  CHECK(matches(json::parse(R"({"type":"integer","minimum":3,"maximum":120})"), "42"));
+  CHECK_FALSE(matches(json::parse(R"({"type":"integer","minimum":3,"maximum":120})"), "121"));
+  CHECK_FALSE(matches(json::parse(R"({"type":"integer","minimum":3,"maximum":120})"), "2"));
+  CHECK_FALSE(matches(json::parse(R"({"type":"integer"})"), "1.5"));
+  CHECK_FALSE(matches(json::parse(R"({"type":"integer"})"), "012"));
+  CHECK(matches(json::parse(R"({"type":"number","exclusiveMinimum":0})"), "0.25"));
+  CHECK_FALSE(matches(json::parse(R"({"type":"number","exclusiveMinimum":0})"), "0"));
+  CHECK(matches(json::parse(R"({"type":"number"})"), "-1.5e+3"));
+  CHECK(matches(json::parse(R"({"enum":["a","b",3,null]})"), "null"));
+  CHECK_FALSE(matches(json::parse(R"({"enum":["a","b"]})"), "\"c\""));
+  CHECK(matches(json::parse(R"({"type":"string","format":"date"})"), "\"2024-02-29\""));
+  CHECK_FALSE(matches(json::parse(R"({"type":"string","format":"date"})"), "\"2023-02-29\""));
+  CHECK(matches(json::parse(R"({"type":"string","pattern":"^x+$","maxLength":3})"), "\"xxx\""));
+  CHECK_FALSE(matches(json::parse(R"({"type":"string","pattern":"^x+$","maxLength":3})"), "\"xxxx\""));
+  CHECK(matches(json::parse(R"({"type":"string"})"), R"("caf\u00e9 \"q\" été")"));
+  CHECK_FALSE(matches(json::parse(R"({"type":"string"})"), "\"a\nb\""));  // raw control character
+  CHECK_FALSE(matches(json::parse(R"({"type":"boolean"})"), "tru"));
+  CHECK_FALSE(matches(json::parse(R"({"type":"object"})"), R"({"a":1} )"));  // canonical: no whitespace
+}
+
+TEST_CASE("matcher: objects, required keys, closed sets, sorted order, recursion through $ref") {
+  json obj = json::parse(R"({"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"string"}},
+      "required":["b"],"additionalProperties":false})");
+  CHECK(matches(obj, R"({"a":1,"b":"x"})"));
+  CHECK(matches(obj, R"({"b":"x","a":1})"));
+  CHECK_FALSE(matches(obj, R"({"b":"x","a":1})", KeyOrder::Sorted));
+  CHECK_FALSE(matches(obj, R"({"a":1})"));
+  CHECK_FALSE(matches(obj, R"({"a":1,"c":2,"b":"x"})"));
+  CHECK_FALSE(matches(obj, R"({"b":"x","b":"y"})"));
+  CHECK_FALSE(matches(obj, R"({"b":"x",})"));
+  json open = json::parse(R"({"type":"object"})");
+  CHECK(matches(open, R"({"any":[1,{"x":null}],"k":"v"})"));
+  CHECK_FALSE(matches(open, R"({"k":1,"k":2})"));  // duplicate keys never parse
+  json tree = json::parse(R"({"$defs":{"e":{"oneOf":[{"type":"integer"},{"type":"object",
+      "properties":{"all":{"type":"array","items":{"$ref":"#/$defs/e"},"minItems":1,"maxItems":2}},
+      "required":["all"],"additionalProperties":false}]}},"$ref":"#/$defs/e"})");
+  CHECK(matches(tree, R"({"all":[1,{"all":[2,{"all":[3]}]}]})"));
+  CHECK_FALSE(matches(tree, R"({"all":[]})"));
+  CHECK_FALSE(matches(tree, R"({"all":[1,2,3]})"));
+  json unique = json::parse(R"({"type":"array","items":{"enum":["x","y"]},"uniqueItems":true})");
+  CHECK(matches(unique, R"(["y","x"])"));
+  CHECK_FALSE(matches(unique, R"(["x","x"])"));
+  CHECK_FALSE(matches(unique, R"(["x","y",)"));  // no third distinct value: ',' is refused
+}
+
+TEST_CASE("matcher: if/then on an earlier key ties the value to it (the DSL's field_values rule)") {
+  json schema = json::parse(R"({"type":"object","properties":{"field":{"enum":["n","s"]},"value":{}},
+      "required":["field","value"],"additionalProperties":false,
+      "allOf":[{"if":{"properties":{"field":{"const":"n"}},"required":["field"]},
+                "then":{"properties":{"value":{"type":"number"}}}},
+               {"if":{"properties":{"field":{"const":"s"}},"required":["field"]},
+                "then":{"properties":{"value":{"type":"string"}}}}]})");
+  CHECK(matches(schema, R"({"field":"n","value":2})", KeyOrder::Sorted));
+  CHECK_FALSE(matches(schema, R"({"field":"n","value":"2"})", KeyOrder::Sorted));
+  CHECK(matches(schema, R"({"field":"s","value":"2"})", KeyOrder::Sorted));
+  // In free order the value waits for the field it depends on.
+  CHECK_FALSE(matches(schema, R"({"value":2,"field":"n"})"));
+}
+
+TEST_CASE("random walks through the matcher always end in documents the validator accepts") {
+  const std::vector<json> schemas = {
+      json::parse(R"({"type":"object","properties":{"a":{"type":"integer","minimum":-5,"maximum":500},
+          "b":{"type":"array","items":{"type":"string","pattern":"^[a-c]{1,3}$"},"maxItems":3},
+          "c":{"enum":["x",1,true,null]},"d":{"type":"string","format":"date"}},
+          "required":["a"],"additionalProperties":false})"),
+      json::parse(R"({"$defs":{"e":{"oneOf":[{"type":"object","properties":{"op":{"const":"eq"},
+          "v":{"type":["number","string"]}},"required":["op","v"],"additionalProperties":false},
+          {"type":"object","properties":{"op":{"const":"and"},"args":{"type":"array","minItems":1,
+          "maxItems":2,"items":{"$ref":"#/$defs/e"}}},"required":["op","args"],"additionalProperties":false}]}},
+          "oneOf":[{"type":"object","properties":{"q":{"$ref":"#/$defs/e"}},"required":["q"],
+          "additionalProperties":false},{"type":"object","properties":{"refusal":{"type":"string"}},
+          "required":["refusal"],"additionalProperties":false}]})"),
+      json::parse(R"({"type":"object","properties":{"n":{"type":"number","exclusiveMaximum":10},
+          "s":{"type":"string","minLength":2},"t":{"type":"object","maxProperties":3}},"required":["n","s"],
+          "additionalProperties":false})"),
+  };
+  std::mt19937 rng(7);
+  int walks = 0;
+  for (const json& schema : schemas) {
+    auto validator = af::jsonschema::Schema::compile(schema);
+    for (int i = 0; i < 150; ++i) {
+      bool stuck = false;
+      std::string doc = random_walk(schema, rng, &stuck);
+      CHECK_MESSAGE(!stuck, doc);
+      json value;
+      try {
+        value = af::parse_json_strict(doc);
+      } catch (const std::exception& e) {
+        FAIL_CHECK(doc << ": " << e.what());
+        continue;
+      }
+      CHECK_MESSAGE(validator.is_valid(value), doc);
+      ++walks;
+    }
+  }
+  CHECK(walks == 450);
+}
