@@ -613,6 +613,17 @@ std::vector<Field> build_fields() {
           .tools(EVAL | PREDICT)
           .doc("Weight dtype while generating: bfloat16 halves the memory and is faster on CPUs with bf16 "
                "units."),
+      Def("evaluation.constrained", T::Bool, false)
+          .tools(EVAL | PREDICT)
+          .doc(
+              "Schema-constrained decoding: at every step, tokens that cannot lead to a document valid under "
+              "the row's schema are masked out, and the end of generation is allowed only once the document "
+              "is complete. Keywords it cannot enforce are listed per row (constraint_unenforced)."),
+      Def("evaluation.key_order", T::Enum, "sorted")
+          .choices({"sorted", "free"})
+          .tools(EVAL | PREDICT)
+          .doc("Object key order under constrained decoding: sorted (as canonical JSON writes them, which is "
+               "what the student is trained on) or free (any order)."),
       Def("evaluation.batch_size", T::Int, 8)
           .ge(1)
           .le(4096)

@@ -5,6 +5,7 @@
 #include <c10/core/InferenceMode.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "core/error.h"
@@ -40,8 +41,23 @@ int32_t choose_token(at::Tensor logits, const std::vector<int32_t>& generated, c
   return static_cast<int32_t>(at::multinomial(probs, 1, false, *generator).item<int64_t>());
 }
 
+void mask_logits(at::Tensor& logits, const constrain::TokenBits& allowed) {
+  float* p = logits.data_ptr<float>();
+  auto V = static_cast<size_t>(logits.size(0));
+  const float kOff = -std::numeric_limits<float>::infinity();
+  for (size_t w = 0; w < allowed.size() && w * 64 < V; ++w) {
+    uint64_t bits = allowed[w];
+    if (bits == ~uint64_t{0}) continue;
+    size_t end = std::min(V, w * 64 + 64);
+    for (size_t i = w * 64; i < end; ++i)
+      if (((bits >> (i - w * 64)) & 1) == 0) p[i] = kOff;
+  }
+  for (size_t i = allowed.size() * 64; i < V; ++i) p[i] = kOff;  // ids past the constraint's vocabulary
+}
+
 std::vector<Generation> generate(const Gemma3& model, const std::vector<std::vector<int32_t>>& prompts,
-                                 const GenerationSettings& s) {
+                                 const GenerationSettings& s,
+                                 const std::vector<constrain::SchemaConstraint*>& constraints) {
   c10::InferenceMode inference;
   auto B = static_cast<int64_t>(prompts.size());
   std::vector<Generation> out(prompts.size());
@@ -82,12 +98,27 @@ std::vector<Generation> generate(const Gemma3& model, const std::vector<std::vec
     for (size_t i = 0; i < active.size(); ++i) {
       auto row = static_cast<size_t>(active[i]);
       Generation& g = out[row];
-      int32_t token = choose_token(logits[static_cast<int64_t>(i)], g.tokens, s, &generators[row]);
+      at::Tensor row_logits = logits[static_cast<int64_t>(i)];
+      constrain::SchemaConstraint* constraint = row < constraints.size() ? constraints[row] : nullptr;
+      if (constraint != nullptr) {
+        const constrain::TokenBits& allowed = constraint->allowed();
+        bool any = std::any_of(allowed.begin(), allowed.end(), [](uint64_t w) { return w != 0; });
+        if (!any) {
+          g.finish_reason = "constraint";
+          continue;
+        }
+        row_logits = row_logits.to(at::kCPU).contiguous().clone();
+        mask_logits(row_logits, allowed);
+      }
+      int32_t token = choose_token(row_logits, g.tokens, s, &generators[row]);
       if (stops.count(token) != 0) {
         g.finish_reason = "stop";
         continue;
       }
       g.tokens.push_back(token);
+      if (constraint != nullptr && !constraint->accept(token))
+        throw runtime_error("constrained generation chose token " + std::to_string(token) +
+                            ", which the constraint did not allow");
       if (static_cast<int64_t>(g.tokens.size()) >= s.max_new_tokens) {
         g.finish_reason = "length";
         continue;

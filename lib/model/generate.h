@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "constrain/token_mask.h"
 #include "model/gemma3.h"
 
 namespace af::model {
@@ -26,13 +27,20 @@ struct GenerationSettings {
 /// One row's output: the generated ids (without the stop token) and why generation ended.
 struct Generation {
   std::vector<int32_t> tokens;
-  std::string finish_reason;  // "stop" (a stop token) or "length" (max_new_tokens)
+  // "stop" (a stop token), "length" (max_new_tokens) or "constraint" (the constraint allowed no token: the
+  // schema has no document that continues the text, e.g. an unsatisfiable schema)
+  std::string finish_reason;
 };
 
 /// Continues each prompt. Row i samples from its own generator seeded by (seed, i), so its output does not
-/// depend on which other rows share the batch.
+/// depend on which other rows share the batch. With `constraints` (one per prompt, null for none), row i
+/// chooses only among the tokens constraints[i] allows, and the constraint follows the chosen tokens.
 std::vector<Generation> generate(const Gemma3& model, const std::vector<std::vector<int32_t>>& prompts,
-                                 const GenerationSettings& settings);
+                                 const GenerationSettings& settings,
+                                 const std::vector<constrain::SchemaConstraint*>& constraints = {});
+
+/// Sets the logits of the tokens `allowed` leaves out to -infinity (`logits` [V] float32 on the CPU).
+void mask_logits(at::Tensor& logits, const constrain::TokenBits& allowed);
 
 /// The token chosen from `logits` [V] (float32) under `settings`, given the row's generated tokens so far.
 int32_t choose_token(at::Tensor logits, const std::vector<int32_t>& generated,

@@ -21,6 +21,7 @@
 #include "model/model_folder.h"
 #include "model/weight_files.h"
 #include "student/allocator.h"
+#include "student/constrained.h"
 #include "student/load.h"
 #include "teacher/client.h"
 #include "text/chat_template.h"
@@ -121,7 +122,9 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
                         {"top_p", cfg.get_double("evaluation.top_p")},
                         {"top_k", cfg.get_int("evaluation.top_k")},
                         {"repetition_penalty", cfg.get_double("evaluation.repetition_penalty")},
-                        {"seed", seed}}},
+                        {"seed", seed},
+                        {"constrained", cfg.get_bool("evaluation.constrained")},
+                        {"key_order", cfg.get_string("evaluation.key_order")}}},
                       {"judge", judge},
                       {"teacher", judge ? json(teacher->settings().model) : json(nullptr)}};
   for (const auto& s : set.samples)
@@ -141,6 +144,7 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
         load_student(base_dir, adapter, model::parse_dtype_name(cfg.get_string("evaluation.dtype")),
                      resolve_device(cfg.get_string("run.device")), /*merge=*/true);
     gen_settings = generation_settings(cfg, *student.tokenizer);
+    RowConstraints constraints(cfg, *student.tokenizer, gen_settings.stop_tokens);
     std::map<std::string, jsonschema::Schema> compiled;
     for (const auto& [id, schema] : set.schemas) compiled.emplace(id, jsonschema::Schema::compile(schema));
     auto batch_size = static_cast<size_t>(cfg.get_int("evaluation.batch_size"));
@@ -160,7 +164,11 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
       batch_settings.seed =
           gen_settings.seed + next;  // a sample's draws depend on its position, not the batch
       auto t0 = std::chrono::steady_clock::now();
-      std::vector<model::Generation> gens = model::generate(*student.model, prompts, batch_settings);
+      std::vector<const json*> schemas;
+      for (size_t i = next; i < end; ++i) schemas.push_back(set.samples[i].schema);
+      constraints.start_batch(schemas);
+      std::vector<model::Generation> gens =
+          model::generate(*student.model, prompts, batch_settings, constraints.pointers());
       double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::vector<json> records(end - next);
       for (size_t i = next; i < end; ++i) {
@@ -168,6 +176,7 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
         records[i - next] = student_record(
             s, compiled.at(s.schema_id), student.tokenizer->decode(gens[i - next].tokens, true),
             gens[i - next], prompts[i - next].size(), seconds / static_cast<double>(end - next));
+        records[i - next].update(constraints.record_fields(i - next));
       }
       if (teacher) {
         try {
@@ -227,6 +236,18 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
                   {"skipped_invalid", set.skipped_invalid},
                   {"generation", fingerprint["generation"]}};
   json summary = eval::summarize(records, context);
+  if (cfg.get_bool("evaluation.constrained")) {
+    // Rows whose schema asked for something the constraint could not enforce, and rows the constraint
+    // stopped (no token could continue: the schema admits no document there).
+    size_t unenforced = 0, stopped = 0;
+    for (const json& r : records) {
+      unenforced += r.contains("constraint_unenforced") && !r["constraint_unenforced"].empty();
+      stopped += r.value("finish_reason", "") == "constraint";
+    }
+    summary["constrained"] = true;
+    summary["constraint_unenforced_count"] = unenforced;
+    summary["constraint_stopped_count"] = stopped;
+  }
   if (!fs::path(summary_path).parent_path().empty())
     fs::create_directories(fs::path(summary_path).parent_path());
   write_file_atomic(summary_path, summary.dump(2) + "\n");

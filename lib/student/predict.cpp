@@ -16,6 +16,7 @@
 #include "model/generate.h"
 #include "model/model_folder.h"
 #include "student/allocator.h"
+#include "student/constrained.h"
 #include "student/load.h"
 #include "text/chat_template.h"
 #include "text/load_tokenizer.h"
@@ -110,6 +111,12 @@ void run_predict(const config::Resolved& cfg) {
   Student s = load_student(model_dir, adapter, model::parse_dtype_name(cfg.get_string("evaluation.dtype")),
                            resolve_device(cfg.get_string("run.device")), /*merge=*/true);
   model::GenerationSettings settings = generation_settings(cfg, *s.tokenizer);
+  RowConstraints constraints(cfg, *s.tokenizer, settings.stop_tokens);
+  if (constraints.enabled())
+    for (const auto& r : rows)
+      if (!r.value.contains("schema"))
+        throw usage_error(r.where + ": --constrained needs the row's 'schema'",
+                          "give {schema, query} rows, or {prompt, schema} rows");
   auto batch_size = static_cast<size_t>(cfg.get_int("evaluation.batch_size"));
   Output out(cfg.get_string("predict.output"));
   Progress progress("predict", rows.size(), parse_progress_mode(cfg.get_string("run.progress")),
@@ -124,7 +131,11 @@ void run_predict(const config::Resolved& cfg) {
     // Rows of a batch share its seed stream by position; the row index keeps them distinct across batches.
     model::GenerationSettings batch_settings = settings;
     batch_settings.seed = settings.seed + begin;
-    std::vector<model::Generation> gens = model::generate(*s.model, batch, batch_settings);
+    std::vector<const json*> schemas;
+    for (size_t i = begin; i < end; ++i) schemas.push_back(&rows[i].value["schema"]);
+    constraints.start_batch(schemas);
+    std::vector<model::Generation> gens =
+        model::generate(*s.model, batch, batch_settings, constraints.pointers());
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (size_t i = begin; i < end; ++i) {
       const model::Generation& g = gens[i - begin];
@@ -142,6 +153,7 @@ void run_predict(const config::Resolved& cfg) {
       row["prompt_tokens"] = batch[i - begin].size();
       row["generated_tokens"] = g.tokens.size();
       row["batch_seconds"] = seconds;  // wall time of the whole batch this row was generated in
+      row.update(constraints.record_fields(i - begin));
       generated_tokens += g.tokens.size();
       out.write(row);
     }

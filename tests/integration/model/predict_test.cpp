@@ -1,10 +1,14 @@
 // predict on a real scratch model folder: output rows, determinism across batch sizes, adapters (separate and
-// merged give the same text), --tokenize, and clear errors for bad rows and folders.
+// merged give the same text), --tokenize, clear errors for bad rows and folders, and constrained decoding
+// (valid documents from an untrained model; token masks equal to a brute-force check).
 #include "support/torch_doctest.h"
 
+#include <algorithm>
 #include <filesystem>
 
+#include "constrain/token_mask.h"
 #include "dataset/student_prompt.h"
+#include "jsonschema/schema.h"
 #include "model/lora.h"
 #include "model/model_folder.h"
 #include "model/scratch.h"
@@ -164,4 +168,72 @@ TEST_CASE("bad rows and bad folders are usage errors that say where and what to 
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("no adapter_config.json") != std::string::npos);
   CHECK(!std::filesystem::exists(dir.file("out.jsonl")));
+}
+
+TEST_CASE("predict --constrained: every row is a complete document the schema accepts, greedy and sampled") {
+  TempDir dir;
+  std::string model = scratch_model(dir);
+  const json schema = json::parse(R"({"type":"object","properties":{"op":{"enum":["above","below"]},
+      "value":{"type":"integer","minimum":0,"maximum":99}},"required":["op","value"],
+      "additionalProperties":false})");
+  std::string rows;
+  for (int i = 0; i < 6; ++i)
+    rows += json{{"schema", schema}, {"query", "orders above " + std::to_string(i)}}.dump() + "\n";
+  std::string in = dir.write("in.jsonl", rows);
+  auto validator = af::jsonschema::Schema::compile(schema);
+  for (const char* sample : {"false", "true"}) {
+    std::string out = dir.file(std::string("out-") + sample + ".jsonl");
+    auto r = run_tool(
+        "predict", {"--model", model, "--adapter", "null", "--input", in, "--output", out, "--max-new-tokens",
+                    "64", "--batch-size", "4", "--threads", "1", "--constrained", "--do-sample", sample});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    for (const json& row : af::test::json_lines(af::test::slurp(out))) {
+      CHECK(row["constrained"] == true);
+      CHECK(row["constraint_unenforced"].empty());
+      CHECK(row["finish_reason"] == "stop");  // the document closes long before 64 tokens
+      REQUIRE_MESSAGE(!row["ast"].is_null(), row.dump());
+      CHECK_MESSAGE(validator.is_valid(row["ast"]), row.dump());
+      CHECK(row["raw_output"] == row["ast_canonical"]);  // canonical text, key order included
+    }
+  }
+  // Without a schema there is nothing to constrain to.
+  std::string bare = dir.write("bare.jsonl", json{{"prompt", "Request: anything"}}.dump() + "\n");
+  auto r = run_tool("predict", {"--model", model, "--adapter", "null", "--input", bare, "--constrained"});
+  CHECK(r.exit_code != 0);
+  CHECK(r.err.find("bare.jsonl:1: --constrained needs the row's 'schema'") != std::string::npos);
+}
+
+TEST_CASE("token masks equal trying every token through the matcher, on the scratch tokenizer") {
+  TempDir dir;
+  std::string model = scratch_model(dir);
+  auto tok = af::text::load_tokenizer(model);
+  std::vector<int32_t> stops = af::text::stop_tokens(*tok);
+  auto vocab = af::constrain::TokenVocabulary::of(*tok, stops);
+  auto grammar = af::constrain::SchemaGrammar::compile(json::parse(R"({"type":"object","properties":{
+      "filter":{"type":"object","properties":{"field":{"enum":["total","city"]},"value":{"type":"string"}},
+      "required":["field","value"],"additionalProperties":false}},"required":["filter"],
+      "additionalProperties":false})"));
+  af::constrain::SchemaConstraint c(vocab, grammar, af::constrain::KeyOrder::Sorted);
+  // Walk a valid document token by token; at each step the mask must be exactly the tokens whose bytes the
+  // matcher takes (and the stop tokens only at the end).
+  std::vector<int32_t> ids = tok->encode(R"({"filter":{"field":"city","value":"Lyon \"2\""}})");
+  for (size_t step = 0; step <= ids.size(); ++step) {
+    const af::constrain::TokenBits& allowed = c.allowed();
+    for (size_t id = 0; id < vocab->size(); ++id) {
+      af::constrain::JsonMatcher probe(grammar, af::constrain::KeyOrder::Sorted);
+      bool expect = false;
+      bool is_stop = std::find(stops.begin(), stops.end(), static_cast<int32_t>(id)) != stops.end();
+      if (is_stop) {
+        expect = c.complete();
+      } else if (!vocab->bytes(static_cast<int32_t>(id)).empty()) {
+        REQUIRE(probe.advance(c.text()));
+        expect = probe.advance(vocab->bytes(static_cast<int32_t>(id)));
+      }
+      CHECK_MESSAGE(
+          af::constrain::has_token(allowed, static_cast<int32_t>(id)) == expect,
+          "step " << step << " token " << id << " '" << vocab->bytes(static_cast<int32_t>(id)) << "'");
+    }
+    if (step < ids.size()) REQUIRE(c.accept(ids[step]));
+  }
+  CHECK(c.complete());
 }

@@ -1,0 +1,39 @@
+// Schema-constrained decoding for the tools that generate (predict, eval-teacher): one vocabulary per
+// tokenizer, one compiled grammar per schema, one constraint per row.
+#pragma once
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config/resolve.h"
+#include "constrain/token_mask.h"
+#include "text/tokenizer.h"
+
+namespace af::student {
+
+/// The constraints of the rows being generated, built from evaluation.constrained / evaluation.key_order.
+class RowConstraints {
+ public:
+  RowConstraints(const config::Resolved& cfg, const text::Tokenizer& tokenizer,
+                 const std::vector<int32_t>& stop_tokens);
+  /// Whether constrained decoding is on.
+  bool enabled() const { return enabled_; }
+  /// Starts a batch: one constraint per schema (compiled once per distinct schema).
+  void start_batch(const std::vector<const nlohmann::json*>& schemas);
+  /// The batch's constraints for model::generate (empty when constrained decoding is off).
+  std::vector<constrain::SchemaConstraint*> pointers() const;
+  /// What a row's record says about its constraint: constrained, constraint_unenforced (the keywords not
+  /// enforced) and mask_ms_median. Empty when off.
+  nlohmann::json record_fields(size_t row) const;
+
+ private:
+  bool enabled_ = false;
+  constrain::KeyOrder order_ = constrain::KeyOrder::Sorted;
+  std::shared_ptr<const constrain::TokenVocabulary> vocabulary_;
+  std::map<std::string, std::shared_ptr<const constrain::SchemaGrammar>> grammars_;  // by schema text
+  std::vector<std::unique_ptr<constrain::SchemaConstraint>> rows_;
+};
+
+}  // namespace af::student
