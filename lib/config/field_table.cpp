@@ -619,6 +619,11 @@ std::vector<Field> build_fields() {
               "Schema-constrained decoding: at every step, tokens that cannot lead to a document valid under "
               "the row's schema are masked out, and the end of generation is allowed only once the document "
               "is complete. Keywords it cannot enforce are listed per row (constraint_unenforced)."),
+      Def("evaluation.compare_constrained", T::Bool, false)
+          .tools(EVAL)
+          .doc("Also decode every sample the other way (unconstrained when evaluation.constrained, else "
+               "constrained) and report both modes' rates side by side in the summary "
+               "(constrained_comparison); the teacher judges the first mode's output only."),
       Def("evaluation.key_order", T::Enum, "sorted")
           .choices({"sorted", "free"})
           .tools(EVAL | PREDICT)

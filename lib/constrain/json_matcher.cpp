@@ -573,6 +573,16 @@ struct ObjectFrame : Frame {
     std::vector<int> nodes = applying(c, nullptr, true);
     for (const auto& r : required(c, nodes))
       if (!has(r)) return false;
+    for (int id : nodes)
+      if (static_cast<int64_t>(members.size()) < c.g.nodes[static_cast<size_t>(id)].min_properties)
+        return false;
+    return true;
+  }
+  bool room(const Ctx& c) const {
+    for (int id : flat->nodes) {
+      int64_t most = c.g.nodes[static_cast<size_t>(id)].max_properties;
+      if (most >= 0 && static_cast<int64_t>(members.size()) >= most) return false;
+    }
     return true;
   }
 
@@ -586,7 +596,7 @@ struct ObjectFrame : Frame {
         out.push_back(f);
         return;
       }
-      if (b != '"') return;
+      if (b != '"' || !room(c)) return;
       bool open = false;
       std::vector<std::string> keys = next_keys(c, &open);
       auto waiting = std::make_shared<ObjectFrame>(*this);
@@ -626,7 +636,7 @@ struct ObjectFrame : Frame {
         out.push_back(f);
         return;
       }
-      if (b != ',') return;
+      if (b != ',' || !room(c)) return;
       bool open = false;
       if (next_keys(c, &open).empty() && !open) return;
       auto f = std::make_shared<ObjectFrame>(*this);
@@ -661,11 +671,12 @@ struct ArrayFrame : Frame {
   int64_t count = 0;
   std::shared_ptr<const std::set<std::string>> used;  // item texts, when items are unique and finite
 
+  // Unique items drawn from a finite set of values (every way to read the item schema is an enum/const).
   bool finite_unique(const Ctx& c) const {
-    if (!flat->unique) return false;
-    for (int id : flat->items)
-      if (c.g.nodes[static_cast<size_t>(id)].values) return true;
-    return false;
+    if (!flat->unique || flat->items.empty()) return false;
+    for (const FlatPtr& f : flats_of(c.g, flat->items))
+      if (!f->literals) return false;
+    return true;
   }
   // Whether another item can still be added (a finite unique set may be used up).
   bool room(const Ctx& c) const {

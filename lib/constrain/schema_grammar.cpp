@@ -20,6 +20,8 @@ const std::set<std::string> kAnnotations = {
     "writeOnly", "$vocabulary", "contentMediaType", "contentEncoding", "contentSchema"};
 // Keywords the compiler reads (the rest is listed as not enforced).
 const std::set<std::string> kHandled = {"type",
+                                        "minProperties",
+                                        "maxProperties",
                                         "enum",
                                         "const",
                                         "properties",
@@ -121,6 +123,8 @@ class Compiler {
         if (r.is_string()) n.required.push_back(r.get<std::string>());
     if (s.contains("additionalProperties"))
       n.additional = build(s["additionalProperties"], ptr + "/additionalProperties");
+    if (s.contains("minProperties")) n.min_properties = s["minProperties"].get<int64_t>();
+    if (s.contains("maxProperties")) n.max_properties = s["maxProperties"].get<int64_t>();
     if (s.contains("items")) {
       if (s["items"].is_array()) {
         note("items", ptr, "the array form (tuple items) is not enforced");
@@ -239,7 +243,32 @@ class Compiler {
     if (n.additional >= 0 && g_.nodes[static_cast<size_t>(n.additional)].never) f.closed.push_back(&n);
     for (int m : n.all_of) facts(m, f, depth + 1);
   }
-  bool disjoint(int a, int b) const {
+  // Whether no value satisfies both nodes: shown by their shallow facts, or because one has an anyOf/oneOf
+  // group whose every alternative is disjoint from the other.
+  bool disjoint(int a, int b, int depth = 0) const {
+    if (depth > 6) return false;
+    for (int x : {a, b}) {
+      int y = x == a ? b : a;
+      for (const auto& group : all_groups(x, 0)) {
+        bool all = true;
+        for (int alt : group) all = all && disjoint(alt, y, depth + 1);
+        if (all) return true;
+      }
+    }
+    return shallow_disjoint(a, b);
+  }
+  std::vector<std::vector<int>> all_groups(int id, int depth) const {
+    std::vector<std::vector<int>> out;
+    if (depth > 8) return out;
+    const Node& n = g_.nodes[static_cast<size_t>(id)];
+    out = n.any_of;
+    for (int m : n.all_of) {
+      auto more = all_groups(m, depth + 1);
+      out.insert(out.end(), more.begin(), more.end());
+    }
+    return out;
+  }
+  bool shallow_disjoint(int a, int b) const {
     Facts fa, fb;
     facts(a, fa, 0);
     facts(b, fb, 0);
@@ -343,6 +372,8 @@ bool SchemaGrammar::accepts(int id, const nlohmann::json& v) const {
   if (v.is_object()) {
     for (const auto& r : n.required)
       if (!v.contains(r)) return false;
+    auto count = static_cast<int64_t>(v.size());
+    if (count < n.min_properties || (n.max_properties >= 0 && count > n.max_properties)) return false;
     for (const auto& [key, sub] : v.items()) {
       int p = n.property(key);
       if (!accepts(p >= 0 ? p : n.additional, sub)) return false;

@@ -34,6 +34,7 @@ struct Node {
   std::vector<std::pair<std::string, int>> properties;  // sorted by name
   std::vector<std::string> required;
   int additional = -1;  // node for properties not listed; -1: anything
+  int64_t min_properties = 0, max_properties = -1;
   struct Conditional {
     int if_node = -1, then_node = -1, else_node = -1;
   };

@@ -139,6 +139,31 @@ std::string training_section(const JsonlInput& training, Writer& w) {
   return md.str();
 }
 
+// Constrained against unconstrained decoding of the same samples (eval-teacher with compare_constrained).
+std::string constrained_section(const json& sft) {
+  if (!sft.contains("constrained_comparison")) return "";
+  const json& c = sft["constrained_comparison"];
+  const json& on = c.value("constrained", json::object());
+  const json& off = c.value("unconstrained", json::object());
+  std::ostringstream md;
+  md << "### Constrained decoding\n\nThe same samples decoded freely and under the schema (tokens that "
+        "cannot "
+        "lead to a valid document masked out). The teacher judged the evaluation's own mode only.\n\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [rate, label] : kRates) {
+    if (!on.contains(rate + "_rate") && !off.contains(rate + "_rate")) continue;
+    rows.push_back({label, rate_cell(off, rate), rate_cell(on, rate)});
+  }
+  rows.push_back({"cut off at max_new_tokens", off.value("truncated_count", json()).dump(),
+                  on.value("truncated_count", json()).dump()});
+  md << table({"rate", "unconstrained", "constrained"}, rows) << "\n";
+  md << "Rows whose schema asked for something the constraint does not enforce: "
+     << on.value("constraint_unenforced_count", json()).dump()
+     << "; rows the constraint stopped (no token could continue): "
+     << on.value("constraint_stopped_count", json()).dump() << ".\n\n";
+  return md.str();
+}
+
 // Rates of one or two summaries: a table and a bar plot.
 std::string rates_section(const json& sft, const json& dpo, Writer& w) {
   std::ostringstream md;
@@ -398,6 +423,7 @@ ReportOutcome write_reports(const ReportSettings& s) {
     md << ".\n\n";
     bars = rates_section(sft, in.dpo_summary.value, w);
     md << bars;
+    md << constrained_section(sft);
     md << split_section(sft, "by_language", "By language", "language", "rates_by_language", w);
     md << split_section(sft, "by_kind", "By query kind", "query kind", "rates_by_kind", w);
   }

@@ -4,9 +4,9 @@
 
 namespace af::student {
 
-RowConstraints::RowConstraints(const config::Resolved& cfg, const text::Tokenizer& tokenizer,
+RowConstraints::RowConstraints(bool enabled, const config::Resolved& cfg, const text::Tokenizer& tokenizer,
                                const std::vector<int32_t>& stop_tokens)
-    : enabled_(cfg.get_bool("evaluation.constrained")),
+    : enabled_(enabled),
       order_(cfg.get_string("evaluation.key_order") == "free" ? constrain::KeyOrder::Free
                                                               : constrain::KeyOrder::Sorted) {
   if (enabled_) vocabulary_ = constrain::TokenVocabulary::of(tokenizer, stop_tokens);

@@ -16,7 +16,8 @@ namespace af::student {
 /// The constraints of the rows being generated, built from evaluation.constrained / evaluation.key_order.
 class RowConstraints {
  public:
-  RowConstraints(const config::Resolved& cfg, const text::Tokenizer& tokenizer,
+  /// Constrained decoding on or off (`enabled`), keys in evaluation.key_order.
+  RowConstraints(bool enabled, const config::Resolved& cfg, const text::Tokenizer& tokenizer,
                  const std::vector<int32_t>& stop_tokens);
   /// Whether constrained decoding is on.
   bool enabled() const { return enabled_; }

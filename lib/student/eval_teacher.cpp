@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "core/canonical_json.h"
 #include "core/error.h"
@@ -64,9 +65,34 @@ json student_record(const eval::EvalSample& s, const jsonschema::Schema& compile
     r["schema_valid"] = false;
     r["schema_errors"] = json::array();
   }
+  // An output cut off by max_new_tokens is its own outcome: never valid, never a match, even when what was
+  // written so far happens to parse.
+  bool truncated = g.finish_reason == "length";
+  if (truncated) r["schema_valid"] = false;
   r["target_canonical"] = s.target ? json(*s.target) : json(nullptr);
-  r["exact_match"] = s.target ? json(parsed.parsed && parsed.canonical == *s.target) : json(nullptr);
+  r["exact_match"] =
+      s.target ? json(!truncated && parsed.parsed && parsed.canonical == *s.target) : json(nullptr);
   return r;
+}
+
+// The fields of the other decoding mode's output kept in a record (compare_constrained).
+json other_mode_fields(const json& r) {
+  json o = json::object();
+  for (const char* k : {"raw_output", "finish_reason", "truncated", "generated_tokens", "parsed",
+                        "schema_valid", "schema_errors", "student_canonical", "exact_match", "constrained",
+                        "constraint_unenforced", "mask_ms_median", "language", "kind"})
+    if (r.contains(k)) o[k] = r[k];
+  if (!o.contains("constrained")) o["constrained"] = false;
+  return o;
+}
+
+// One mode's rates for the side-by-side comparison.
+json mode_rates(const json& summary) {
+  json out = json::object();
+  for (const char* k : {"samples", "parsed_rate", "parsed_count", "schema_valid_rate", "schema_valid_count",
+                        "exact_match_rate", "exact_match_count", "truncated_count"})
+    if (summary.contains(k)) out[k] = summary[k];
+  return out;
 }
 
 }  // namespace
@@ -124,6 +150,7 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
                         {"repetition_penalty", cfg.get_double("evaluation.repetition_penalty")},
                         {"seed", seed},
                         {"constrained", cfg.get_bool("evaluation.constrained")},
+                        {"compare_constrained", cfg.get_bool("evaluation.compare_constrained")},
                         {"key_order", cfg.get_string("evaluation.key_order")}}},
                       {"judge", judge},
                       {"teacher", judge ? json(teacher->settings().model) : json(nullptr)}};
@@ -144,7 +171,11 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
         load_student(base_dir, adapter, model::parse_dtype_name(cfg.get_string("evaluation.dtype")),
                      resolve_device(cfg.get_string("run.device")), /*merge=*/true);
     gen_settings = generation_settings(cfg, *student.tokenizer);
-    RowConstraints constraints(cfg, *student.tokenizer, gen_settings.stop_tokens);
+    const bool constrained = cfg.get_bool("evaluation.constrained");
+    RowConstraints constraints(constrained, cfg, *student.tokenizer, gen_settings.stop_tokens);
+    std::optional<RowConstraints> other;
+    if (cfg.get_bool("evaluation.compare_constrained"))
+      other.emplace(!constrained, cfg, *student.tokenizer, gen_settings.stop_tokens);
     std::map<std::string, jsonschema::Schema> compiled;
     for (const auto& [id, schema] : set.schemas) compiled.emplace(id, jsonschema::Schema::compile(schema));
     auto batch_size = static_cast<size_t>(cfg.get_int("evaluation.batch_size"));
@@ -177,6 +208,19 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
             s, compiled.at(s.schema_id), student.tokenizer->decode(gens[i - next].tokens, true),
             gens[i - next], prompts[i - next].size(), seconds / static_cast<double>(end - next));
         records[i - next].update(constraints.record_fields(i - next));
+      }
+      if (other) {
+        other->start_batch(schemas);
+        std::vector<model::Generation> other_gens =
+            model::generate(*student.model, prompts, batch_settings, other->pointers());
+        for (size_t i = next; i < end; ++i) {
+          const auto& s = set.samples[i];
+          json o = student_record(s, compiled.at(s.schema_id),
+                                  student.tokenizer->decode(other_gens[i - next].tokens, true),
+                                  other_gens[i - next], prompts[i - next].size(), 0);
+          o.update(other->record_fields(i - next));
+          records[i - next]["other_mode"] = other_mode_fields(o);
+        }
       }
       if (teacher) {
         try {
@@ -236,6 +280,26 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
                   {"skipped_invalid", set.skipped_invalid},
                   {"generation", fingerprint["generation"]}};
   json summary = eval::summarize(records, context);
+  if (cfg.get_bool("evaluation.compare_constrained")) {
+    std::vector<json> others;
+    for (const json& r : records)
+      if (r.contains("other_mode")) others.push_back(r["other_mode"]);
+    if (others.size() == records.size()) {
+      json other_summary = eval::summarize(others, json::object());
+      bool first_constrained = cfg.get_bool("evaluation.constrained");
+      summary["constrained_comparison"] = {
+          {"constrained", mode_rates(first_constrained ? summary : other_summary)},
+          {"unconstrained", mode_rates(first_constrained ? other_summary : summary)}};
+      size_t unenforced = 0, stopped = 0;
+      for (size_t i = 0; i < records.size(); ++i) {
+        const json& r = first_constrained ? records[i] : others[i];
+        unenforced += r.contains("constraint_unenforced") && !r["constraint_unenforced"].empty();
+        stopped += r.value("finish_reason", "") == "constraint";
+      }
+      summary["constrained_comparison"]["constrained"]["constraint_unenforced_count"] = unenforced;
+      summary["constrained_comparison"]["constrained"]["constraint_stopped_count"] = stopped;
+    }
+  }
   if (cfg.get_bool("evaluation.constrained")) {
     // Rows whose schema asked for something the constraint could not enforce, and rows the constraint
     // stopped (no token could continue: the schema admits no document there).

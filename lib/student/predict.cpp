@@ -111,7 +111,7 @@ void run_predict(const config::Resolved& cfg) {
   Student s = load_student(model_dir, adapter, model::parse_dtype_name(cfg.get_string("evaluation.dtype")),
                            resolve_device(cfg.get_string("run.device")), /*merge=*/true);
   model::GenerationSettings settings = generation_settings(cfg, *s.tokenizer);
-  RowConstraints constraints(cfg, *s.tokenizer, settings.stop_tokens);
+  RowConstraints constraints(cfg.get_bool("evaluation.constrained"), cfg, *s.tokenizer, settings.stop_tokens);
   if (constraints.enabled())
     for (const auto& r : rows)
       if (!r.value.contains("schema"))

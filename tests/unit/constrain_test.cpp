@@ -11,6 +11,7 @@
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "jsonschema/schema.h"
+#include "support/matcher_walk.h"
 
 using af::constrain::JsonMatcher;
 using af::constrain::KeyOrder;
@@ -35,43 +36,6 @@ bool matches(const json& schema, const std::string& doc, KeyOrder order = KeyOrd
   for (unsigned char ch : doc)
     if (!m.advance(ch)) return false;
   return m.complete();
-}
-
-// A random document the matcher allows: each step picks one allowed byte from a fixed alphabet, preferring
-// to close things as the walk grows long. Returns "" when it gets stuck (no allowed byte: a dead end).
-std::string random_walk(const json& schema, std::mt19937& rng, bool* stuck) {
-  static const std::string kAlphabet = "{}[]\",:-.0123456789eEtrufalsn abcdxyz_ABC\\/";
-  JsonMatcher m(SchemaGrammar::compile(schema), KeyOrder::Sorted);
-  *stuck = false;
-  for (int step = 0; step < 2000; ++step) {
-    if (m.complete() && (step > 60 || rng() % 4 == 0)) return m.text();
-    std::vector<unsigned char> allowed;
-    for (unsigned char ch : kAlphabet) {
-      auto snap = m.snapshot();
-      if (m.advance(ch)) {
-        allowed.push_back(ch);
-        m.restore(snap);
-      }
-    }
-    if (allowed.empty()) {
-      *stuck = !m.complete();
-      return m.text();
-    }
-    // Past 60 bytes close what is open, so walks end: quotes first, then brackets, then anything but ','.
-    unsigned char pick = allowed[rng() % allowed.size()];
-    if (step > 60) {
-      std::vector<unsigned char> pool;
-      std::vector<std::string> ranks = {"\"", "}]", "0123456789ablnrtu"};
-      for (const std::string& rank : ranks) {
-        for (unsigned char ch : allowed)
-          if (rank.find(static_cast<char>(ch)) != std::string::npos) pool.push_back(ch);
-        if (!pool.empty()) break;
-      }
-      if (!pool.empty()) pick = pool[rng() % pool.size()];
-    }
-    m.advance(pick);
-  }
-  return m.text();
 }
 
 }  // namespace
@@ -102,12 +66,12 @@ TEST_CASE("regex automaton: anchored and unanchored patterns, classes, quantifie
 }
 
 TEST_CASE("the compiler lists what it cannot enforce") {
-  auto g = SchemaGrammar::compile(json::parse(R"({"type":"object","minProperties":1,
+  auto g = SchemaGrammar::compile(json::parse(R"({"type":"object","propertyNames":{"maxLength":3},
       "properties":{"a":{"type":"string","format":"email"},"b":{"not":{"type":"null"}},
       "c":{"type":"array","items":{"type":"string"},"uniqueItems":true}}})"));
   std::string all;
   for (const auto& u : g->unenforced) all += u + "\n";
-  CHECK(all.find("minProperties at /:") != std::string::npos);
+  CHECK(all.find("propertyNames at /:") != std::string::npos);
   CHECK(all.find("format at /properties/a") != std::string::npos);
   CHECK(all.find("not at /properties/b") != std::string::npos);
   CHECK(all.find("uniqueItems at /properties/c") != std::string::npos);
@@ -153,6 +117,10 @@ TEST_CASE("matcher: objects, required keys, closed sets, sorted order, recursion
   CHECK_FALSE(matches(obj, R"({"a":1,"c":2,"b":"x"})"));
   CHECK_FALSE(matches(obj, R"({"b":"x","b":"y"})"));
   CHECK_FALSE(matches(obj, R"({"b":"x",})"));
+  json counted = json::parse(R"({"type":"object","minProperties":1,"maxProperties":2})");
+  CHECK_FALSE(matches(counted, "{}"));
+  CHECK(matches(counted, R"({"a":1,"b":2})"));
+  CHECK_FALSE(matches(counted, R"({"a":1,"b":2,"c":3})"));
   json open = json::parse(R"({"type":"object"})");
   CHECK(matches(open, R"({"any":[1,{"x":null}],"k":"v"})"));
   CHECK_FALSE(matches(open, R"({"k":1,"k":2})"));  // duplicate keys never parse
@@ -205,7 +173,7 @@ TEST_CASE("random walks through the matcher always end in documents the validato
     auto validator = af::jsonschema::Schema::compile(schema);
     for (int i = 0; i < 150; ++i) {
       bool stuck = false;
-      std::string doc = random_walk(schema, rng, &stuck);
+      std::string doc = af::test::random_walk(schema, rng, &stuck);
       CHECK_MESSAGE(!stuck, doc);
       json value;
       try {

@@ -174,6 +174,48 @@ TEST_CASE("eval-teacher without a teacher reports the teacher-free rates and say
   CHECK(pairs.err.find("has no teacher verdicts") != std::string::npos);
 }
 
+TEST_CASE(
+    "eval-teacher --compare-constrained reports both decoding modes side by side, and the report shows "
+    "them") {
+  Pipeline p;
+  // An untrained student under the DSL schema: the constrained output is whole and valid whenever it is not
+  // cut off by max_new_tokens; truncation is its own outcome and never valid.
+  auto run =
+      run_tool("eval-teacher", with(p.eval_args(), {"--no-judge", "--out-dir", p.dir.file("cmp"),
+                                                    "--max-new-tokens", "200", "--compare-constrained"}));
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  json summary = json::parse(slurp(p.dir.file("cmp/evaluation_summary.json")));
+  REQUIRE(summary.contains("constrained_comparison"));
+  const json& on = summary["constrained_comparison"]["constrained"];
+  const json& off = summary["constrained_comparison"]["unconstrained"];
+  CHECK(off["parsed_rate"] == summary["parsed_rate"]);  // the evaluation's own mode is unconstrained
+  CHECK(on["samples"] == 6);
+  auto records = af::read_jsonl(p.dir.file("cmp/evaluation_results.jsonl"));
+  size_t valid = 0, truncated = 0;
+  for (const json& r : records) {
+    const json& o = r["other_mode"];
+    CHECK(o["constrained"] == true);
+    if (o["finish_reason"] == "length") {
+      ++truncated;
+      CHECK(o["schema_valid"] == false);
+    } else {
+      CHECK(o["finish_reason"] == "stop");
+      CHECK_MESSAGE(o["schema_valid"] == true, o.dump());
+      ++valid;
+    }
+  }
+  CHECK(on["schema_valid_count"] == valid);
+  CHECK(on["truncated_count"] == truncated);
+  auto report = run_tool(
+      "report",
+      with(p.config(), {"--eval-summary", p.dir.file("cmp/evaluation_summary.json"), "--eval-results",
+                        p.dir.file("cmp/evaluation_results.jsonl"), "--out-dir", p.dir.file("cmp-report")}));
+  REQUIRE_MESSAGE(report.exit_code == 0, report.err);
+  std::string md = slurp(p.dir.file("cmp-report/report.md"));
+  CHECK(md.find("### Constrained decoding") != std::string::npos);
+  CHECK(md.find("| rate | unconstrained | constrained |") != std::string::npos);
+}
+
 TEST_CASE("a teacher that fails while judging ends the run with a clear message and a resumable state") {
   Pipeline p;
   BackgroundTool broken("teacher-sim",
