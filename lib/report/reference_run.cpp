@@ -114,6 +114,35 @@ std::string reference_run_section(const std::string& dir_path) {
   md << "Evaluation on the held-out set (" << sft.value("samples", json()).dump()
      << " samples, judged by teacher-sim):\n\n"
      << table({"rate", "SFT student", "after DPO", "target"}, rows) << "\n";
+  // The same samples under schema-constrained decoding (evaluation.compare_constrained), when it ran.
+  if (sft.contains("constrained_comparison")) {
+    std::vector<std::vector<std::string>> c;
+    auto mode = [](const json& s, const char* m) {
+      return s.is_object() && s.contains("constrained_comparison") ? s["constrained_comparison"][m] : json();
+    };
+    for (const char* key : {"parsed", "schema_valid", "exact_match"}) {
+      std::string label = std::string(key) == "schema_valid"  ? "schema-valid"
+                          : std::string(key) == "exact_match" ? "exact match"
+                                                              : key;
+      c.push_back({label, rate_cell(mode(sft, "unconstrained"), key, false),
+                   rate_cell(mode(sft, "constrained"), key, false),
+                   rate_cell(mode(dpo, "unconstrained"), key, false),
+                   rate_cell(mode(dpo, "constrained"), key, false)});
+    }
+    c.push_back({"cut off at max_new_tokens",
+                 mode(sft, "unconstrained").value("truncated_count", json()).dump(),
+                 mode(sft, "constrained").value("truncated_count", json()).dump(),
+                 mode(dpo, "unconstrained").is_null()
+                     ? "n/a"
+                     : mode(dpo, "unconstrained").value("truncated_count", json()).dump(),
+                 mode(dpo, "constrained").is_null()
+                     ? "n/a"
+                     : mode(dpo, "constrained").value("truncated_count", json()).dump()});
+    md << "The same samples decoded under the schema (`evaluation.compare_constrained`; the teacher judged "
+          "the "
+          "unconstrained outputs):\n\n"
+       << table({"rate", "SFT", "SFT constrained", "DPO", "DPO constrained"}, c) << "\n";
+  }
 
   std::istringstream log(read_file((dir / F::kLog).string()));
   md << "The lines to expect (a healthy run prints these, with its own times):\n\n```text\n";
