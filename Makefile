@@ -24,11 +24,14 @@ test: deps build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 bench: build
-	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_jsonl bench_validate bench_tokenizer bench_model
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_jsonl bench_validate bench_tokenizer bench_model bench_constrain
 	@mkdir -p $(BUILD_DIR)/bench
 	@$(BUILD_DIR)/bin/bench_jsonl --out $(BUILD_DIR)/bench/jsonl_read.json --work-dir $(BUILD_DIR)/bench
 	@$(BUILD_DIR)/bin/bench_tokenizer --out $(BUILD_DIR)/bench/tokenizer.json
 	@$(BUILD_DIR)/bin/bench_model --out $(BUILD_DIR)/bench/model.json
+	@if [ -f outputs/dev/d_04_training_corpus.jsonl ]; then \
+	  $(BUILD_DIR)/bin/bench_constrain --out $(BUILD_DIR)/bench/constrain.json; \
+	else echo "bench_constrain: skipped (run ./runAll.sh first: it needs outputs/dev's schemas and corpus)"; fi
 	@BUILD_DIR=$(abspath $(BUILD_DIR)) bash tests/bench/bench_dataset.sh
 
 format:

@@ -7,6 +7,7 @@
 
 #include "core/canonical_json.h"
 #include "core/error.h"
+#include "jsonschema/uri.h"
 
 namespace af::constrain {
 namespace {
@@ -46,20 +47,6 @@ const std::set<std::string> kHandled = {"type",
                                         "if",
                                         "then",
                                         "else"};
-
-std::string escape_pointer_token(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 uint8_t type_bits(const std::string& t) {
   if (t == "null") return kNull;
@@ -116,7 +103,7 @@ class Compiler {
     }
     if (s.contains("properties") && s["properties"].is_object())
       for (const auto& [name, sub] : s["properties"].items())
-        n.properties.emplace_back(name, build(sub, ptr + "/properties/" + escape_pointer_token(name)));
+        n.properties.emplace_back(name, build(sub, ptr + "/properties/" + jsonschema::pointer_escape(name)));
     std::sort(n.properties.begin(), n.properties.end());
     if (s.contains("required") && s["required"].is_array())
       for (const json& r : s["required"])

@@ -35,20 +35,6 @@ std::string strip_empty_fragment(std::string uri) {
   return uri;
 }
 
-std::string pointer_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::optional<Draft> draft_of_uri(const std::string& uri) {
   std::string u = strip_empty_fragment(uri);
   if (u == kDraft7Uri) return Draft::Draft7;

@@ -159,4 +159,18 @@ std::string percent_decode(std::string_view text) {
   return out;
 }
 
+std::string pointer_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace af::jsonschema

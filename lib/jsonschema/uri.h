@@ -17,4 +17,7 @@ std::string percent_decode(std::string_view text);
 /// True when `uri` has a scheme ("https:", "urn:", "file:").
 bool has_scheme(std::string_view uri);
 
+/// `s` as one JSON Pointer reference token ('~' -> "~0", '/' -> "~1").
+std::string pointer_escape(const std::string& s);
+
 }  // namespace af::jsonschema

@@ -138,9 +138,11 @@ std::string reference_run_section(const std::string& dir_path) {
                  mode(dpo, "constrained").is_null()
                      ? "n/a"
                      : mode(dpo, "constrained").value("truncated_count", json()).dump()});
+    auto ms = [](const json& m) { return m.is_object() ? fixed(m.value("ms_per_token", json()), 2) : "n/a"; };
+    c.push_back({"generation ms per token", ms(mode(sft, "unconstrained")), ms(mode(sft, "constrained")),
+                 ms(mode(dpo, "unconstrained")), ms(mode(dpo, "constrained"))});
     md << "The same samples decoded under the schema (`evaluation.compare_constrained`; the teacher judged "
-          "the "
-          "unconstrained outputs):\n\n"
+          "the unconstrained outputs):\n\n"
        << table({"rate", "SFT", "SFT constrained", "DPO", "DPO constrained"}, c) << "\n";
   }
 

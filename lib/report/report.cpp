@@ -156,6 +156,8 @@ std::string constrained_section(const json& sft) {
   }
   rows.push_back({"cut off at max_new_tokens", off.value("truncated_count", json()).dump(),
                   on.value("truncated_count", json()).dump()});
+  rows.push_back({"generation ms per token", fixed(off.value("ms_per_token", json()), 2),
+                  fixed(on.value("ms_per_token", json()), 2)});
   md << table({"rate", "unconstrained", "constrained"}, rows) << "\n";
   md << "Rows whose schema asked for something the constraint does not enforce: "
      << on.value("constraint_unenforced_count", json()).dump()

@@ -87,11 +87,20 @@ json other_mode_fields(const json& r) {
 }
 
 // One mode's rates for the side-by-side comparison.
-json mode_rates(const json& summary) {
+json mode_rates(const json& summary, const std::vector<json>& records) {
   json out = json::object();
   for (const char* k : {"samples", "parsed_rate", "parsed_count", "schema_valid_rate", "schema_valid_count",
                         "exact_match_rate", "exact_match_count", "truncated_count"})
     if (summary.contains(k)) out[k] = summary[k];
+  // Generation time per generated token (each row's share of its batch), for the constrained slowdown.
+  double seconds = 0, tokens = 0;
+  for (const json& r : records) {
+    seconds += r.value("generation_seconds", 0.0);
+    tokens += r.value("generated_tokens", 0.0);
+  }
+  out["generation_seconds"] = seconds;
+  out["generated_tokens"] = tokens;
+  out["ms_per_token"] = tokens > 0 ? json(seconds / tokens * 1000.0) : json(nullptr);
   return out;
 }
 
@@ -211,13 +220,16 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
       }
       if (other) {
         other->start_batch(schemas);
+        auto t1 = std::chrono::steady_clock::now();
         std::vector<model::Generation> other_gens =
             model::generate(*student.model, prompts, batch_settings, other->pointers());
+        double other_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
         for (size_t i = next; i < end; ++i) {
           const auto& s = set.samples[i];
           json o = student_record(s, compiled.at(s.schema_id),
                                   student.tokenizer->decode(other_gens[i - next].tokens, true),
-                                  other_gens[i - next], prompts[i - next].size(), 0);
+                                  other_gens[i - next], prompts[i - next].size(),
+                                  other_seconds / static_cast<double>(end - next));
           o.update(other->record_fields(i - next));
           records[i - next]["other_mode"] = other_mode_fields(o);
         }
@@ -288,8 +300,15 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
       json other_summary = eval::summarize(others, json::object());
       bool first_constrained = cfg.get_bool("evaluation.constrained");
       summary["constrained_comparison"] = {
-          {"constrained", mode_rates(first_constrained ? summary : other_summary)},
-          {"unconstrained", mode_rates(first_constrained ? other_summary : summary)}};
+          {"constrained",
+           first_constrained ? mode_rates(summary, records) : mode_rates(other_summary, others)},
+          {"unconstrained",
+           first_constrained ? mode_rates(other_summary, others) : mode_rates(summary, records)}};
+      const json& on = summary["constrained_comparison"]["constrained"];
+      const json& off = summary["constrained_comparison"]["unconstrained"];
+      if (on["ms_per_token"].is_number() && off["ms_per_token"].is_number() && off["ms_per_token"] > 0)
+        summary["constrained_comparison"]["slowdown_per_token"] =
+            on["ms_per_token"].get<double>() / off["ms_per_token"].get<double>() - 1.0;
       size_t unenforced = 0, stopped = 0;
       for (size_t i = 0; i < records.size(); ++i) {
         const json& r = first_constrained ? records[i] : others[i];
