@@ -212,6 +212,7 @@ struct StringFrame : Frame {
   int escape = 0;      // 0: none, 1: after '\\', 2..5: \u hex digits read = escape - 2
   bool closed = false;
   std::shared_ptr<const std::set<std::string>> forbidden;  // key names already used (free keys)
+  std::shared_ptr<const std::set<std::string>> used;       // canonical texts of earlier unique items
 
   bool constrained() const {
     return flat && (!flat->patterns.empty() || flat->date || flat->min_length > 0 || flat->max_length >= 0);
@@ -299,6 +300,9 @@ struct StringFrame : Frame {
         std::string name = parse_json_strict(c.text.substr(start) + "\"").get<std::string>();
         if (forbidden->count(name) != 0) return;
       }
+      // A unique array's item may not repeat an earlier one: refusing the closing quote leaves the string
+      // open for more characters, so this never dead-ends.
+      if (used && used->count(canonical_json(parse_json_strict(c.text.substr(start) + "\""))) != 0) return;
       f->closed = true;
       out.push_back(f);
       return;
@@ -693,7 +697,7 @@ struct ArrayFrame : Frame {
     auto f = std::make_shared<ArrayFrame>(*this);
     f->phase = Item;
     std::vector<FramePtr> starts;
-    push_values(c, f, flat->items, c.text.size(), finite_unique(c) ? used : nullptr, starts);
+    push_values(c, f, flat->items, c.text.size(), flat->unique ? used : nullptr, starts);
     for (const auto& s : starts) s->advance(c, b, out);
   }
   void close(std::vector<FramePtr>& out) const {
@@ -727,9 +731,20 @@ struct ArrayFrame : Frame {
     auto f = std::make_shared<ArrayFrame>(*this);
     f->phase = After;
     f->count = count + 1;
-    if (finite_unique(c)) {
+    if (flat->unique) {
+      json item = parse_json_strict(c.text.substr(child_start, end - child_start));
+      std::string text = canonical_json(item);
+      if (used && used->count(text) != 0) {
+        // Strings, literals and enum values never get here repeated (they are refused earlier); a number
+        // can still take more digits. An object or array cannot be refused without a dead end: let it through
+        // and say so.
+        if (!item.is_object() && !item.is_array()) return nullptr;
+        const char* why = "uniqueItems with object or array items: a repeated item was let through";
+        if (std::find(c.unenforced.begin(), c.unenforced.end(), why) == c.unenforced.end())
+          c.unenforced.emplace_back(why);
+      }
       auto u = std::make_shared<std::set<std::string>>(used ? *used : std::set<std::string>{});
-      u->insert(c.text.substr(child_start, end - child_start));
+      u->insert(text);
       f->used = u;
     }
     return f;
@@ -776,6 +791,7 @@ void ValueFrame::advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& o
     s->parent = parent;
     s->start = at;
     s->flat = flat;
+    s->used = exclude;
     for (int p : f.patterns) s->nfa.push_back(c.g.patterns[static_cast<size_t>(p)].start());
     out.push_back(s);
   } else if ((b == '-' || (b >= '0' && b <= '9')) && (f.types & (kNumber | kInteger)) != 0) {
@@ -785,8 +801,11 @@ void ValueFrame::advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& o
     n->flat = flat;
     n->advance(c, b, out);
   } else if ((b == 't' || b == 'f') && (f.types & kBoolean) != 0) {
-    literal(parent, at, {"false", "true"})->advance(c, b, out);
-  } else if (b == 'n' && (f.types & kNull) != 0) {
+    std::vector<std::string> texts;
+    for (const char* t : {"false", "true"})
+      if (!exclude || exclude->count(t) == 0) texts.emplace_back(t);
+    if (!texts.empty()) literal(parent, at, std::move(texts))->advance(c, b, out);
+  } else if (b == 'n' && (f.types & kNull) != 0 && (!exclude || exclude->count("null") == 0)) {
     literal(parent, at, {"null"})->advance(c, b, out);
   }
 }

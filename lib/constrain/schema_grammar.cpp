@@ -122,8 +122,6 @@ class Compiler {
     if (s.contains("minItems")) n.min_items = s["minItems"].get<int64_t>();
     if (s.contains("maxItems")) n.max_items = s["maxItems"].get<int64_t>();
     n.unique_items = s.value("uniqueItems", false);
-    if (n.unique_items && n.items >= 0 && !g_.nodes[static_cast<size_t>(n.items)].values)
-      note("uniqueItems", ptr, "enforced only for items with a finite set of values (enum or const)");
     if (s.contains("pattern") && s["pattern"].is_string()) {
       try {
         g_.patterns.push_back(RegexNfa::compile(s["pattern"].get<std::string>()));

@@ -78,9 +78,9 @@ json student_record(const eval::EvalSample& s, const jsonschema::Schema& compile
 // The fields of the other decoding mode's output kept in a record (compare_constrained).
 json other_mode_fields(const json& r) {
   json o = json::object();
-  for (const char* k : {"raw_output", "finish_reason", "truncated", "generated_tokens", "parsed",
-                        "schema_valid", "schema_errors", "student_canonical", "exact_match", "constrained",
-                        "constraint_unenforced", "mask_ms_median", "language", "kind"})
+  for (const char* k : {"raw_output", "finish_reason", "truncated", "generated_tokens", "generation_seconds",
+                        "parsed", "schema_valid", "schema_errors", "student_canonical", "exact_match",
+                        "constrained", "constraint_unenforced", "mask_ms_median", "language", "kind"})
     if (r.contains(k)) o[k] = r[k];
   if (!o.contains("constrained")) o["constrained"] = false;
   return o;

@@ -20,8 +20,7 @@ using af::test::slurp;
 using af::test::TempDir;
 using json = nlohmann::json;
 
-TEST_CASE(
-    "every d_02 schema: constrained random documents validate, and the compiler lists only uniqueItems") {
+TEST_CASE("every d_02 schema: constrained random documents validate, and the compiler leaves nothing out") {
   TempDir dir;
   dir.write("d_01_domain_specs.jsonl",
             slurp(std::string(ASTFORGE_SOURCE_DIR) + "/tests/fixtures/domain_specs.jsonl"));
@@ -35,9 +34,8 @@ TEST_CASE(
   for (const json& row : rows) {
     const json& schema = row["schema"];
     auto grammar = af::constrain::SchemaGrammar::compile(schema);
-    // The DSL's list values ("in": a list of free values) ask for unique items the matcher cannot promise
-    // without dead ends; nothing else is left unenforced.
-    for (const auto& u : grammar->unenforced) CHECK_MESSAGE(u.rfind("uniqueItems at ", 0) == 0, u);
+    // Everything the DSL asks is enforced.
+    for (const auto& u : grammar->unenforced) FAIL_CHECK(u);
     auto validator = af::jsonschema::Schema::compile(schema);
     for (int i = 0; i < 60; ++i) {
       bool stuck = false;
@@ -55,5 +53,5 @@ TEST_CASE(
     }
   }
   CHECK(total == 120);
-  CHECK(valid == 120);  // (a repeated free list value would be the one way to fail; this seed draws none)
+  CHECK(valid == 120);
 }
