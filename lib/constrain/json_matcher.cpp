@@ -217,7 +217,12 @@ struct StringFrame : Frame {
   bool constrained() const {
     return flat && (!flat->patterns.empty() || flat->date || flat->min_length > 0 || flat->max_length >= 0);
   }
-  bool free_string() const override { return !closed && utf8_left == 0 && escape == 0 && !constrained(); }
+  // Whether any character may come next (a minLength only bears on the closing quote, which the token-mask
+  // search checks itself).
+  bool free_characters() const {
+    return !flat || (flat->patterns.empty() && !flat->date && flat->max_length < 0);
+  }
+  bool free_string() const override { return !closed && utf8_left == 0 && escape == 0 && free_characters(); }
 
   // Feeds one decoded character to the constraints; false when no valid string continues with it.
   bool character(const Ctx& c, StringFrame& f, uint32_t cp) const {

@@ -1,10 +1,12 @@
 // Benchmark: constrained decoding. For every schema of a d_02_final_schemas.jsonl: compile time; then, with a
 // tokenizer (the real 262k-entry Gemma 3 one by default), the time to compute the allowed-token mask at each
 // token of the training corpus's completions for that schema (d_04_training_corpus.jsonl), as the generator
-// would meet them. Writes median / p99 / max as JSON.
+// would meet them. Writes median / p99 / max as JSON. BENCH_CONSTRAIN_SLOW=1 prints every state whose mask
+// took over 1 ms, with the text so far (where to look when the tail grows).
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -66,6 +68,8 @@ int main(int argc, char** argv) {
     bool ok = true;
     for (int32_t t : tok->encode(row["completion"].get<std::string>())) {
       c.allowed();
+      if (std::getenv("BENCH_CONSTRAIN_SLOW") != nullptr && c.mask_seconds().back() > 0.001)
+        std::cerr << c.mask_seconds().back() * 1e3 << " ms after: " << c.text() << "\n";
       if (!c.accept(t)) {
         ok = false;
         break;

@@ -21,13 +21,13 @@
 #include "constrain/token_mask.h"
 #include "core/jsonl_reader.h"
 #include "model/generate.h"
-#include "text/chat_template.h"
-#include "text/load_tokenizer.h"
 #include "model/lm_loss.h"
 #include "model/lora.h"
 #include "model/scratch.h"
 #include "student/allocator.h"
 #include "student/load.h"
+#include "text/chat_template.h"
+#include "text/load_tokenizer.h"
 #include "train/adamw.h"
 
 namespace {
@@ -281,7 +281,8 @@ json bench_constrained_generation(const af::model::Gemma3& m, const std::string&
     ++documents;
     complete += c.complete();
   }
-  double free_per = free_s / std::max(1.0, free_tokens), on_per = constrained_s / std::max(1.0, constrained_tokens);
+  double free_per = free_s / std::max(1.0, free_tokens),
+         on_per = constrained_s / std::max(1.0, constrained_tokens);
   return {{"schemas", documents},
           {"documents_complete", complete},
           {"max_new_tokens", new_tokens},
@@ -370,10 +371,11 @@ int main(int argc, char** argv) {
         if (std::filesystem::exists(constrain_schemas) && std::filesystem::exists(constrain_tokenizer)) {
           entry["constrained_generation"] =
               bench_constrained_generation(m, constrain_schemas, constrain_tokenizer, gen_tokens);
-          std::cerr << "270m float32 constrained generation: " << entry["constrained_generation"].dump() << "\n";
+          std::cerr << "270m float32 constrained generation: " << entry["constrained_generation"].dump()
+                    << "\n";
         } else {
-          std::cerr << "constrained generation: skipped (" << constrain_schemas << " or " << constrain_tokenizer
-                    << " missing: run ./runAll.sh and make deps first)\n";
+          std::cerr << "constrained generation: skipped (" << constrain_schemas << " or "
+                    << constrain_tokenizer << " missing: run ./runAll.sh and make deps first)\n";
         }
       }
       for (int64_t b : {int64_t{1}, int64_t{8}}) {
