@@ -1,6 +1,7 @@
 #include "constrain/json_matcher.h"
 
 #include <algorithm>
+#include <bitset>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -156,6 +157,10 @@ struct Frame {
     return nullptr;
   }
   virtual bool free_string() const { return false; }
+  /// Adds to `bytes` every byte that may come next, when this frame alone decides it (it cannot end here and
+  /// hand the byte to its parent); false when it cannot say. A superset is fine: it only skips hopeless
+  /// tries.
+  virtual bool next_bytes(const Ctx& /*c*/, std::bitset<256>& /*bytes*/) const { return false; }
 };
 
 namespace {
@@ -169,6 +174,22 @@ struct ValueFrame : Frame {
   std::shared_ptr<const std::set<std::string>> exclude;  // literals already used (uniqueItems)
   void advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& out) const override;
   bool complete(const Ctx&) const override { return false; }
+  bool next_bytes(const Ctx&, std::bitset<256>& bytes) const override {
+    const Flat& f = *flat;
+    if (f.literals) {
+      for (const auto& t : *f.literals)
+        if (!t.empty()) bytes.set(static_cast<unsigned char>(t[0]));
+      return true;
+    }
+    if ((f.types & kObject) != 0) bytes.set('{');
+    if ((f.types & kArray) != 0) bytes.set('[');
+    if ((f.types & kString) != 0) bytes.set('"');
+    if ((f.types & (kNumber | kInteger)) != 0)
+      for (char ch : std::string("-0123456789")) bytes.set(static_cast<unsigned char>(ch));
+    if ((f.types & kBoolean) != 0) bytes.set('t').set('f');
+    if ((f.types & kNull) != 0) bytes.set('n');
+    return true;
+  }
 };
 
 // One of a sorted set of fixed texts (enum values, true/false/null, object keys).
@@ -189,6 +210,11 @@ struct LiteralFrame : Frame {
     out.push_back(f);
   }
   bool complete(const Ctx&) const override { return lo < hi && (*texts)[lo].size() == pos; }
+  bool next_bytes(const Ctx& c, std::bitset<256>& bytes) const override {
+    if (complete(c)) return false;  // the parent may take the next byte
+    for (size_t i = lo; i < hi; ++i) bytes.set(static_cast<unsigned char>((*texts)[i][pos]));
+    return true;
+  }
 };
 
 std::shared_ptr<LiteralFrame> literal(const FramePtr& parent, size_t start, std::vector<std::string> texts) {
@@ -892,6 +918,15 @@ bool JsonMatcher::complete() const {
 void JsonMatcher::restore(const Snapshot& s) {
   threads_ = s.threads;
   text_.resize(s.text_size);
+}
+
+bool JsonMatcher::next_bytes(std::bitset<256>& bytes) const {
+  std::vector<std::string> ignored;
+  Ctx c{*grammar_, text_, order_, ignored};
+  bytes.reset();
+  for (const FramePtr& t : threads_)
+    if (!t->next_bytes(c, bytes)) return false;
+  return !threads_.empty();
 }
 
 bool JsonMatcher::in_free_string() const {

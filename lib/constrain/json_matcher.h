@@ -3,6 +3,7 @@
 // per way the schema's anyOf/oneOf choices could still go; each thread is a stack of immutable frames shared
 // between threads and between snapshots, so trying a byte costs a frame or two, not a copy of the state.
 #pragma once
+#include <bitset>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,9 @@ class JsonMatcher {
   };
   Snapshot snapshot() const { return {threads_, text_.size()}; }
   void restore(const Snapshot& s);
+  /// A superset of the bytes that may come next, when the state can tell it cheaply (inside enum values and
+  /// keys, before a value); false when it cannot (then every byte must be tried).
+  bool next_bytes(std::bitset<256>& bytes) const;
   /// Whether every thread is inside a string with no constraint on its characters (no pattern, format or
   /// length), past any escape: then every byte but '"', '\\' and control characters continues it.
   bool in_free_string() const;
