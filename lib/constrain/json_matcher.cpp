@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/canonical_json.h"
+#include "jsonschema/format.h"
 
 namespace af::constrain {
 
@@ -84,8 +85,7 @@ void finish(const SchemaGrammar& g, Builder& b, std::vector<FlatPtr>& out) {
   if (b.values) {
     std::vector<std::string> texts;
     for (const json& v : *b.values) {
-      uint8_t t = type_of(v);
-      if ((f.types & t) == 0 && !(t == kInteger && (f.types & kNumber) != 0)) continue;
+      if ((f.types & jsonschema::instance_bit(v)) == 0) continue;
       bool ok = true;
       for (int id : f.nodes) ok = ok && g.accepts(id, v);
       if (ok) texts.push_back(canonical_json(v));
@@ -139,6 +139,18 @@ std::vector<FlatPtr> flats_of(const SchemaGrammar& g, const std::vector<int>& co
   int budget = kMaxExpansion;
   expand(g, conj, Builder{}, out, budget);
   return out;
+}
+
+// Every value a unique array's items may take, when each way to read the item schema is an enum/const;
+// null otherwise (and when items need not be unique).
+std::shared_ptr<const std::vector<std::string>> unique_item_literals(const Ctx& c, const Flat& f) {
+  if (!f.unique || f.items.empty()) return nullptr;
+  auto all = std::make_shared<std::vector<std::string>>();
+  for (const FlatPtr& item : flats_of(c.g, f.items)) {
+    if (!item->literals) return nullptr;
+    all->insert(all->end(), item->literals->begin(), item->literals->end());
+  }
+  return all;
 }
 
 }  // namespace
@@ -217,10 +229,17 @@ struct LiteralFrame : Frame {
   }
 };
 
-std::shared_ptr<LiteralFrame> literal(const FramePtr& parent, size_t start, std::vector<std::string> texts) {
-  auto f = std::make_shared<LiteralFrame>();
+// A new frame of type F for a value that starts at `start` under `parent`.
+template <typename F>
+std::shared_ptr<F> new_frame(const FramePtr& parent, size_t start) {
+  auto f = std::make_shared<F>();
   f->parent = parent;
   f->start = start;
+  return f;
+}
+
+std::shared_ptr<LiteralFrame> literal(const FramePtr& parent, size_t start, std::vector<std::string> texts) {
+  auto f = new_frame<LiteralFrame>(parent, start);
   f->hi = texts.size();
   f->texts = std::make_shared<const std::vector<std::string>>(std::move(texts));
   return f;
@@ -250,9 +269,10 @@ struct StringFrame : Frame {
   }
   bool free_string() const override { return !closed && utf8_left == 0 && escape == 0 && free_characters(); }
 
-  // Feeds one decoded character to the constraints; false when no valid string continues with it.
-  bool character(const Ctx& c, StringFrame& f, uint32_t cp) const {
-    if (cp < 0x20 && escape == 0) return false;
+  // Feeds one decoded character (`escaped`: written as an escape, so control characters are fine) to the
+  // constraints, from this frame's state into `f`; false when no valid string continues with it.
+  bool character(const Ctx& c, StringFrame& f, uint32_t cp, bool escaped) const {
+    if (cp < 0x20 && !escaped) return false;
     if (!flat) return true;
     f.length = length + 1;
     if (flat->max_length >= 0 && f.length > flat->max_length) return false;
@@ -286,7 +306,7 @@ struct StringFrame : Frame {
       size_t k = kSimple.find(static_cast<char>(b));
       if (k == std::string::npos) return;
       f->escape = 0;
-      if (!character(c, *f, static_cast<unsigned char>(kValues[k]))) return;
+      if (!character(c, *f, static_cast<unsigned char>(kValues[k]), true)) return;
       out.push_back(f);
       return;
     }
@@ -302,9 +322,7 @@ struct StringFrame : Frame {
       }
       f->escape = 0;
       if (f->code >= 0xD800 && f->code <= 0xDFFF) return;  // surrogates: not in canonical text
-      StringFrame probe = *f;
-      probe.escape = 1;  // control characters are fine when escaped
-      if (!probe.character(c, *f, f->code)) return;
+      if (!character(c, *f, f->code, true)) return;
       out.push_back(f);
       return;
     }
@@ -313,7 +331,7 @@ struct StringFrame : Frame {
       f->code = (code << 6) | (b & 0x3F);
       f->utf8_left = utf8_left - 1;
       if (f->utf8_left == 0) {
-        if (!character(c, *f, f->code)) return;
+        if (!character(c, *f, f->code, false)) return;
       } else if (!may_become(c, f->code, f->utf8_left, utf8_total)) {
         return;
       }
@@ -325,7 +343,7 @@ struct StringFrame : Frame {
         if (length < flat->min_length) return;
         for (size_t i = 0; i < flat->patterns.size(); ++i)
           if (!c.g.patterns[static_cast<size_t>(flat->patterns[i])].accepts(nfa[i])) return;
-        if (flat->date && !is_full_date(date)) return;
+        if (flat->date && !jsonschema::format_matches("date", date)) return;
       }
       if (forbidden) {
         std::string name = parse_json_strict(c.text.substr(start) + "\"").get<std::string>();
@@ -343,10 +361,8 @@ struct StringFrame : Frame {
       if (constrained()) {
         bool any = false;
         for (char e : {'"', '\\', '/', '\b', '\f', '\n', '\r', '\t'}) {
-          StringFrame probe = *this;
-          probe.escape = 1;
           StringFrame scratch = *this;
-          any = any || probe.character(c, scratch, static_cast<unsigned char>(e));
+          any = any || character(c, scratch, static_cast<unsigned char>(e), true);
         }
         if (!any) return;
       }
@@ -355,7 +371,7 @@ struct StringFrame : Frame {
       return;
     }
     if (b < 0x80) {
-      if (!character(c, *f, b)) return;
+      if (!character(c, *f, b, false)) return;
       out.push_back(f);
       return;
     }
@@ -484,8 +500,9 @@ struct NumberFrame : Frame {
 // An object after '{'.
 struct ObjectFrame : Frame {
   FlatPtr flat;
-  enum Phase { Key, AfterKey, Colon, Value, After, Closed } phase = Key;  // Key: before a key or '}'
-  std::vector<std::pair<std::string, std::string>> members;               // key, canonical value text
+  // Key: before a key or '}'; NextKey: after ',', where a key must come.
+  enum Phase { Key, NextKey, AfterKey, Colon, Value, After, Closed } phase = Key;
+  std::vector<std::pair<std::string, std::string>> members;  // key, canonical value text
   std::string pending_key;
 
   bool has(const std::string& k) const {
@@ -622,10 +639,9 @@ struct ObjectFrame : Frame {
   }
 
   void advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& out) const override {
-    if (phase == Key) {
+    if (phase == Key || phase == NextKey) {
       if (b == '}') {
-        if (!members.empty() && !pending_key.empty()) return;
-        if (!may_close(c)) return;
+        if (phase == NextKey || !may_close(c)) return;
         auto f = std::make_shared<ObjectFrame>(*this);
         f->phase = Closed;
         out.push_back(f);
@@ -638,9 +654,7 @@ struct ObjectFrame : Frame {
       waiting->phase = AfterKey;
       size_t at = c.text.size();
       if (open) {
-        auto s = std::make_shared<StringFrame>();
-        s->parent = waiting;
-        s->start = at;
+        auto s = new_frame<StringFrame>(waiting, at);
         auto used = std::make_shared<std::set<std::string>>();
         for (const auto& m : members) used->insert(m.first);
         s->forbidden = used;
@@ -675,8 +689,7 @@ struct ObjectFrame : Frame {
       bool open = false;
       if (next_keys(c, &open).empty() && !open) return;
       auto f = std::make_shared<ObjectFrame>(*this);
-      f->phase = Key;
-      f->pending_key = "-";  // a key must follow a ',' (no '}' right after it)
+      f->phase = NextKey;
       out.push_back(f);
     }
   }
@@ -704,27 +717,19 @@ struct ArrayFrame : Frame {
   FlatPtr flat;
   enum Phase { First, Next, Item, After, Closed } phase = First;  // Next: after ','
   int64_t count = 0;
-  std::shared_ptr<const std::set<std::string>> used;  // item texts, when items are unique and finite
+  std::shared_ptr<const std::set<std::string>> used;  // canonical texts of the items so far (uniqueItems)
+  // Every value an item may take, when the items are unique and drawn from a finite set (enum/const): the
+  // array has room for another item only while one is unused.
+  std::shared_ptr<const std::vector<std::string>> item_literals;
 
-  // Unique items drawn from a finite set of values (every way to read the item schema is an enum/const).
-  bool finite_unique(const Ctx& c) const {
-    if (!flat->unique || flat->items.empty()) return false;
-    for (const FlatPtr& f : flats_of(c.g, flat->items))
-      if (!f->literals) return false;
-    return true;
-  }
-  // Whether another item can still be added (a finite unique set may be used up).
-  bool room(const Ctx& c) const {
+  bool room() const {
     if (flat->max_items >= 0 && count >= flat->max_items) return false;
-    if (!finite_unique(c)) return true;
-    for (const FlatPtr& f : flats_of(c.g, flat->items))
-      if (f->literals)
-        for (const auto& t : *f->literals)
-          if (!used || used->count(t) == 0) return true;
-    return false;
+    if (!item_literals) return true;
+    return std::any_of(item_literals->begin(), item_literals->end(),
+                       [&](const std::string& t) { return !used || used->count(t) == 0; });
   }
   void item(const Ctx& c, unsigned char b, std::vector<FramePtr>& out) const {
-    if (!room(c)) return;
+    if (!room()) return;
     auto f = std::make_shared<ArrayFrame>(*this);
     f->phase = Item;
     std::vector<FramePtr> starts;
@@ -749,7 +754,7 @@ struct ArrayFrame : Frame {
     } else if (phase == After) {
       if (b == ']') {
         close(out);
-      } else if (b == ',' && room(c)) {
+      } else if (b == ',' && room()) {
         auto f = std::make_shared<ArrayFrame>(*this);
         f->phase = Next;
         out.push_back(f);
@@ -798,55 +803,45 @@ struct RootFrame : Frame {
 void ValueFrame::advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& out) const {
   const Flat& f = *flat;
   size_t at = c.text.size();
+  // Fixed texts (enum values, true/false, null) less those earlier unique items used.
+  auto unused = [&](const std::vector<std::string>& texts) {
+    std::vector<std::string> kept;
+    for (const auto& t : texts)
+      if (!exclude || exclude->count(t) == 0) kept.push_back(t);
+    return kept;
+  };
   if (f.literals) {
-    std::vector<std::string> texts;
-    for (const auto& t : *f.literals)
-      if (!exclude || exclude->count(t) == 0) texts.push_back(t);
-    literal(parent, at, std::move(texts))->advance(c, b, out);
-    return;
-  }
-  if (b == '{' && (f.types & kObject) != 0) {
-    auto o = std::make_shared<ObjectFrame>();
-    o->parent = parent;
-    o->start = at;
+    literal(parent, at, unused(*f.literals))->advance(c, b, out);
+  } else if (b == '{' && (f.types & kObject) != 0) {
+    auto o = new_frame<ObjectFrame>(parent, at);
     o->flat = flat;
     out.push_back(o);
   } else if (b == '[' && (f.types & kArray) != 0) {
-    auto a = std::make_shared<ArrayFrame>();
-    a->parent = parent;
-    a->start = at;
+    auto a = new_frame<ArrayFrame>(parent, at);
     a->flat = flat;
+    a->item_literals = unique_item_literals(c, f);
     out.push_back(a);
   } else if (b == '"' && (f.types & kString) != 0) {
-    auto s = std::make_shared<StringFrame>();
-    s->parent = parent;
-    s->start = at;
+    auto s = new_frame<StringFrame>(parent, at);
     s->flat = flat;
     s->used = exclude;
     for (int p : f.patterns) s->nfa.push_back(c.g.patterns[static_cast<size_t>(p)].start());
     out.push_back(s);
   } else if ((b == '-' || (b >= '0' && b <= '9')) && (f.types & (kNumber | kInteger)) != 0) {
-    auto n = std::make_shared<NumberFrame>();
-    n->parent = parent;
-    n->start = at;
+    auto n = new_frame<NumberFrame>(parent, at);
     n->flat = flat;
     n->advance(c, b, out);
   } else if ((b == 't' || b == 'f') && (f.types & kBoolean) != 0) {
-    std::vector<std::string> texts;
-    for (const char* t : {"false", "true"})
-      if (!exclude || exclude->count(t) == 0) texts.emplace_back(t);
-    if (!texts.empty()) literal(parent, at, std::move(texts))->advance(c, b, out);
-  } else if (b == 'n' && (f.types & kNull) != 0 && (!exclude || exclude->count("null") == 0)) {
-    literal(parent, at, {"null"})->advance(c, b, out);
+    literal(parent, at, unused({"false", "true"}))->advance(c, b, out);
+  } else if (b == 'n' && (f.types & kNull) != 0) {
+    literal(parent, at, unused({"null"}))->advance(c, b, out);
   }
 }
 
 void push_values(const Ctx& c, const FramePtr& parent, const std::vector<int>& conj, size_t start,
                  std::shared_ptr<const std::set<std::string>> exclude, std::vector<FramePtr>& out) {
   for (FlatPtr& flat : flats_of(c.g, conj)) {
-    auto v = std::make_shared<ValueFrame>();
-    v->parent = parent;
-    v->start = start;
+    auto v = new_frame<ValueFrame>(parent, start);
     v->flat = std::move(flat);
     v->exclude = exclude;
     out.push_back(v);

@@ -7,6 +7,7 @@
 
 #include "core/canonical_json.h"
 #include "core/error.h"
+#include "jsonschema/format.h"
 #include "jsonschema/uri.h"
 
 namespace af::constrain {
@@ -48,17 +49,6 @@ const std::set<std::string> kHandled = {"type",
                                         "then",
                                         "else"};
 
-uint8_t type_bits(const std::string& t) {
-  if (t == "null") return kNull;
-  if (t == "boolean") return kBoolean;
-  if (t == "object") return kObject;
-  if (t == "array") return kArray;
-  if (t == "string") return kString;
-  if (t == "number") return kNumber | kInteger;
-  if (t == "integer") return kInteger;
-  return 0;
-}
-
 class Compiler {
  public:
   Compiler(const json& root, SchemaGrammar& g) : root_(root), g_(g) {}
@@ -84,10 +74,10 @@ class Compiler {
     if (s.contains("type")) {
       const json& t = s["type"];
       n.types = 0;
-      if (t.is_string()) n.types = type_bits(t.get<std::string>());
+      if (t.is_string()) n.types = jsonschema::type_bit(t.get<std::string>());
       if (t.is_array())
         for (const json& x : t)
-          if (x.is_string()) n.types |= type_bits(x.get<std::string>());
+          if (x.is_string()) n.types |= jsonschema::type_bit(x.get<std::string>());
     }
     if (s.contains("enum") && s["enum"].is_array()) n.values = s["enum"].get<std::vector<json>>();
     if (s.contains("const")) {
@@ -287,10 +277,6 @@ int days_in_month(int year, int month) {
   return month == 2 && leap ? 29 : kDays[month - 1];
 }
 
-double as_number(const json& v) {
-  return v.get<double>();
-}
-
 }  // namespace
 
 int Node::property(const std::string& name) const {
@@ -304,25 +290,6 @@ std::shared_ptr<const SchemaGrammar> SchemaGrammar::compile(const nlohmann::json
   g->root = c.build(schema, "");
   c.check_one_of();
   return g;
-}
-
-uint8_t type_of(const nlohmann::json& v) {
-  if (v.is_null()) return kNull;
-  if (v.is_boolean()) return kBoolean;
-  if (v.is_object()) return kObject;
-  if (v.is_array()) return kArray;
-  if (v.is_string()) return kString;
-  if (v.is_number_integer() || v.is_number_unsigned()) return kInteger;
-  double d = v.get<double>();
-  return std::isfinite(d) && d == std::floor(d) ? kInteger : kNumber;
-}
-
-bool is_full_date(const std::string& t) {
-  if (t.size() != 10 || t[4] != '-' || t[7] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-    if (!std::isdigit(static_cast<unsigned char>(t[i]))) return false;
-  int year = std::stoi(t.substr(0, 4)), month = std::stoi(t.substr(5, 2)), day = std::stoi(t.substr(8, 2));
-  return month >= 1 && month <= 12 && day >= 1 && day <= days_in_month(year, month);
 }
 
 bool full_date_prefix(const std::string& prefix) {
@@ -351,8 +318,7 @@ bool SchemaGrammar::accepts(int id, const nlohmann::json& v) const {
   if (id < 0) return true;
   const Node& n = nodes[static_cast<size_t>(id)];
   if (n.never) return false;
-  uint8_t t = type_of(v);
-  if ((n.types & t) == 0 && !(t == kInteger && (n.types & kNumber) != 0)) return false;
+  if ((n.types & jsonschema::instance_bit(v)) == 0) return false;
   if (n.values && std::find(n.values->begin(), n.values->end(), v) == n.values->end()) return false;
   if (v.is_object()) {
     for (const auto& r : n.required)
@@ -376,7 +342,7 @@ bool SchemaGrammar::accepts(int id, const nlohmann::json& v) const {
   }
   if (v.is_string()) {
     const std::string& s = v.get_ref<const std::string&>();
-    if (!n.format.empty() && !is_full_date(s)) return false;
+    if (!n.format.empty() && !jsonschema::format_matches("date", s)) return false;
     int64_t length = 0;
     for (unsigned char c : s) length += (c & 0xC0) != 0x80;
     if (length < n.min_length || (n.max_length >= 0 && length > n.max_length)) return false;
@@ -396,7 +362,7 @@ bool SchemaGrammar::accepts(int id, const nlohmann::json& v) const {
     }
   }
   if (v.is_number()) {
-    double d = as_number(v);
+    double d = v.get<double>();
     if ((n.minimum && d < *n.minimum) || (n.maximum && d > *n.maximum) ||
         (n.exclusive_minimum && d <= *n.exclusive_minimum) ||
         (n.exclusive_maximum && d >= *n.exclusive_maximum))

@@ -10,25 +10,24 @@
 #include <vector>
 
 #include "constrain/regex_nfa.h"
+#include "jsonschema/type_bits.h"
 
 namespace af::constrain {
 
-/// JSON types as bits. A "number" schema allows kNumber | kInteger; "integer" only kInteger.
-enum TypeBits : uint8_t {
-  kNull = 1,
-  kBoolean = 2,
-  kObject = 4,
-  kArray = 8,
-  kString = 16,
-  kNumber = 32,
-  kInteger = 64,
-  kAnyType = 127
-};
+// JSON types as bits: the validator's (jsonschema/type_bits.h).
+using jsonschema::kAnyType;
+using jsonschema::kArray;
+using jsonschema::kBoolean;
+using jsonschema::kInteger;
+using jsonschema::kNull;
+using jsonschema::kNumber;
+using jsonschema::kObject;
+using jsonschema::kString;
 
 /// One subschema's own assertions; applicators point at other nodes by index.
 struct Node {
-  bool never = false;  // the `false` schema
-  uint8_t types = kAnyType;
+  bool never = false;                                 // the `false` schema
+  uint8_t types = kAnyType;                           // "number" is kNumber | kInteger
   std::optional<std::vector<nlohmann::json>> values;  // enum / const (intersected when both)
   // objects
   std::vector<std::pair<std::string, int>> properties;  // sorted by name
@@ -73,11 +72,7 @@ struct SchemaGrammar {
   bool accepts(int n, const nlohmann::json& value) const;
 };
 
-/// The type bit of a JSON value (integers, and numbers with no fraction, are kInteger).
-uint8_t type_of(const nlohmann::json& value);
-/// Whether `text` is a valid full-date (RFC 3339 YYYY-MM-DD, real calendar days).
-bool is_full_date(const std::string& text);
-/// Whether some valid full-date starts with `prefix`.
+/// Whether some valid full-date (RFC 3339 YYYY-MM-DD, real calendar days) starts with `prefix`.
 bool full_date_prefix(const std::string& prefix);
 
 }  // namespace af::constrain

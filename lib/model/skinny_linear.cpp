@@ -5,6 +5,7 @@
 #include <c10/core/GradMode.h>
 
 #include <cstring>
+#include <type_traits>
 
 #if defined(__AVX512BF16__)
 #include <immintrin.h>
@@ -82,27 +83,29 @@ void rows_kernel(const float* x, int64_t in, const W* w, float* out, int64_t out
   }
 }
 
+// Calls kernel(r, std::integral_constant<int, R>{}) over rows [0, rows) in blocks of R rows, R the largest of
+// the block sizes (descending, the last 1) that fits what is left: the input rows of a block sit in
+// registers.
+template <int R, int... Smaller, typename Kernel>
+void row_blocks(int64_t rows, const Kernel& kernel) {
+  for (int64_t r = 0; r < rows;) {
+    if constexpr (sizeof...(Smaller) > 0) {
+      if (rows - r < R) {
+        row_blocks<Smaller...>(rows - r, [&](int64_t at, auto n) { kernel(r + at, n); });
+        return;
+      }
+    }
+    kernel(r, std::integral_constant<int, R>{});
+    r += R;
+  }
+}
+
 template <typename W>
 void all_rows(const float* x, int64_t rows, int64_t in, const W* w, float* out, int64_t out_stride,
               int64_t begin, int64_t end) {
-  for (int64_t r = 0; r < rows;) {
-    const float* xr = x + r * in;
-    float* o = out + r * out_stride;
-    int64_t left = rows - r;
-    if (left >= 8) {
-      rows_kernel<8>(xr, in, w, o, out_stride, begin, end);
-      r += 8;
-    } else if (left >= 4) {
-      rows_kernel<4>(xr, in, w, o, out_stride, begin, end);
-      r += 4;
-    } else if (left >= 2) {
-      rows_kernel<2>(xr, in, w, o, out_stride, begin, end);
-      r += 2;
-    } else {
-      rows_kernel<1>(xr, in, w, o, out_stride, begin, end);
-      r += 1;
-    }
-  }
+  row_blocks<8, 4, 2, 1>(rows, [&](int64_t r, auto n) {
+    rows_kernel<decltype(n)::value>(x + r * in, in, w, out + r * out_stride, out_stride, begin, end);
+  });
 }
 
 #if defined(__AVX512BF16__)
@@ -182,21 +185,13 @@ void rows_kernel_bf16(const c10::BFloat16* x, int64_t in, const c10::BFloat16* w
 
 void all_rows_bf16(const c10::BFloat16* x, int64_t rows, int64_t in, const c10::BFloat16* w, float* out,
                    int64_t out_stride, int64_t begin, int64_t end) {
-  for (int64_t r = 0; r < rows;) {
-    const c10::BFloat16* xr = x + r * in;
-    float* o = out + r * out_stride;
-    int64_t left = rows - r;
-    if (left >= 4) {
-      rows_kernel_bf16<4>(xr, in, w, o, out_stride, begin, end);
-      r += 4;
-    } else if (left >= 2) {
-      rows_kernel_bf16<2>(xr, in, w, o, out_stride, begin, end);
-      r += 2;
+  row_blocks<4, 2, 1>(rows, [&](int64_t r, auto n) {
+    if constexpr (decltype(n)::value == 1) {
+      row1_kernel_bf16(x + r * in, in, w, out + r * out_stride, begin, end);
     } else {
-      row1_kernel_bf16(xr, in, w, o, begin, end);
-      r += 1;
+      rows_kernel_bf16<decltype(n)::value>(x + r * in, in, w, out + r * out_stride, out_stride, begin, end);
     }
-  }
+  });
 }
 #endif
 

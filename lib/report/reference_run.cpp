@@ -120,27 +120,17 @@ std::string reference_run_section(const std::string& dir_path) {
     auto mode = [](const json& s, const char* m) {
       return s.is_object() && s.contains("constrained_comparison") ? s["constrained_comparison"][m] : json();
     };
-    for (const char* key : {"parsed", "schema_valid", "exact_match"}) {
-      std::string label = std::string(key) == "schema_valid"  ? "schema-valid"
-                          : std::string(key) == "exact_match" ? "exact match"
-                                                              : key;
-      c.push_back({label, rate_cell(mode(sft, "unconstrained"), key, false),
-                   rate_cell(mode(sft, "constrained"), key, false),
-                   rate_cell(mode(dpo, "unconstrained"), key, false),
-                   rate_cell(mode(dpo, "constrained"), key, false)});
-    }
-    c.push_back({"cut off at max_new_tokens",
-                 mode(sft, "unconstrained").value("truncated_count", json()).dump(),
-                 mode(sft, "constrained").value("truncated_count", json()).dump(),
-                 mode(dpo, "unconstrained").is_null()
-                     ? "n/a"
-                     : mode(dpo, "unconstrained").value("truncated_count", json()).dump(),
-                 mode(dpo, "constrained").is_null()
-                     ? "n/a"
-                     : mode(dpo, "constrained").value("truncated_count", json()).dump()});
-    auto ms = [](const json& m) { return m.is_object() ? fixed(m.value("ms_per_token", json()), 2) : "n/a"; };
-    c.push_back({"generation ms per token", ms(mode(sft, "unconstrained")), ms(mode(sft, "constrained")),
-                 ms(mode(dpo, "unconstrained")), ms(mode(dpo, "constrained"))});
+    const json modes[] = {mode(sft, "unconstrained"), mode(sft, "constrained"), mode(dpo, "unconstrained"),
+                          mode(dpo, "constrained")};
+    auto row = [&](const std::string& label, const auto& cell_of) {
+      std::vector<std::string> r{label};
+      for (const json& m : modes) r.push_back(m.is_object() ? cell_of(m) : "n/a");
+      c.push_back(r);
+    };
+    for (const Floor& f : floors)
+      if (f.floor >= 0) row(f.label, [&](const json& m) { return rate_cell(m, f.key, false); });
+    row("cut off at max_new_tokens", [](const json& m) { return m.value("truncated_count", json()).dump(); });
+    row("generation ms per token", [](const json& m) { return fixed(m.value("ms_per_token", json()), 2); });
     md << "The same samples decoded under the schema (`evaluation.compare_constrained`; the teacher judged "
           "the unconstrained outputs):\n\n"
        << table({"rate", "SFT", "SFT constrained", "DPO", "DPO constrained"}, c) << "\n";

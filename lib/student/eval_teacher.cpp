@@ -86,6 +86,18 @@ json other_mode_fields(const json& r) {
   return o;
 }
 
+// Rows whose schema asked for something the constraint could not enforce, and rows the constraint stopped
+// (no token could continue: the schema admits no document there), added to `into`.
+void add_constraint_counts(json& into, const std::vector<json>& records) {
+  size_t unenforced = 0, stopped = 0;
+  for (const json& r : records) {
+    unenforced += r.contains("constraint_unenforced") && !r["constraint_unenforced"].empty();
+    stopped += r.value("finish_reason", "") == "constraint";
+  }
+  into["constraint_unenforced_count"] = unenforced;
+  into["constraint_stopped_count"] = stopped;
+}
+
 // One mode's rates for the side-by-side comparison.
 json mode_rates(const json& summary, const std::vector<json>& records) {
   json out = json::object();
@@ -203,36 +215,30 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
       model::GenerationSettings batch_settings = gen_settings;
       batch_settings.seed =
           gen_settings.seed + next;  // a sample's draws depend on its position, not the batch
-      auto t0 = std::chrono::steady_clock::now();
       std::vector<const json*> schemas;
       for (size_t i = next; i < end; ++i) schemas.push_back(set.samples[i].schema);
-      constraints.start_batch(schemas);
-      std::vector<model::Generation> gens =
-          model::generate(*student.model, prompts, batch_settings, constraints.pointers());
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::vector<json> records(end - next);
-      for (size_t i = next; i < end; ++i) {
-        const auto& s = set.samples[i];
-        records[i - next] = student_record(
-            s, compiled.at(s.schema_id), student.tokenizer->decode(gens[i - next].tokens, true),
-            gens[i - next], prompts[i - next].size(), seconds / static_cast<double>(end - next));
-        records[i - next].update(constraints.record_fields(i - next));
-      }
-      if (other) {
-        other->start_batch(schemas);
-        auto t1 = std::chrono::steady_clock::now();
-        std::vector<model::Generation> other_gens =
-            model::generate(*student.model, prompts, batch_settings, other->pointers());
-        double other_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+      // One decoding pass over the batch (constrained or not, as `rc` says): a record per sample.
+      auto decode_batch = [&](RowConstraints& rc) {
+        rc.start_batch(schemas);
+        auto t0 = std::chrono::steady_clock::now();
+        std::vector<model::Generation> gens =
+            model::generate(*student.model, prompts, batch_settings, rc.pointers());
+        double share = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() /
+                       static_cast<double>(end - next);
+        std::vector<json> batch(end - next);
         for (size_t i = next; i < end; ++i) {
           const auto& s = set.samples[i];
-          json o = student_record(s, compiled.at(s.schema_id),
-                                  student.tokenizer->decode(other_gens[i - next].tokens, true),
-                                  other_gens[i - next], prompts[i - next].size(),
-                                  other_seconds / static_cast<double>(end - next));
-          o.update(other->record_fields(i - next));
-          records[i - next]["other_mode"] = other_mode_fields(o);
+          batch[i - next] = student_record(s, compiled.at(s.schema_id),
+                                           student.tokenizer->decode(gens[i - next].tokens, true),
+                                           gens[i - next], prompts[i - next].size(), share);
+          batch[i - next].update(rc.record_fields(i - next));
         }
+        return batch;
+      };
+      std::vector<json> records = decode_batch(constraints);
+      if (other) {
+        std::vector<json> others = decode_batch(*other);
+        for (size_t k = 0; k < records.size(); ++k) records[k]["other_mode"] = other_mode_fields(others[k]);
       }
       if (teacher) {
         try {
@@ -292,44 +298,26 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
                   {"skipped_invalid", set.skipped_invalid},
                   {"generation", fingerprint["generation"]}};
   json summary = eval::summarize(records, context);
+  const bool constrained = cfg.get_bool("evaluation.constrained");
+  if (constrained) {
+    summary["constrained"] = true;
+    add_constraint_counts(summary, records);
+  }
   if (cfg.get_bool("evaluation.compare_constrained")) {
     std::vector<json> others;
     for (const json& r : records)
       if (r.contains("other_mode")) others.push_back(r["other_mode"]);
     if (others.size() == records.size()) {
       json other_summary = eval::summarize(others, json::object());
-      bool first_constrained = cfg.get_bool("evaluation.constrained");
-      summary["constrained_comparison"] = {
-          {"constrained",
-           first_constrained ? mode_rates(summary, records) : mode_rates(other_summary, others)},
-          {"unconstrained",
-           first_constrained ? mode_rates(other_summary, others) : mode_rates(summary, records)}};
-      const json& on = summary["constrained_comparison"]["constrained"];
-      const json& off = summary["constrained_comparison"]["unconstrained"];
+      json on = constrained ? mode_rates(summary, records) : mode_rates(other_summary, others);
+      json off = constrained ? mode_rates(other_summary, others) : mode_rates(summary, records);
+      add_constraint_counts(on, constrained ? records : others);
+      json comparison = {{"constrained", on}, {"unconstrained", off}};
       if (on["ms_per_token"].is_number() && off["ms_per_token"].is_number() && off["ms_per_token"] > 0)
-        summary["constrained_comparison"]["slowdown_per_token"] =
+        comparison["slowdown_per_token"] =
             on["ms_per_token"].get<double>() / off["ms_per_token"].get<double>() - 1.0;
-      size_t unenforced = 0, stopped = 0;
-      for (size_t i = 0; i < records.size(); ++i) {
-        const json& r = first_constrained ? records[i] : others[i];
-        unenforced += r.contains("constraint_unenforced") && !r["constraint_unenforced"].empty();
-        stopped += r.value("finish_reason", "") == "constraint";
-      }
-      summary["constrained_comparison"]["constrained"]["constraint_unenforced_count"] = unenforced;
-      summary["constrained_comparison"]["constrained"]["constraint_stopped_count"] = stopped;
+      summary["constrained_comparison"] = comparison;
     }
-  }
-  if (cfg.get_bool("evaluation.constrained")) {
-    // Rows whose schema asked for something the constraint could not enforce, and rows the constraint
-    // stopped (no token could continue: the schema admits no document there).
-    size_t unenforced = 0, stopped = 0;
-    for (const json& r : records) {
-      unenforced += r.contains("constraint_unenforced") && !r["constraint_unenforced"].empty();
-      stopped += r.value("finish_reason", "") == "constraint";
-    }
-    summary["constrained"] = true;
-    summary["constraint_unenforced_count"] = unenforced;
-    summary["constraint_stopped_count"] = stopped;
   }
   if (!fs::path(summary_path).parent_path().empty())
     fs::create_directories(fs::path(summary_path).parent_path());
