@@ -19,13 +19,9 @@ struct JsonMatcher::Context {
   const std::string& text;
   KeyOrder order;
   std::vector<std::string>& unenforced;
+  FlatCache& flats;
 };
 using Ctx = JsonMatcher::Context;
-
-namespace {
-
-constexpr size_t kMaxThreads = 256;  // beyond this the schema's choices are not followed further
-constexpr int kMaxExpansion = 4096;  // flat alternatives built for one value
 
 // One way a value's schema can be satisfied: the conjunction of nodes left after choosing an alternative in
 // every anyOf/oneOf, with what they say about each type merged.
@@ -43,6 +39,12 @@ struct Flat {
   bool unique = false;
   bool bounded() const { return std::isfinite(lo) || std::isfinite(hi); }
 };
+
+namespace {
+
+constexpr size_t kMaxThreads = 256;  // beyond this the schema's choices are not followed further
+constexpr int kMaxExpansion = 4096;  // flat alternatives built for one value
+
 using FlatPtr = std::shared_ptr<const Flat>;
 
 struct Builder {
@@ -134,11 +136,15 @@ void expand(const SchemaGrammar& g, std::vector<int> todo, Builder b, std::vecto
   for (int alt : group) expand(g, {alt}, b, out, budget);
 }
 
-std::vector<FlatPtr> flats_of(const SchemaGrammar& g, const std::vector<int>& conj) {
+// The flat alternatives of a conjunction of nodes. A pure function of the grammar, so each matcher keeps the
+// answers: the mask search asks again for every byte it tries at a value or array item start.
+const std::vector<FlatPtr>& flats_of(const Ctx& c, const std::vector<int>& conj) {
+  auto it = c.flats.find(conj);
+  if (it != c.flats.end()) return it->second;
   std::vector<FlatPtr> out;
   int budget = kMaxExpansion;
-  expand(g, conj, Builder{}, out, budget);
-  return out;
+  expand(c.g, conj, Builder{}, out, budget);
+  return c.flats.emplace(conj, std::move(out)).first->second;
 }
 
 // Every value a unique array's items may take, when each way to read the item schema is an enum/const;
@@ -146,7 +152,7 @@ std::vector<FlatPtr> flats_of(const SchemaGrammar& g, const std::vector<int>& co
 std::shared_ptr<const std::vector<std::string>> unique_item_literals(const Ctx& c, const Flat& f) {
   if (!f.unique || f.items.empty()) return nullptr;
   auto all = std::make_shared<std::vector<std::string>>();
-  for (const FlatPtr& item : flats_of(c.g, f.items)) {
+  for (const FlatPtr& item : flats_of(c, f.items)) {
     if (!item->literals) return nullptr;
     all->insert(all->end(), item->literals->begin(), item->literals->end());
   }
@@ -169,9 +175,8 @@ struct Frame {
     return nullptr;
   }
   virtual bool free_string() const { return false; }
-  /// Adds to `bytes` every byte that may come next, when this frame alone decides it (it cannot end here and
-  /// hand the byte to its parent); false when it cannot say. A superset is fine: it only skips hopeless
-  /// tries.
+  /// Adds to `bytes` every byte this value itself may take next (when it is complete, the parent's bytes are
+  /// added by the caller); false when it cannot say. A superset is fine: it only skips hopeless tries.
   virtual bool next_bytes(const Ctx& /*c*/, std::bitset<256>& /*bytes*/) const { return false; }
 };
 
@@ -180,6 +185,22 @@ namespace {
 void push_values(const Ctx& c, const FramePtr& parent, const std::vector<int>& conj, size_t start,
                  std::shared_ptr<const std::set<std::string>> exclude, std::vector<FramePtr>& out);
 
+// The bytes a value of `f` may start with.
+void first_bytes(const Flat& f, std::bitset<256>& bytes) {
+  if (f.literals) {
+    for (const auto& t : *f.literals)
+      if (!t.empty()) bytes.set(static_cast<unsigned char>(t[0]));
+    return;
+  }
+  if ((f.types & kObject) != 0) bytes.set('{');
+  if ((f.types & kArray) != 0) bytes.set('[');
+  if ((f.types & kString) != 0) bytes.set('"');
+  if ((f.types & (kNumber | kInteger)) != 0)
+    for (char ch : std::string("-0123456789")) bytes.set(static_cast<unsigned char>(ch));
+  if ((f.types & kBoolean) != 0) bytes.set('t').set('f');
+  if ((f.types & kNull) != 0) bytes.set('n');
+}
+
 // Before a value's first byte: the flat alternative is chosen, the type not yet.
 struct ValueFrame : Frame {
   FlatPtr flat;
@@ -187,19 +208,7 @@ struct ValueFrame : Frame {
   void advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& out) const override;
   bool complete(const Ctx&) const override { return false; }
   bool next_bytes(const Ctx&, std::bitset<256>& bytes) const override {
-    const Flat& f = *flat;
-    if (f.literals) {
-      for (const auto& t : *f.literals)
-        if (!t.empty()) bytes.set(static_cast<unsigned char>(t[0]));
-      return true;
-    }
-    if ((f.types & kObject) != 0) bytes.set('{');
-    if ((f.types & kArray) != 0) bytes.set('[');
-    if ((f.types & kString) != 0) bytes.set('"');
-    if ((f.types & (kNumber | kInteger)) != 0)
-      for (char ch : std::string("-0123456789")) bytes.set(static_cast<unsigned char>(ch));
-    if ((f.types & kBoolean) != 0) bytes.set('t').set('f');
-    if ((f.types & kNull) != 0) bytes.set('n');
+    first_bytes(*flat, bytes);
     return true;
   }
 };
@@ -222,9 +231,9 @@ struct LiteralFrame : Frame {
     out.push_back(f);
   }
   bool complete(const Ctx&) const override { return lo < hi && (*texts)[lo].size() == pos; }
-  bool next_bytes(const Ctx& c, std::bitset<256>& bytes) const override {
-    if (complete(c)) return false;  // the parent may take the next byte
-    for (size_t i = lo; i < hi; ++i) bytes.set(static_cast<unsigned char>((*texts)[i][pos]));
+  bool next_bytes(const Ctx&, std::bitset<256>& bytes) const override {
+    for (size_t i = lo; i < hi; ++i)
+      if ((*texts)[i].size() > pos) bytes.set(static_cast<unsigned char>((*texts)[i][pos]));
     return true;
   }
 };
@@ -268,6 +277,24 @@ struct StringFrame : Frame {
     return !flat || (flat->patterns.empty() && !flat->date && flat->max_length < 0);
   }
   bool free_string() const override { return !closed && utf8_left == 0 && escape == 0 && free_characters(); }
+  // A constrained string's next characters, from its constraints alone (cheap: no frame is built). Free
+  // strings take nearly every byte, so there is nothing to say.
+  bool next_bytes(const Ctx& c, std::bitset<256>& bytes) const override {
+    if (closed) return true;
+    if (free_characters() || utf8_left > 0 || escape != 0) return false;
+    bytes.set('"').set('\\');
+    if (flat->max_length >= 0 && length >= flat->max_length) return true;
+    auto takes = [&](uint32_t lo, uint32_t hi) {
+      for (size_t i = 0; i < flat->patterns.size(); ++i)
+        if (!c.g.patterns[static_cast<size_t>(flat->patterns[i])].can_step(nfa[i], lo, hi)) return false;
+      return true;
+    };
+    for (uint32_t b = 0x20; b < 0x80; ++b)
+      if ((!flat->date || (b >= '0' && b <= '9') || b == '-') && takes(b, b)) bytes.set(b);
+    if (!flat->date && takes(0x80, 0x10FFFF))
+      for (uint32_t b = 0xC2; b <= 0xF4; ++b) bytes.set(b);
+    return true;
+  }
 
   // Feeds one decoded character (`escaped`: written as an escape, so control characters are fine) to the
   // constraints, from this frame's state into `f`; false when no valid string continues with it.
@@ -488,6 +515,10 @@ struct NumberFrame : Frame {
     f->text = std::move(next);
     out.push_back(f);
   }
+  bool next_bytes(const Ctx&, std::bitset<256>& bytes) const override {
+    for (char ch : std::string("0123456789.eE+-")) bytes.set(static_cast<unsigned char>(ch));
+    return true;
+  }
   bool complete(const Ctx&) const override {
     if (text.empty() || !digit(text.back())) return false;
     if (!flat->bounded()) return true;
@@ -694,6 +725,26 @@ struct ObjectFrame : Frame {
     }
   }
   bool complete(const Ctx&) const override { return phase == Closed; }
+  bool next_bytes(const Ctx&, std::bitset<256>& bytes) const override {
+    switch (phase) {
+      case Key:
+        bytes.set('"').set('}');
+        return true;
+      case NextKey:
+        bytes.set('"');
+        return true;
+      case Colon:
+        bytes.set(':');
+        return true;
+      case After:
+        bytes.set(',').set('}');
+        return true;
+      case Closed:
+        return true;
+      default:
+        return false;  // a key or value is being read
+    }
+  }
   FramePtr child_done(const Ctx& c, size_t child_start, size_t end) const override {
     auto f = std::make_shared<ObjectFrame>(*this);
     std::string text = c.text.substr(child_start, end - child_start);
@@ -762,6 +813,23 @@ struct ArrayFrame : Frame {
     }
   }
   bool complete(const Ctx&) const override { return phase == Closed; }
+  bool next_bytes(const Ctx& c, std::bitset<256>& bytes) const override {
+    switch (phase) {
+      case First:
+        bytes.set(']');
+        [[fallthrough]];
+      case Next:
+        for (const FlatPtr& item : flats_of(c, flat->items)) first_bytes(*item, bytes);
+        return true;
+      case After:
+        bytes.set(',').set(']');
+        return true;
+      case Closed:
+        return true;
+      default:
+        return false;  // an item is being read
+    }
+  }
   FramePtr child_done(const Ctx& c, size_t child_start, size_t end) const override {
     if (phase != Item) return nullptr;
     auto f = std::make_shared<ArrayFrame>(*this);
@@ -792,6 +860,7 @@ struct RootFrame : Frame {
   bool done = false;
   void advance(const Ctx&, unsigned char, std::vector<FramePtr>&) const override {}
   bool complete(const Ctx&) const override { return done; }
+  bool next_bytes(const Ctx&, std::bitset<256>&) const override { return true; }  // nothing follows
   FramePtr child_done(const Ctx&, size_t, size_t) const override {
     if (done) return nullptr;
     auto f = std::make_shared<RootFrame>(*this);
@@ -840,9 +909,9 @@ void ValueFrame::advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& o
 
 void push_values(const Ctx& c, const FramePtr& parent, const std::vector<int>& conj, size_t start,
                  std::shared_ptr<const std::set<std::string>> exclude, std::vector<FramePtr>& out) {
-  for (FlatPtr& flat : flats_of(c.g, conj)) {
+  for (const FlatPtr& flat : flats_of(c, conj)) {
     auto v = new_frame<ValueFrame>(parent, start);
-    v->flat = std::move(flat);
+    v->flat = flat;
     v->exclude = exclude;
     out.push_back(v);
   }
@@ -870,12 +939,12 @@ bool finishable(const Ctx& c, FramePtr f) {
 JsonMatcher::JsonMatcher(std::shared_ptr<const SchemaGrammar> grammar, KeyOrder order)
     : grammar_(std::move(grammar)), order_(order) {
   auto root = std::make_shared<RootFrame>();
-  Ctx c{*grammar_, text_, order_, runtime_unenforced_};
+  Ctx c{*grammar_, text_, order_, runtime_unenforced_, *flats_};
   push_values(c, root, {grammar_->root}, 0, nullptr, threads_);
 }
 
 bool JsonMatcher::advance(unsigned char byte) {
-  Ctx c{*grammar_, text_, order_, runtime_unenforced_};
+  Ctx c{*grammar_, text_, order_, runtime_unenforced_, *flats_};
   std::vector<FramePtr> next;
   for (const FramePtr& t : threads_) {
     step(c, t, byte, next);
@@ -904,7 +973,7 @@ bool JsonMatcher::advance(const std::string& bytes) {
 
 bool JsonMatcher::complete() const {
   std::vector<std::string> ignored;
-  Ctx c{*grammar_, text_, order_, ignored};
+  Ctx c{*grammar_, text_, order_, ignored, *flats_};
   for (const FramePtr& t : threads_)
     if (finishable(c, t)) return true;
   return false;
@@ -917,10 +986,16 @@ void JsonMatcher::restore(const Snapshot& s) {
 
 bool JsonMatcher::next_bytes(std::bitset<256>& bytes) const {
   std::vector<std::string> ignored;
-  Ctx c{*grammar_, text_, order_, ignored};
+  Ctx c{*grammar_, text_, order_, ignored, *flats_};
   bytes.reset();
-  for (const FramePtr& t : threads_)
-    if (!t->next_bytes(c, bytes)) return false;
+  for (const FramePtr& t : threads_) {
+    // A complete value may also hand the byte to its parent (as step() does): add the parent's bytes too.
+    for (FramePtr f = t; f;) {
+      if (!f->next_bytes(c, bytes)) return false;
+      if (!f->parent || !f->complete(c)) break;
+      f = f->parent->child_done(c, f->start, c.text.size());
+    }
+  }
   return !threads_.empty();
 }
 
@@ -929,6 +1004,12 @@ bool JsonMatcher::in_free_string() const {
   for (const FramePtr& t : threads_)
     if (!t->free_string()) return false;
   return true;
+}
+
+std::pair<JsonMatcher::Snapshot, JsonMatcher::Snapshot> JsonMatcher::split_free_strings() const {
+  std::pair<Snapshot, Snapshot> out{{{}, text_.size()}, {{}, text_.size()}};
+  for (const FramePtr& t : threads_) (t->free_string() ? out.first : out.second).threads.push_back(t);
+  return out;
 }
 
 }  // namespace af::constrain

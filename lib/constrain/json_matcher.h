@@ -4,8 +4,10 @@
 // between threads and between snapshots, so trying a byte costs a frame or two, not a copy of the state.
 #pragma once
 #include <bitset>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "constrain/schema_grammar.h"
@@ -14,6 +16,9 @@ namespace af::constrain {
 
 struct Frame;
 using FramePtr = std::shared_ptr<const Frame>;
+struct Flat;
+/// A value schema's flat alternatives, by the conjunction of grammar nodes they come from.
+using FlatCache = std::map<std::vector<int>, std::vector<std::shared_ptr<const Flat>>>;
 
 /// How the matcher orders object keys.
 enum class KeyOrder {
@@ -42,12 +47,15 @@ class JsonMatcher {
   };
   Snapshot snapshot() const { return {threads_, text_.size()}; }
   void restore(const Snapshot& s);
-  /// A superset of the bytes that may come next, when the state can tell it cheaply (inside enum values and
-  /// keys, before a value); false when it cannot (then every byte must be tried).
+  /// A superset of the bytes that may come next, when the state can tell it cheaply (everywhere but inside
+  /// a free string); false when it cannot (then every byte must be tried).
   bool next_bytes(std::bitset<256>& bytes) const;
   /// Whether every thread is inside a string with no constraint on its characters (no pattern, format or
   /// length), past any escape: then every byte but '"', '\\' and control characters continues it.
   bool in_free_string() const;
+  /// The state split in two: the threads inside a free string (as in_free_string) and the others. Either
+  /// may hold no threads.
+  std::pair<Snapshot, Snapshot> split_free_strings() const;
   /// Constraints met at run time that the matcher could not enforce (e.g. an anyOf inside an if's then at
   /// object level), in the order met.
   const std::vector<std::string>& runtime_unenforced() const { return runtime_unenforced_; }
@@ -60,6 +68,8 @@ class JsonMatcher {
   std::vector<FramePtr> threads_;
   std::string text_;
   std::vector<std::string> runtime_unenforced_;
+  // Filled while matching, from const members too (complete, next_bytes); copies of the matcher share it.
+  std::shared_ptr<FlatCache> flats_ = std::make_shared<FlatCache>();
 };
 
 }  // namespace af::constrain

@@ -1,6 +1,7 @@
 #include "constrain/token_mask.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "text/tokenizer.h"
 
@@ -11,32 +12,46 @@ void set_bit(TokenBits& bits, int32_t id) {
   bits[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (static_cast<size_t>(id) & 63);
 }
 
-// Whether every byte of `s` continues a free string: no quote, backslash or control byte, and whole UTF-8
-// sequences only (a token that ends inside a character leaves the matcher mid-character).
-bool continues_free_string(const std::string& s) {
+// How a token meets a free string: every byte continues it (Safe); it may leave it, or stop mid-character
+// (Exit); or it cannot fit (Never: a control byte or broken UTF-8 comes first, or what follows the closing
+// quote or backslash is nothing canonical JSON writes there).
+enum class InString { Safe, Exit, Never };
+
+InString in_free_string(const std::string& s) {
   for (size_t i = 0; i < s.size();) {
     auto b = static_cast<unsigned char>(s[i]);
-    if (b == '"' || b == '\\' || b < 0x20) return false;
+    if (b == '"' || b == '\\') {
+      // Canonical JSON puts nothing but , } ] : after a closing quote, and only these letters after a
+      // backslash: a token that goes on otherwise never fits.
+      if (i + 1 == s.size()) return InString::Exit;
+      const char* after = b == '"' ? ",}]:" : "\"\\/bfnrtu";
+      bool fits = s[i + 1] != '\0' && std::strchr(after, s[i + 1]) != nullptr;
+      return fits ? InString::Exit : InString::Never;
+    }
+    if (b < 0x20) return InString::Never;
     int extra = b < 0x80                   ? 0
                 : (b >= 0xC2 && b <= 0xDF) ? 1
                 : (b >= 0xE0 && b <= 0xEF) ? 2
                 : (b >= 0xF0 && b <= 0xF4) ? 3
                                            : -1;
-    if (extra < 0 || i + static_cast<size_t>(extra) >= s.size()) return false;
-    for (int k = 1; k <= extra; ++k)
-      if ((static_cast<unsigned char>(s[i + static_cast<size_t>(k)]) & 0xC0) != 0x80) return false;
+    if (extra < 0) return InString::Never;
+    for (int k = 1; k <= extra; ++k) {
+      // A token may end inside a character: the next token finishes it.
+      if (i + static_cast<size_t>(k) >= s.size()) return InString::Exit;
+      if ((static_cast<unsigned char>(s[i + static_cast<size_t>(k)]) & 0xC0) != 0x80) return InString::Never;
+    }
     // Overlong three- and four-byte forms, surrogates and code points past U+10FFFF are not characters.
     if (extra == 2) {
       auto c1 = static_cast<unsigned char>(s[i + 1]);
-      if ((b == 0xE0 && c1 < 0xA0) || (b == 0xED && c1 >= 0xA0)) return false;
+      if ((b == 0xE0 && c1 < 0xA0) || (b == 0xED && c1 >= 0xA0)) return InString::Never;
     }
     if (extra == 3) {
       auto c1 = static_cast<unsigned char>(s[i + 1]);
-      if ((b == 0xF0 && c1 < 0x90) || (b == 0xF4 && c1 >= 0x90)) return false;
+      if ((b == 0xF0 && c1 < 0x90) || (b == 0xF4 && c1 >= 0x90)) return InString::Never;
     }
     i += static_cast<size_t>(extra) + 1;
   }
-  return true;
+  return InString::Safe;
 }
 
 }  // namespace
@@ -71,9 +86,10 @@ TokenVocabulary::TokenVocabulary(std::vector<std::string> bytes, std::vector<int
     if (b.empty() || std::find(stops_.begin(), stops_.end(), static_cast<int32_t>(id)) != stops_.end())
       continue;
     all_.add(b, static_cast<int32_t>(id));
-    if (continues_free_string(b)) {
+    InString kind = in_free_string(b);
+    if (kind == InString::Safe) {
       set_bit(safe_, static_cast<int32_t>(id));
-    } else {
+    } else if (kind == InString::Exit) {
       exits_.add(b, static_cast<int32_t>(id));
     }
   }
@@ -111,13 +127,23 @@ const TokenBits& SchemaConstraint::allowed() {
   if (fresh_) return bits_;
   auto t0 = std::chrono::steady_clock::now();
   bits_.assign((vocab_->size() + 63) / 64, 0);
-  if (matcher_.in_free_string()) {
-    // Inside a free string every string-safe token continues it, whatever the stack: only the tokens that
-    // may leave the string need the walk.
-    bits_ = vocab_->string_safe();
-    walk(vocab_->string_exits(), 0);
-  } else {
+  auto [free, others] = matcher_.split_free_strings();
+  if (free.threads.empty()) {
     walk(vocab_->all(), 0);
+  } else {
+    // Inside a free string every string-safe token continues it, whatever the stack: only the tokens that
+    // may leave the string need the walk. Threads are independent (a token is allowed when one of them
+    // takes all its bytes), so the other threads (an enum value, a date) are walked alone, where the few
+    // bytes they take keep the walk small.
+    bits_ = vocab_->string_safe();
+    JsonMatcher::Snapshot whole = matcher_.snapshot();
+    matcher_.restore(free);
+    walk(vocab_->string_exits(), 0);
+    if (!others.threads.empty()) {
+      matcher_.restore(others);
+      walk(vocab_->all(), 0);
+    }
+    matcher_.restore(whole);
   }
   if (matcher_.complete())
     for (int32_t id : vocab_->stop_tokens()) set_bit(bits_, id);

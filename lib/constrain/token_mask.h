@@ -46,7 +46,8 @@ class TokenVocabulary {
     void add(const std::string& bytes, int32_t id);
   };
   const Trie& all() const { return all_; }
-  /// Tokens that may leave a free string (a '"', '\\', control byte or incomplete UTF-8 somewhere).
+  /// Tokens that may leave a free string: a '"' or '\\' comes before any byte a free string refuses, or the
+  /// token ends mid-character. (Tokens meeting a control byte or broken UTF-8 first are in neither set.)
   const Trie& string_exits() const { return exits_; }
   /// Tokens whose every byte continues a free string.
   const TokenBits& string_safe() const { return safe_; }

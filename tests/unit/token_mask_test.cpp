@@ -1,0 +1,150 @@
+// Token masks: at every step of a document, the allowed set equals trying every token through a fresh
+// matcher. The vocabulary mixes the tokens the shortcuts treat apart (string-safe text, tokens that close a
+// string, tokens that can never fit inside one, tokens ending mid-character), and the schema has states where
+// a free string runs beside an enum value, a date and a pattern, and arrays and objects of several kinds.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+
+#include "constrain/schema_grammar.h"
+#include "constrain/token_mask.h"
+
+using af::constrain::JsonMatcher;
+using af::constrain::KeyOrder;
+using af::constrain::SchemaConstraint;
+using af::constrain::SchemaGrammar;
+using af::constrain::TokenVocabulary;
+using json = nlohmann::json;
+
+namespace {
+
+std::shared_ptr<const TokenVocabulary> test_vocabulary() {
+  std::vector<std::string> bytes;
+  for (int b = 0; b < 256; ++b) bytes.emplace_back(1, static_cast<char>(b));
+  for (const char* t : {"\"",         "\",",
+                        "\"}",        "\"]",
+                        "\":",        "\">",
+                        "\" ",        "\"\n",
+                        "abc\"",      "ab\"x",
+                        "x\n\"",      "\\\"",
+                        "\\n",        "\\q",
+                        "\\u00e9",    "\xc3",
+                        "\xc3\xa9",   "\xa9",
+                        "caf\xc3",    "\xe2\x82",
+                        "Luf",        "Lufthansa",
+                        "\"Luf",      "Lufthansa\"]",
+                        "\",\"",      "\"},{\"",
+                        "{\"",        "\":\"",
+                        "\":[",       "2023-",
+                        "-0",         "12",
+                        "]}",         "]}}",
+                        "}}",         "\",\"op",
+                        "field",      "\"field\":\"",
+                        "value",      "\\",
+                        "e\"",        "\"\"",
+                        "Air France", "Air",
+                        " France\"",  "\"2024-01-31\"}",
+                        "true",       "null",
+                        "1.5e",       "0.",
+                        "99}"})
+    bytes.emplace_back(t);
+  bytes.emplace_back("");  // a special token: never allowed
+  bytes.emplace_back("");  // the stop token
+  auto stop = static_cast<int32_t>(bytes.size() - 1);
+  return std::make_shared<TokenVocabulary>(std::move(bytes), std::vector<int32_t>{stop});
+}
+
+// A condition like the DSL's: the field's value is a free string, one of the airlines, a date, or a code.
+const char* kSchema = R"({"type":"object","properties":{
+  "filter":{"type":"object","properties":{
+    "field":{"enum":["airline","city","code"]},
+    "op":{"enum":["eq","among"]},
+    "value":{"anyOf":[{"type":"string"},{"enum":["Air France","Lufthansa"]},
+      {"type":"string","format":"date"},{"type":"string","pattern":"^[A-Z]-[0-9]{2}$"},
+      {"type":"array","items":{"enum":["Air France","Iberia","Lufthansa"]},"uniqueItems":true,"minItems":1},
+      {"type":"integer","minimum":0,"maximum":99}]}},
+    "required":["field","op","value"],"additionalProperties":false},
+  "keys":{"type":"object","additionalProperties":{"type":"number"}},
+  "note":{"type":"string","minLength":3}},
+  "required":["filter"],"additionalProperties":false})";
+
+// Checks the mask against trying every token, at each step of `doc` fed byte by byte as single-byte tokens.
+void check_every_step(const std::string& doc) {
+  auto vocab = test_vocabulary();
+  auto grammar = SchemaGrammar::compile(json::parse(kSchema));
+  SchemaConstraint c(vocab, grammar, KeyOrder::Sorted);
+  int32_t stop = vocab->stop_tokens().front();
+  for (size_t step = 0; step <= doc.size(); ++step) {
+    const auto& allowed = c.allowed();
+    for (int32_t id = 0; id < static_cast<int32_t>(vocab->size()); ++id) {
+      bool expect = false;
+      if (id == stop) {
+        expect = c.complete();
+      } else if (!vocab->bytes(id).empty()) {
+        JsonMatcher probe(grammar, KeyOrder::Sorted);
+        REQUIRE(probe.advance(c.text()));
+        expect = probe.advance(vocab->bytes(id));
+      }
+      CHECK_MESSAGE(af::constrain::has_token(allowed, id) == expect,
+                    "after '" << c.text() << "': token " << id << " '" << vocab->bytes(id) << "'");
+    }
+    if (step < doc.size())
+      REQUIRE_MESSAGE(c.accept(static_cast<unsigned char>(doc[step])), doc.substr(0, step + 1));
+  }
+  CHECK(c.complete());
+}
+
+}  // namespace
+
+TEST_CASE("token masks equal trying every token: free strings beside enum values, dates and patterns") {
+  check_every_step(R"({"filter":{"field":"airline","op":"eq","value":"Lufthansa"}})");
+  check_every_step(R"({"filter":{"field":"city","op":"eq","value":"2024-01-31"}})");
+  check_every_step(
+      "{\"filter\":{\"field\":\"code\",\"op\":\"eq\",\"value\":\"Q-11\"},"
+      "\"note\":\"caf\xc3\xa9 \\\"x\\\"\"}");
+}
+
+TEST_CASE("token masks equal trying every token: arrays, numbers, open objects") {
+  check_every_step(R"({"filter":{"field":"airline","op":"among","value":["Air France","Lufthansa"]}})");
+  check_every_step(R"({"filter":{"field":"code","op":"eq","value":42},"keys":{"a":1.5e3,"b":-0.25}})");
+}
+
+TEST_CASE("the vocabulary sorts tokens for free strings: safe, may leave, never fits") {
+  auto vocab = test_vocabulary();
+  auto id_of = [&](const std::string& t) {
+    for (int32_t id = 0; id < static_cast<int32_t>(vocab->size()); ++id)
+      if (vocab->bytes(id) == t) return id;
+    FAIL("no token " << t);
+    return -1;
+  };
+  auto in_exits = [&](const std::string& t) {
+    const auto& trie = vocab->string_exits();
+    uint32_t at = 0;
+    for (unsigned char b : t) {
+      const auto& kids = trie.nodes[at].children;
+      auto it = std::find_if(kids.begin(), kids.end(), [&](const auto& k) { return k.first == b; });
+      if (it == kids.end()) return false;
+      at = it->second;
+    }
+    const auto& ids = trie.nodes[at].tokens;
+    return std::find(ids.begin(), ids.end(), id_of(t)) != ids.end();
+  };
+  auto safe = [&](const std::string& t) { return af::constrain::has_token(vocab->string_safe(), id_of(t)); };
+  for (const char* t : {"Lufthansa", "Air France", "\xc3\xa9", "2023-", "a"}) {
+    CHECK_MESSAGE(safe(t), t);
+    CHECK_MESSAGE(!in_exits(t), t);
+  }
+  // May leave the string: a closing quote followed by what canonical JSON writes next, an escape, or a
+  // character whose last bytes come with the next token.
+  for (const char* t : {"\"", "\",", "\"}", "abc\"", "\\\"", "\\n", "\\u00e9", "\xc3", "caf\xc3", "\xe2\x82",
+                        "Lufthansa\"]", "\"},{\"", "\\"}) {
+    CHECK_MESSAGE(!safe(t), t);
+    CHECK_MESSAGE(in_exits(t), t);
+  }
+  // Never inside a free string: a control byte first, a stray continuation byte, or a quote or backslash
+  // followed by something canonical JSON never writes there.
+  for (const char* t : {"\n", "x\n\"", "\xa9", "\">", "\" ", "\"\n", "ab\"x", "\\q", "\"\""}) {
+    CHECK_MESSAGE(!safe(t), t);
+    CHECK_MESSAGE(!in_exits(t), t);
+  }
+}
