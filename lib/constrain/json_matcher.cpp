@@ -159,6 +159,21 @@ std::shared_ptr<const std::vector<std::string>> unique_item_literals(const Ctx& 
   return all;
 }
 
+// Whether node `n`, checked against an object (an `if`), may look at the value of member `key`: it names the
+// key, constrains unlisted keys, compares whole objects (enum/const) or nests conditions.
+bool reads_key(const SchemaGrammar& g, int n, const std::string& key, int depth = 0) {
+  if (n < 0) return false;
+  if (depth > 64) return true;
+  const Node& x = g.nodes[static_cast<size_t>(n)];
+  if (x.values || x.property(key) >= 0 || x.additional >= 0 || !x.conditionals.empty()) return true;
+  for (int m : x.all_of)
+    if (reads_key(g, m, key, depth + 1)) return true;
+  for (const auto& group : x.any_of)
+    for (int m : group)
+      if (reads_key(g, m, key, depth + 1)) return true;
+  return false;
+}
+
 }  // namespace
 
 // A frame of a thread's stack. Frames never change: stepping makes new ones.
@@ -175,6 +190,11 @@ struct Frame {
     return nullptr;
   }
   virtual bool free_string() const { return false; }
+  /// A free string whose characters nothing reads (see JsonMatcher::in_blind_free_string).
+  virtual bool blind_free_string(const Ctx& /*c*/) const { return false; }
+  /// Whether what this frame does once its current child value completes is the same whatever that value's
+  /// characters (its length and kind aside).
+  virtual bool blind_to_child(const Ctx& /*c*/) const { return false; }
   /// Adds to `bytes` every byte this value itself may take next (when it is complete, the parent's bytes are
   /// added by the caller); false when it cannot say. A superset is fine: it only skips hopeless tries.
   virtual bool next_bytes(const Ctx& /*c*/, std::bitset<256>& /*bytes*/) const { return false; }
@@ -277,6 +297,12 @@ struct StringFrame : Frame {
     return !flat || (flat->patterns.empty() && !flat->date && flat->max_length < 0);
   }
   bool free_string() const override { return !closed && utf8_left == 0 && escape == 0 && free_characters(); }
+  bool blind_free_string(const Ctx& c) const override {
+    if (!free_string() || forbidden || used || (flat && length < flat->min_length)) return false;
+    for (const Frame* f = parent.get(); f; f = f->parent.get())
+      if (!f->blind_to_child(c)) return false;
+    return true;
+  }
   // A constrained string's next characters, from its constraints alone (cheap: no frame is built). Free
   // strings take nearly every byte, so there is nothing to say.
   bool next_bytes(const Ctx& c, std::bitset<256>& bytes) const override {
@@ -725,6 +751,26 @@ struct ObjectFrame : Frame {
     }
   }
   bool complete(const Ctx&) const override { return phase == Closed; }
+  // A member's value is stored and read only by the conditions (if) of the object's schema and of the
+  // branches they may add.
+  bool blind_to_child(const Ctx& c) const override {
+    if (phase != Value) return false;  // a key's name decides what follows it
+    std::vector<int> todo = flat->nodes;
+    std::set<int> seen;
+    while (!todo.empty()) {
+      int id = todo.back();
+      todo.pop_back();
+      if (!seen.insert(id).second) continue;
+      const Node& n = c.g.nodes[static_cast<size_t>(id)];
+      for (const auto& cond : n.conditionals) {
+        if (reads_key(c.g, cond.if_node, pending_key)) return false;
+        for (int branch : {cond.then_node, cond.else_node})
+          if (branch >= 0) todo.push_back(branch);
+      }
+      for (int m : n.all_of) todo.push_back(m);
+    }
+    return true;
+  }
   bool next_bytes(const Ctx&, std::bitset<256>& bytes) const override {
     switch (phase) {
       case Key:
@@ -813,6 +859,7 @@ struct ArrayFrame : Frame {
     }
   }
   bool complete(const Ctx&) const override { return phase == Closed; }
+  bool blind_to_child(const Ctx&) const override { return phase == Item && !flat->unique; }
   bool next_bytes(const Ctx& c, std::bitset<256>& bytes) const override {
     switch (phase) {
       case First:
@@ -861,6 +908,7 @@ struct RootFrame : Frame {
   void advance(const Ctx&, unsigned char, std::vector<FramePtr>&) const override {}
   bool complete(const Ctx&) const override { return done; }
   bool next_bytes(const Ctx&, std::bitset<256>&) const override { return true; }  // nothing follows
+  bool blind_to_child(const Ctx&) const override { return true; }
   FramePtr child_done(const Ctx&, size_t, size_t) const override {
     if (done) return nullptr;
     auto f = std::make_shared<RootFrame>(*this);
@@ -1003,6 +1051,15 @@ bool JsonMatcher::in_free_string() const {
   if (threads_.empty()) return false;
   for (const FramePtr& t : threads_)
     if (!t->free_string()) return false;
+  return true;
+}
+
+bool JsonMatcher::in_blind_free_string() const {
+  std::vector<std::string> ignored;
+  Ctx c{*grammar_, text_, order_, ignored, *flats_};
+  if (threads_.empty()) return false;
+  for (const FramePtr& t : threads_)
+    if (!t->blind_free_string(c)) return false;
   return true;
 }
 

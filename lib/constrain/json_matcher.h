@@ -53,6 +53,10 @@ class JsonMatcher {
   /// Whether every thread is inside a string with no constraint on its characters (no pattern, format or
   /// length), past any escape: then every byte but '"', '\\' and control characters continues it.
   bool in_free_string() const;
+  /// Whether, besides in_free_string, nothing reads the strings' characters: not a key name, not a unique
+  /// item, no condition on it, its minLength met. Then a token that starts with more free characters fares
+  /// as its rest would: what may follow the string does not depend on them.
+  bool in_blind_free_string() const;
   /// The state split in two: the threads inside a free string (as in_free_string) and the others. Either
   /// may hold no threads.
   std::pair<Snapshot, Snapshot> split_free_strings() const;

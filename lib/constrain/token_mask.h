@@ -49,13 +49,16 @@ class TokenVocabulary {
   /// Tokens that may leave a free string: a '"' or '\\' comes before any byte a free string refuses, or the
   /// token ends mid-character. (Tokens meeting a control byte or broken UTF-8 first are in neither set.)
   const Trie& string_exits() const { return exits_; }
+  /// The same tokens by what remains of each from its quote, backslash or unfinished last character on
+  /// (tokens with the same rest share its node).
+  const Trie& string_exit_rests() const { return exit_rests_; }
   /// Tokens whose every byte continues a free string.
   const TokenBits& string_safe() const { return safe_; }
 
  private:
   std::vector<std::string> bytes_;
   std::vector<int32_t> stops_;
-  Trie all_, exits_;
+  Trie all_, exits_, exit_rests_;
   TokenBits safe_;
 };
 

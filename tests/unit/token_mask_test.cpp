@@ -54,9 +54,13 @@ std::shared_ptr<const TokenVocabulary> test_vocabulary() {
   return std::make_shared<TokenVocabulary>(std::move(bytes), std::vector<int32_t>{stop});
 }
 
-// A condition like the DSL's: the field's value is a free string, one of the airlines, a date, or a code.
+// A condition like the DSL's: the field's value is a free string, one of the airlines, a date, or a code; an
+// if on the field (which leaves the value's characters unread) and one on the note (which reads them).
 const char* kSchema = R"({"type":"object","properties":{
-  "filter":{"type":"object","properties":{
+  "filter":{"type":"object",
+    "allOf":[{"if":{"properties":{"field":{"const":"code"}},"required":["field"]},
+              "then":{"properties":{"op":{"const":"eq"}}}}],
+    "properties":{
     "field":{"enum":["airline","city","code"]},
     "op":{"enum":["eq","among"]},
     "value":{"anyOf":[{"type":"string"},{"enum":["Air France","Lufthansa"]},
@@ -66,6 +70,7 @@ const char* kSchema = R"({"type":"object","properties":{
     "required":["field","op","value"],"additionalProperties":false},
   "keys":{"type":"object","additionalProperties":{"type":"number"}},
   "note":{"type":"string","minLength":3}},
+  "if":{"properties":{"note":{"const":"abcd"}},"required":["note"]},"then":{"required":["keys"]},
   "required":["filter"],"additionalProperties":false})";
 
 // Checks the mask against trying every token, at each step of `doc` fed byte by byte as single-byte tokens.
@@ -107,6 +112,26 @@ TEST_CASE("token masks equal trying every token: free strings beside enum values
 TEST_CASE("token masks equal trying every token: arrays, numbers, open objects") {
   check_every_step(R"({"filter":{"field":"airline","op":"among","value":["Air France","Lufthansa"]}})");
   check_every_step(R"({"filter":{"field":"code","op":"eq","value":42},"keys":{"a":1.5e3,"b":-0.25}})");
+}
+
+TEST_CASE(
+    "a free string is blind when nothing reads its characters: not keys, conditions or a short minLength") {
+  auto grammar = SchemaGrammar::compile(json::parse(kSchema));
+  auto blind_after = [&](const std::string& text) {
+    JsonMatcher m(grammar, KeyOrder::Sorted);
+    REQUIRE(m.advance(text));
+    m.restore(m.split_free_strings().first);  // the threads in a free string, as the mask search asks
+    return m.in_blind_free_string();
+  };
+  // The value: the if reads only the field.
+  CHECK(blind_after(R"({"filter":{"field":"code","op":"eq","value":")"));
+  CHECK(blind_after(R"({"filter":{"field":"code","op":"eq","value":"Q)"));
+  // An enum value, a key, a number: not free strings.
+  CHECK_FALSE(blind_after(R"({"filter":{"field":"a)"));
+  CHECK_FALSE(blind_after(R"({"filter":{"field":"code","op":"eq","value":4)"));
+  CHECK_FALSE(blind_after(R"({"filter":{"field":"code","op":"eq","value":"Q"},"keys":{")"));
+  // The note: the root's if compares it.
+  CHECK_FALSE(blind_after(R"({"filter":{"field":"code","op":"eq","value":"Q"},"note":"abcd)"));
 }
 
 TEST_CASE("the vocabulary sorts tokens for free strings: safe, may leave, never fits") {
