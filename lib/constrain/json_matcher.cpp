@@ -991,7 +991,7 @@ JsonMatcher::JsonMatcher(std::shared_ptr<const SchemaGrammar> grammar, KeyOrder 
   push_values(c, root, {grammar_->root}, 0, nullptr, threads_);
 }
 
-bool JsonMatcher::advance(unsigned char byte) {
+bool JsonMatcher::advance(unsigned char byte, Snapshot* undo) {
   Ctx c{*grammar_, text_, order_, runtime_unenforced_, *flats_};
   std::vector<FramePtr> next;
   for (const FramePtr& t : threads_) {
@@ -1004,6 +1004,10 @@ bool JsonMatcher::advance(unsigned char byte) {
     }
   }
   if (next.empty()) return false;
+  if (undo != nullptr) {
+    undo->threads = std::move(threads_);
+    undo->text_size = text_.size();
+  }
   threads_ = std::move(next);
   text_.push_back(static_cast<char>(byte));
   return true;
@@ -1029,6 +1033,11 @@ bool JsonMatcher::complete() const {
 
 void JsonMatcher::restore(const Snapshot& s) {
   threads_ = s.threads;
+  text_.resize(s.text_size);
+}
+
+void JsonMatcher::restore(Snapshot&& s) {
+  threads_ = std::move(s.threads);
   text_.resize(s.text_size);
 }
 

@@ -32,7 +32,7 @@ class JsonMatcher {
   JsonMatcher(std::shared_ptr<const SchemaGrammar> grammar, KeyOrder order = KeyOrder::Free);
 
   /// Consumes `byte` when some valid document continues with it, else returns false and keeps the state.
-  bool advance(unsigned char byte);
+  bool advance(unsigned char byte) { return advance(byte, nullptr); }
   /// Consumes `bytes` in order; false (state unchanged) when any byte is refused.
   bool advance(const std::string& bytes);
   /// Whether the bytes so far are a whole valid document.
@@ -47,6 +47,10 @@ class JsonMatcher {
   };
   Snapshot snapshot() const { return {threads_, text_.size()}; }
   void restore(const Snapshot& s);
+  void restore(Snapshot&& s);
+  /// advance(byte) that, when the byte is taken, moves the state before it into `undo` (no copy): the mask
+  /// search tries thousands of bytes per token and backs out of each.
+  bool advance(unsigned char byte, Snapshot* undo);
   /// A superset of the bytes that may come next, when the state can tell it cheaply (everywhere but inside
   /// a free string); false when it cannot (then every byte must be tried).
   bool next_bytes(std::bitset<256>& bytes) const;

@@ -115,17 +115,17 @@ SchemaConstraint::SchemaConstraint(std::shared_ptr<const TokenVocabulary> vocabu
     : vocab_(std::move(vocabulary)), grammar_(grammar), matcher_(std::move(grammar), order) {}
 
 void SchemaConstraint::walk(const TokenVocabulary::Trie& trie, uint32_t node) {
-  JsonMatcher::Snapshot here = matcher_.snapshot();
   // Where the state knows its next bytes (enum values, keys, value starts), children outside them are skipped
   // without trying them: those states have the most children to try and the fewest that pass.
   std::bitset<256> only;
   bool restricted = matcher_.next_bytes(only);
+  JsonMatcher::Snapshot undo;
   for (const auto& [byte, child] : trie.nodes[node].children) {
     if (restricted && !only[byte]) continue;
-    if (!matcher_.advance(byte)) continue;
+    if (!matcher_.advance(byte, &undo)) continue;
     for (int32_t id : trie.nodes[child].tokens) set_bit(bits_, id);
     if (!trie.nodes[child].children.empty()) walk(trie, child);
-    matcher_.restore(here);
+    matcher_.restore(std::move(undo));
   }
 }
 
