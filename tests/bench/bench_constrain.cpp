@@ -79,7 +79,24 @@ int main(int argc, char** argv) {
     completed += ok && c.complete();
     for (double s : c.mask_seconds()) mask_us.push_back(s * 1e6);
   }
+  // How the vocabulary splits for free strings: the sizes behind the string shortcuts. Tokens sharing a rest
+  // end at one node of the rests trie.
+  auto tokens_and_ends = [](const af::constrain::TokenVocabulary::Trie& trie) {
+    size_t tokens = 0, ends = 0;
+    for (const auto& n : trie.nodes) {
+      tokens += n.tokens.size();
+      ends += n.tokens.empty() ? 0 : 1;
+    }
+    return std::make_pair(tokens, ends);
+  };
+  size_t safe = 0;
+  for (uint64_t word : vocab->string_safe()) safe += static_cast<size_t>(__builtin_popcountll(word));
   json result = {{"schemas", grammars.size()},
+                 {"vocabulary_in_strings",
+                  {{"safe", safe},
+                   {"may_leave", tokens_and_ends(vocab->string_exits()).first},
+                   {"distinct_rests", tokens_and_ends(vocab->string_exit_rests()).second},
+                   {"exit_trie_nodes", vocab->string_exits().nodes.size()}}},
                  {"compile_ms", {{"median", quantile(compile_ms, 0.5)}, {"max", quantile(compile_ms, 1.0)}}},
                  {"compile_target_ms", 10},
                  {"vocabulary", vocab->size()},
