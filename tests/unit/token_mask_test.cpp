@@ -69,6 +69,7 @@ const char* kSchema = R"({"type":"object","properties":{
       {"type":"integer","minimum":0,"maximum":99}]}},
     "required":["field","op","value"],"additionalProperties":false},
   "keys":{"type":"object","additionalProperties":{"type":"number"}},
+  "tags":{"type":"array","items":{"type":"string"},"uniqueItems":true},
   "note":{"type":"string","minLength":3}},
   "if":{"properties":{"note":{"const":"abcd"}},"required":["note"]},"then":{"required":["keys"]},
   "required":["filter"],"additionalProperties":false})";
@@ -112,6 +113,8 @@ TEST_CASE("token masks equal trying every token: free strings beside enum values
 TEST_CASE("token masks equal trying every token: arrays, numbers, open objects") {
   check_every_step(R"({"filter":{"field":"airline","op":"among","value":["Air France","Lufthansa"]}})");
   check_every_step(R"({"filter":{"field":"code","op":"eq","value":42},"keys":{"a":1.5e3,"b":-0.25}})");
+  // Unique free strings: an item's characters are read (it may not repeat an earlier one).
+  check_every_step(R"({"filter":{"field":"city","op":"among","value":"x"},"tags":["ab","a","abc\""]})");
 }
 
 TEST_CASE(
@@ -130,6 +133,7 @@ TEST_CASE(
   CHECK_FALSE(blind_after(R"({"filter":{"field":"a)"));
   CHECK_FALSE(blind_after(R"({"filter":{"field":"code","op":"eq","value":4)"));
   CHECK_FALSE(blind_after(R"({"filter":{"field":"code","op":"eq","value":"Q"},"keys":{")"));
+  CHECK_FALSE(blind_after(R"({"filter":{"field":"code","op":"eq","value":"Q"},"tags":["ab","a)"));
   // The note: the root's if compares it.
   CHECK_FALSE(blind_after(R"({"filter":{"field":"code","op":"eq","value":"Q"},"note":"abcd)"));
 }
