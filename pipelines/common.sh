@@ -7,6 +7,12 @@ ASTFORGE_BIN="${ASTFORGE_BUILD_DIR:-$ASTFORGE_ROOT/build}/bin"
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
+# libgomp's threads spin after every parallel region and starve OpenBLAS's threads on a small machine (a third
+# of a dev SFT step went to spinning and sched_yield); with no spinning, 16 dev SFT steps took 21-23 s instead
+# of 33-36 s on 2 cores. It must be set before a tool starts (libgomp reads it when loaded). A value the user
+# set is kept.
+export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-0}"
+
 # Builds the tools (installing dependencies first) when any is missing.
 ensure_built() {
   if [ ! -x "$ASTFORGE_BIN/cfg-check" ] || [ ! -x "$ASTFORGE_BIN/train-sft" ]; then
