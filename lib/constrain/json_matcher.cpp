@@ -1017,7 +1017,7 @@ bool JsonMatcher::advance(const std::string& bytes) {
   Snapshot before = snapshot();
   for (char ch : bytes)
     if (!advance(static_cast<unsigned char>(ch))) {
-      restore(before);
+      restore(std::move(before));
       return false;
     }
   return true;
@@ -1031,12 +1031,7 @@ bool JsonMatcher::complete() const {
   return false;
 }
 
-void JsonMatcher::restore(const Snapshot& s) {
-  threads_ = s.threads;
-  text_.resize(s.text_size);
-}
-
-void JsonMatcher::restore(Snapshot&& s) {
+void JsonMatcher::restore(Snapshot s) {
   threads_ = std::move(s.threads);
   text_.resize(s.text_size);
 }
@@ -1054,13 +1049,6 @@ bool JsonMatcher::next_bytes(std::bitset<256>& bytes) const {
     }
   }
   return !threads_.empty();
-}
-
-bool JsonMatcher::in_free_string() const {
-  if (threads_.empty()) return false;
-  for (const FramePtr& t : threads_)
-    if (!t->free_string()) return false;
-  return true;
 }
 
 bool JsonMatcher::in_blind_free_string() const {

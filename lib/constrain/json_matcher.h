@@ -46,22 +46,20 @@ class JsonMatcher {
     size_t text_size = 0;
   };
   Snapshot snapshot() const { return {threads_, text_.size()}; }
-  void restore(const Snapshot& s);
-  void restore(Snapshot&& s);
+  /// Returns to `s` (moved from when the caller is done with it).
+  void restore(Snapshot s);
   /// advance(byte) that, when the byte is taken, moves the state before it into `undo` (no copy): the mask
   /// search tries thousands of bytes per token and backs out of each.
   bool advance(unsigned char byte, Snapshot* undo);
   /// A superset of the bytes that may come next, when the state can tell it cheaply (everywhere but inside
   /// a free string); false when it cannot (then every byte must be tried).
   bool next_bytes(std::bitset<256>& bytes) const;
-  /// Whether every thread is inside a string with no constraint on its characters (no pattern, format or
-  /// length), past any escape: then every byte but '"', '\\' and control characters continues it.
-  bool in_free_string() const;
-  /// Whether, besides in_free_string, nothing reads the strings' characters: not a key name, not a unique
-  /// item, no condition on it, its minLength met. Then a token that starts with more free characters fares
-  /// as its rest would: what may follow the string does not depend on them.
+  /// Whether every thread is inside a free string (no pattern, format or maximum length; past any escape:
+  /// every byte but '"', '\\' and control characters continues it) whose characters nothing reads: not a key
+  /// name, not a unique item, no condition on it, its minLength met. Then a token that starts with more free
+  /// characters fares as its rest would: what may follow the string does not depend on them.
   bool in_blind_free_string() const;
-  /// The state split in two: the threads inside a free string (as in_free_string) and the others. Either
+  /// The state split in two: the threads inside a free string and the others. Either
   /// may hold no threads.
   std::pair<Snapshot, Snapshot> split_free_strings() const;
   /// Constraints met at run time that the matcher could not enforce (e.g. an anyOf inside an if's then at
