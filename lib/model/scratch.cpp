@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cctype>
 #include <filesystem>
 
 #include "core/error.h"
@@ -52,17 +53,46 @@ void init_weights(Gemma3& model, uint64_t seed) {
   }
 }
 
+namespace {
+
+// SentencePiece refuses a vocabulary larger than the corpus can fill ("... Please set it to a value <= N");
+// say which config key to lower, and to what.
+[[noreturn]] void rethrow_tokenizer_error(const Error& e, int64_t vocab_size) {
+  std::string what = e.what();
+  auto at = what.find("<= ");
+  if (what.find("Vocabulary size too high") == std::string::npos || at == std::string::npos) throw e;
+  std::string limit;
+  for (size_t i = at + 3; i < what.size() && std::isdigit(static_cast<unsigned char>(what[i])); ++i)
+    limit += what[i];
+  throw usage_error("training.scratch.vocab_size (" + std::to_string(vocab_size) +
+                        ") is more tokens than the training corpus yields (at most " + limit + ")",
+                    "set training.scratch.vocab_size to " + limit +
+                        " or less, or train on a larger corpus (more domains or samples)");
+}
+
+}  // namespace
+
 void build_scratch_model(const ScratchSpec& spec, const std::vector<std::string>& texts,
                          const std::string& dir, uint64_t seed) {
-  std::filesystem::create_directories(dir);
-  std::string tokenizer_path = (std::filesystem::path(dir) / "tokenizer.model").string();
-  text::SpTokenizer::train(texts, static_cast<int>(spec.vocab_size), tokenizer_path);
+  // Built beside its place and moved in whole: an interrupted build never leaves a folder that looks done.
+  std::string partial = dir + ".partial";
+  std::filesystem::remove_all(partial);
+  std::filesystem::create_directories(partial);
+  std::string tokenizer_path = (std::filesystem::path(partial) / "tokenizer.model").string();
+  try {
+    text::SpTokenizer::train(texts, static_cast<int>(spec.vocab_size), tokenizer_path);
+  } catch (const Error& e) {
+    std::filesystem::remove_all(partial);
+    rethrow_tokenizer_error(e, spec.vocab_size);
+  }
   auto tok = text::SpTokenizer::load(tokenizer_path);
   ModelConfig config =
       scratch_config(spec, static_cast<int64_t>(tok.vocab_size()), tok.token_to_id("<end_of_turn>"));
   Gemma3 model(config, at::TensorOptions().dtype(at::kFloat));
   init_weights(model, seed);
-  save_model(model, dir, at::kFloat, "");
+  save_model(model, partial, at::kFloat, "");
+  std::filesystem::remove_all(dir);
+  std::filesystem::rename(partial, dir);
 }
 
 }  // namespace af::model

@@ -123,3 +123,27 @@ TEST_CASE("the scratch student is a Hugging Face folder with a trained tokenizer
   CHECK(a->layers()[0].input_layernorm.abs().sum().item<float>() == 0.0f);
   CHECK(a->layers()[0].q_proj.weight.std().item<float>() == doctest::Approx(0.02).epsilon(0.1));
 }
+
+TEST_CASE(
+    "a scratch vocabulary the corpus cannot fill names training.scratch.vocab_size and leaves no folder") {
+  af::test::TempDir dir;
+  std::vector<std::string> texts(50, "show orders above 12");
+  ScratchSpec spec;
+  spec.vocab_size = 2048;
+  spec.hidden_size = 32;
+  spec.num_layers = 2;
+  spec.head_dim = 8;
+  spec.intermediate_size = 64;
+  try {
+    build_scratch_model(spec, texts, dir.file("s"), 7);
+    FAIL("a 2048-token vocabulary trained on one sentence");
+  } catch (const af::Error& e) {
+    CHECK(e.code() == af::ExitCode::Usage);
+    std::string what = e.what();
+    CHECK(what.starts_with(
+        "training.scratch.vocab_size (2048) is more tokens than the training corpus yields"));
+    CHECK(e.hint().starts_with("set training.scratch.vocab_size to "));
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.file("s")));
+  CHECK_FALSE(std::filesystem::exists(dir.file("s.partial")));
+}
