@@ -22,6 +22,17 @@ bool same_weights(Gemma3& a, Gemma3& b) {
     if (wa[i].name != wb[i].name || !at::equal(*wa[i].tensor, *wb[i].tensor)) return false;
   return true;
 }
+
+// A scratch student small enough to build in a blink.
+ScratchSpec tiny_spec(int64_t vocab_size) {
+  ScratchSpec spec;
+  spec.vocab_size = vocab_size;
+  spec.hidden_size = 32;
+  spec.num_layers = 2;
+  spec.head_dim = 8;
+  spec.intermediate_size = 64;
+  return spec;
+}
 }  // namespace
 
 TEST_CASE("save then load gives back every weight bit for bit") {
@@ -102,12 +113,7 @@ TEST_CASE("the scratch student is a Hugging Face folder with a trained tokenizer
   for (int i = 0; i < 200; ++i)
     texts.push_back("{\"query\":{\"filter\":{\"field\":\"total\",\"op\":\"above\",\"value\":" +
                     std::to_string(i) + "}}} show orders above " + std::to_string(i));
-  ScratchSpec spec;
-  spec.vocab_size = 300;
-  spec.hidden_size = 32;
-  spec.num_layers = 2;
-  spec.head_dim = 8;
-  spec.intermediate_size = 64;
+  ScratchSpec spec = tiny_spec(300);
   build_scratch_model(spec, texts, dir.file("a"), 7);
   build_scratch_model(spec, texts, dir.file("b"), 7);
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.model", "generation_config.json"})
@@ -128,12 +134,7 @@ TEST_CASE(
     "a scratch vocabulary the corpus cannot fill names training.scratch.vocab_size and leaves no folder") {
   af::test::TempDir dir;
   std::vector<std::string> texts(50, "show orders above 12");
-  ScratchSpec spec;
-  spec.vocab_size = 2048;
-  spec.hidden_size = 32;
-  spec.num_layers = 2;
-  spec.head_dim = 8;
-  spec.intermediate_size = 64;
+  ScratchSpec spec = tiny_spec(2048);
   try {
     build_scratch_model(spec, texts, dir.file("s"), 7);
     FAIL("a 2048-token vocabulary trained on one sentence");
