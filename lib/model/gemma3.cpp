@@ -6,8 +6,11 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
+#include <vector>
 
 namespace af::model {
 
@@ -46,6 +49,23 @@ bool fast_norm_applies(const at::Tensor& x, const at::Tensor& w) {
   return x.device().is_cpu() && !(c10::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad())) &&
          x.scalar_type() == w.scalar_type() &&
          (x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16) && x.numel() / x.size(-1) <= 64;
+}
+
+// Softmax attention of q [B, H, T, D] over k, v [B, KV, S, D] with bias [B, 1, 1, T, S]: [B, H, T, D].
+at::Tensor scaled_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                            const at::Tensor& bias, double scale, std::optional<double> softcap) {
+  int64_t B = q.size(0), H = q.size(1), T = q.size(2), D = q.size(3), KV = k.size(1), S = k.size(2);
+  int64_t G = H / KV;
+  // Query head h uses key/value head h / G: group the query heads so one matmul serves each kv head.
+  at::Tensor qg = q.reshape({B, KV, G * T, D});
+  // The scale goes on the queries (T x D numbers) rather than on the scores (T x S), and the bias is added in
+  // place: at training lengths the [T, S] tensors are what costs, so each pass over them counts.
+  at::Tensor scores = at::matmul(qg * scale, k.transpose(-1, -2)).to(at::kFloat);
+  if (softcap) scores = at::tanh(scores / *softcap) * *softcap;
+  scores = scores.view({B, KV, G, T, S});
+  scores.add_(bias);
+  at::Tensor probs = at::softmax(scores, -1).to(v.scalar_type());
+  return at::matmul(probs.view({B, KV, G * T, S}), v).view({B, H, T, D});
 }
 
 }  // namespace
@@ -179,16 +199,20 @@ void Gemma3::to(at::TensorOptions options) {
 }
 
 at::Tensor Gemma3::attention(const DecoderLayer& layer, size_t index, const at::Tensor& x,
-                             const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias,
-                             KvCache* cache) const {
+                             const LayerInputs& in, KvCache* cache) const {
   const auto& c = config_;
-  int64_t B = x.size(0), T = x.size(1), H = c.num_attention_heads, KV = c.num_key_value_heads, D = c.head_dim;
-  int64_t G = H / KV;
-  at::Tensor q = layer.q_proj.forward(x, training_).view({B, T, H, D});
-  at::Tensor k = layer.k_proj.forward(x, training_).view({B, T, KV, D});
-  at::Tensor v = layer.v_proj.forward(x, training_).view({B, T, KV, D}).transpose(1, 2);
-  q = apply_rope(rms_norm(q, layer.q_norm, c.rms_norm_eps).transpose(1, 2), cos, sin);
-  k = apply_rope(rms_norm(k, layer.k_norm, c.rms_norm_eps).transpose(1, 2), cos, sin);
+  int64_t B = x.size(0), Tx = x.size(1), H = c.num_attention_heads, KV = c.num_key_value_heads,
+          D = c.head_dim;
+  // The tables and the bias cover the forward's positions; x and its queries are their last Tx and T.
+  int64_t T = in.queries > 0 ? in.queries : Tx;
+  auto tail = [](const at::Tensor& t, int64_t dim, int64_t n) { return t.slice(dim, t.size(dim) - n); };
+  at::Tensor q = layer.q_proj.forward(tail(x, 1, T), training_).view({B, T, H, D});
+  at::Tensor k = layer.k_proj.forward(x, training_).view({B, Tx, KV, D});
+  at::Tensor v = layer.v_proj.forward(x, training_).view({B, Tx, KV, D}).transpose(1, 2);
+  q = apply_rope(rms_norm(q, layer.q_norm, c.rms_norm_eps).transpose(1, 2), tail(in.cos, 1, T),
+                 tail(in.sin, 1, T));
+  k = apply_rope(rms_norm(k, layer.k_norm, c.rms_norm_eps).transpose(1, 2), tail(in.cos, 1, Tx),
+                 tail(in.sin, 1, Tx));
   if (cache != nullptr) {
     if (cache->k[index].defined()) {
       k = at::cat({cache->k[index], k}, 2);
@@ -200,31 +224,48 @@ at::Tensor Gemma3::attention(const DecoderLayer& layer, size_t index, const at::
     cache->v[index] = trim ? v.slice(2, v.size(2) - c.sliding_window) : v;
   }
   int64_t S = k.size(2);
-  // Query head h uses key/value head h / G: group the query heads so one matmul serves each kv head.
-  at::Tensor qg = q.reshape({B, KV, G * T, D});
   // Decoding a few tokens in bfloat16, oneDNN's per-call cost dwarfs these tiny products: do them in float32.
   auto out_type = v.scalar_type();
   if (T <= 16 && out_type == at::kBFloat16 && !training_) {
-    qg = qg.to(at::kFloat);
+    q = q.to(at::kFloat);
     k = k.to(at::kFloat);
     v = v.to(at::kFloat);
   }
-  // The scale goes on the queries (T x D numbers) rather than on the scores (T x S), and the mask is added in
-  // place: at training lengths the [T, S] tensors are what costs, so each pass over them counts.
-  at::Tensor scores =
-      at::matmul(qg * std::pow(c.query_pre_attn_scalar, -0.5), k.transpose(-1, -2)).to(at::kFloat);
-  if (c.attn_logit_softcapping)
-    scores = at::tanh(scores / *c.attn_logit_softcapping) * *c.attn_logit_softcapping;
-  at::Tensor key_bias = bias.slice(-1, bias.size(-1) - S);
-  scores = scores.view({B, KV, G, T, S});
-  scores.add_(key_bias);
-  at::Tensor probs = at::softmax(scores, -1).to(v.scalar_type());
-  at::Tensor out = at::matmul(probs.view({B, KV, G * T, S}), v).view({B, H, T, D}).to(out_type);
+  at::Tensor key_bias = tail(tail(in.bias, 3, T), 4, S);
+  double scale = std::pow(c.query_pre_attn_scalar, -0.5);
+  int64_t W = c.sliding_window;
+  at::Tensor out;
+  if (layer.sliding && W > 0 && T > 2 * W) {
+    // A long run of queries in a sliding layer (a prompt, a shared prefix): each block of W queries only
+    // sees the W - 1 slots before it, so blocks attend to [block - W + 1, block end) instead of all S keys.
+    std::vector<at::Tensor> blocks;
+    for (int64_t t0 = 0; t0 < T; t0 += W) {
+      int64_t t1 = std::min(T, t0 + W);
+      int64_t s0 = std::max<int64_t>(0, S - T + t0 - W + 1), s1 = S - T + t1;
+      blocks.push_back(scaled_attention(q.slice(2, t0, t1), k.slice(2, s0, s1), v.slice(2, s0, s1),
+                                        key_bias.slice(3, t0, t1).slice(4, s0, s1), scale,
+                                        c.attn_logit_softcapping));
+    }
+    out = at::cat(blocks, 2);
+  } else {
+    out = scaled_attention(q, k, v, key_bias, scale, c.attn_logit_softcapping);
+  }
+  out = out.to(out_type);
   return layer.o_proj.forward(out.transpose(1, 2).reshape({B, T, H * D}), training_);
 }
 
 at::Tensor Gemma3::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                            KvCache* cache) const {
+  return run(input_ids, attention_mask, cache, false);
+}
+
+at::Tensor Gemma3::prefill(const at::Tensor& input_ids, const at::Tensor& attention_mask,
+                           KvCache& cache) const {
+  return run(input_ids, attention_mask, &cache, true);
+}
+
+at::Tensor Gemma3::run(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache,
+                       bool last_only) const {
   const auto& c = config_;
   int64_t B = input_ids.size(0), T = input_ids.size(1);
   at::Tensor mask = attention_mask.to(at::kLong);
@@ -247,22 +288,40 @@ at::Tensor Gemma3::forward(const at::Tensor& input_ids, const at::Tensor& attent
   at::Tensor bias_local = to_bias(attention_allowed(full, T, c.sliding_window));
   if (cache != nullptr) cache->key_mask = full;
 
+  // Walking back from the output: the first position whose output layer i must give (first_query[i]) and
+  // the first it needs keys and values of (first_key[i]), which is the first output layer i - 1 must give.
+  // A sliding layer needs its cache's last window and its queries' windows; a global layer needs everything.
+  size_t L = layers_.size();
+  std::vector<int64_t> first_query(L, 0), first_key(L, 0);
+  if (last_only) {
+    int64_t wanted = T - 1;
+    for (size_t i = L; i-- > 0;) {
+      first_query[i] = wanted;
+      bool window = layers_[i].sliding && c.sliding_window > 0;
+      first_key[i] =
+          window ? std::max<int64_t>(0, std::min(T - c.sliding_window, wanted - c.sliding_window + 1)) : 0;
+      wanted = first_key[i];
+    }
+  }
+
   at::Tensor normalizer =
       at::scalar_tensor(std::sqrt(static_cast<double>(c.hidden_size)), options_.dtype(at::kFloat))
           .to(embed_tokens_.scalar_type());
-  at::Tensor x = at::embedding(embed_tokens_, input_ids) * normalizer;
+  at::Tensor x =
+      at::embedding(embed_tokens_, L > 0 ? input_ids.slice(1, first_key[0]) : input_ids) * normalizer;
   if (training_ && neftune_alpha_ > 0) {
     double magnitude = neftune_alpha_ / std::sqrt(static_cast<double>(T * c.hidden_size));
     x = x + at::empty_like(x).uniform_(-magnitude, magnitude).detach();
   }
   // Recomputing layers in backward only pays when there is a backward: training with grad on, no cache.
   bool recompute = gradient_checkpointing_ && training_ && cache == nullptr && at::GradMode::is_enabled();
-  for (size_t i = 0; i < layers_.size(); ++i) {
+  for (size_t i = 0; i < L; ++i) {
     const DecoderLayer& l = layers_[i];
-    LayerInputs in{l.sliding ? cos_l : cos_g, l.sliding ? sin_l : sin_g,
-                   l.sliding ? bias_local : bias_global};
+    LayerInputs in{l.sliding ? cos_l : cos_g, l.sliding ? sin_l : sin_g, l.sliding ? bias_local : bias_global,
+                   last_only ? T - first_query[i] : 0};
     x = recompute ? checkpointed_layer(*this, i, x, in) : layer_forward(i, x, in, cache);
   }
+  if (last_only) x = x.slice(1, x.size(1) - 1);
   return rms_norm(x, norm_, c.rms_norm_eps);
 }
 
@@ -271,8 +330,9 @@ at::Tensor Gemma3::layer_forward(size_t index, const at::Tensor& x, const LayerI
   const auto& c = config_;
   const DecoderLayer& l = layers_[index];
   at::Tensor h = rms_norm(x, l.input_layernorm, c.rms_norm_eps);
-  h = attention(l, index, h, in.cos, in.sin, in.bias, cache);
-  at::Tensor y = x + rms_norm(h, l.post_attention_layernorm, c.rms_norm_eps);
+  h = attention(l, index, h, in, cache);
+  at::Tensor residual = in.queries > 0 ? x.slice(1, x.size(1) - in.queries) : x;
+  at::Tensor y = residual + rms_norm(h, l.post_attention_layernorm, c.rms_norm_eps);
   h = rms_norm(y, l.pre_feedforward_layernorm, c.rms_norm_eps);
   h = l.down_proj.forward(
       at::gelu(l.gate_proj.forward(h, training_), "tanh") * l.up_proj.forward(h, training_), training_);

@@ -33,9 +33,11 @@ struct KvCache {
   void expand_rows(int64_t rows);
 };
 
-/// What every layer of one forward shares: RoPE tables and the attention bias of the layer's kind.
+/// What every layer of one forward shares: RoPE tables and the attention bias of the layer's kind (for all T
+/// positions of the forward), and how many of the layer's last positions are queries.
 struct LayerInputs {
   at::Tensor cos, sin, bias;
+  int64_t queries = 0;  // 0: every position of the layer's input; n: only the last n (the rest give keys)
 };
 
 /// A named view of one weight tensor, for loading, saving and optimisers.
@@ -57,6 +59,10 @@ class Gemma3 {
   /// padding (left or right). With `cache`, the tokens continue the cached ones and are appended to it.
   at::Tensor forward(const at::Tensor& input_ids, const at::Tensor& attention_mask,
                      KvCache* cache = nullptr) const;
+  /// Runs a prompt into `cache` and returns the hidden state of its last position only, [B, 1, hidden].
+  /// A layer runs just the positions a later token can still reach: behind sliding layers, only the last
+  /// windows of a long prompt.
+  at::Tensor prefill(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache& cache) const;
   /// Logits over the vocabulary for `hidden` [..., hidden] (with final softcapping when configured).
   at::Tensor logits(const at::Tensor& hidden) const;
   /// The LM head weight [vocab, hidden] (the embedding when tied).
@@ -75,7 +81,8 @@ class Gemma3 {
   /// (activation memory of one layer instead of all of them, for about a third more compute).
   void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
   bool gradient_checkpointing() const { return gradient_checkpointing_; }
-  /// One decoder layer: x [B, T, hidden] -> x after attention and MLP with their residuals.
+  /// One decoder layer: x [B, T, hidden] -> x after attention and MLP with their residuals (for the last
+  /// `in.queries` positions only, when set).
   at::Tensor layer_forward(size_t index, const at::Tensor& x, const LayerInputs& in,
                            KvCache* cache = nullptr) const;
   /// The tensors of layer `index` that are trained (require grad), in a fixed order.
@@ -87,8 +94,10 @@ class Gemma3 {
   at::Tensor& embed_tokens() { return embed_tokens_; }
 
  private:
-  at::Tensor attention(const DecoderLayer& layer, size_t index, const at::Tensor& x, const at::Tensor& cos,
-                       const at::Tensor& sin, const at::Tensor& bias, KvCache* cache) const;
+  at::Tensor attention(const DecoderLayer& layer, size_t index, const at::Tensor& x, const LayerInputs& in,
+                       KvCache* cache) const;
+  at::Tensor run(const at::Tensor& input_ids, const at::Tensor& attention_mask, KvCache* cache,
+                 bool last_only) const;
 
   ModelConfig config_;
   at::TensorOptions options_;

@@ -89,8 +89,8 @@ std::vector<Generation> generate(const Gemma3& model, const std::vector<std::vec
   std::set<int32_t> stops(s.stop_tokens.begin(), s.stop_tokens.end());
 
   KvCache cache;
-  at::Tensor hidden = model.forward(ids.to(device), mask.to(device), &cache);
-  at::Tensor logits = model.logits(hidden.select(1, L - 1)).to(at::kFloat);
+  at::Tensor hidden = model.prefill(ids.to(device), mask.to(device), cache);
+  at::Tensor logits = model.logits(hidden.select(1, 0)).to(at::kFloat);
   std::vector<int64_t> active(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) active[static_cast<size_t>(b)] = b;
   while (!active.empty()) {

@@ -130,7 +130,10 @@ void SpTokenizer::train(const std::vector<std::string>& texts, int vocab_size,
       {"eos_piece", "<eos>"},
       {"bos_piece", "<bos>"},
       {"unk_piece", "<unk>"},
-      {"user_defined_symbols", "<start_of_turn>,<end_of_turn>"},
+      // The space (SentencePiece's U+2581) is a piece of its own, never the start of a word's piece: a word
+      // is then the same tokens in the request (" pending") and in the JSON answer ("\"pending\""), so
+      // the student copies a value token for token instead of learning a second spelling of every word.
+      {"user_defined_symbols", "<start_of_turn>,<end_of_turn>,\xe2\x96\x81"},
       // Keep text exactly: JSON and whitespace runs must survive encode -> decode.
       {"normalization_rule_name", "identity"},
       {"add_dummy_prefix", "false"},

@@ -156,7 +156,7 @@ at::Tensor forward_batch(const model::Gemma3& m, const Batch& b) {
   // The shared prefix runs once; every row continues from its keys and values, and their gradients flow
   // back into that one run.
   model::KvCache cache;
-  m.forward(b.prefix_ids.to(device), at::ones_like(b.prefix_ids).to(device), &cache);
+  m.prefill(b.prefix_ids.to(device), at::ones_like(b.prefix_ids).to(device), cache);
   cache.expand_rows(b.rows);
   return m.forward(b.ids.to(device), b.mask.to(device), &cache);
 }

@@ -49,6 +49,25 @@ TEST_CASE("a trained tokenizer keeps Gemma's special ids and round-trips any tex
   CHECK(tok.encode("hi", true).front() == 2);
 }
 
+TEST_CASE("a space is a piece of its own: a word is the same tokens in a request and in a JSON answer") {
+  af::test::TempDir dir;
+  std::string model = dir.file("tokenizer.model");
+  SpTokenizer::train(corpus(), 400, model);
+  SpTokenizer tok = SpTokenizer::load(model);
+  for (int32_t id = 0; id < static_cast<int32_t>(tok.vocab_size()); ++id) {
+    std::string piece = tok.token_bytes(id);
+    CAPTURE(piece);
+    CHECK((piece.find(' ') == std::string::npos || piece.find_first_not_of(' ') == std::string::npos));
+  }
+  for (const std::string word : {"orders", "total", "status"}) {
+    CAPTURE(word);
+    std::vector<int32_t> alone = tok.encode(word), in_request = tok.encode("list " + word + " among"),
+                         in_json = tok.encode("{\"field\":\"" + word + "\"}");
+    CHECK(std::search(in_request.begin(), in_request.end(), alone.begin(), alone.end()) != in_request.end());
+    CHECK(std::search(in_json.begin(), in_json.end(), alone.begin(), alone.end()) != in_json.end());
+  }
+}
+
 TEST_CASE("the chat template works over a trained tokenizer") {
   af::test::TempDir dir;
   std::string model = dir.file("tokenizer.model");

@@ -170,6 +170,29 @@ TEST_CASE("the KV cache gives the logits of the full forward, past the sliding w
   CHECK(cache.length() == 12);
 }
 
+TEST_CASE("prefill gives the last position and a cache that continues like the full forward's") {
+  // All-sliding layers (pattern 4 over 3 layers), a window of 3 and a prompt of 20: each layer runs only the
+  // positions a later token can reach. The mixed model has a global last layer, so it runs everything.
+  ModelConfig sliding = tiny_config(3);
+  sliding.sliding_layers = {true, true, true};
+  for (const ModelConfig& c : {sliding, tiny_config(3)}) {
+    auto m = tiny_model(16, c);
+    at::NoGradGuard no_grad;
+    at::Tensor ids = random_ids(2, 23, c.vocab_size, 8);
+    at::Tensor mask = at::ones({2, 20}, at::kLong);
+    mask[1].slice(0, 0, 6).zero_();  // row 1 is left-padded
+    at::Tensor full_mask = at::cat({mask, at::ones({2, 3}, at::kLong)}, 1);
+    at::Tensor full = m->logits(m->forward(ids, full_mask));
+    KvCache cache;
+    at::Tensor last = m->prefill(ids.slice(1, 0, 20), mask, cache);
+    REQUIRE(last.sizes() == at::IntArrayRef({2, 1, c.hidden_size}));
+    CHECK(max_diff(m->logits(last).select(1, 0), full.select(1, 19)) < 1e-5);
+    at::Tensor rest = m->logits(m->forward(ids.slice(1, 20), at::ones({2, 3}, at::kLong), &cache));
+    CHECK(max_diff(rest, full.slice(1, 20)) < 1e-5);
+    CHECK(cache.length() == 23);
+  }
+}
+
 TEST_CASE("a left-padded batch gives each row the logits it has alone") {
   auto m = tiny_model(14);
   at::NoGradGuard no_grad;

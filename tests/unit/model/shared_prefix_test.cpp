@@ -75,20 +75,26 @@ TEST_CASE("shared prefix: the batch's common start, before the first supervised 
 }
 
 TEST_CASE("shared prefix: loss and gradients equal the plain batch's, through sliding windows") {
-  // Window 4 < prefix 40: the sliding layers keep only the last keys of the prefix.
-  auto m = tiny_model(7, tiny_config(4, 3));
-  m->set_training(true);
   auto ex = examples_sharing(40, 3);
-  Run plain = loss_and_grads(*m, make_batch(ex, {0, 1, 2}, 0, false));
-  Run shared = loss_and_grads(*m, make_batch(ex, {0, 1, 2}, 0, true));
-  CHECK(shared.loss == doctest::Approx(plain.loss).epsilon(1e-6));
-  REQUIRE(shared.grads.size() == plain.grads.size());
-  for (size_t i = 0; i < plain.grads.size(); ++i) {
-    INFO("tensor " << i);
-    double scale = plain.grads[i].abs().max().item<double>();
-    CHECK(scale > 0);
-    CHECK((shared.grads[i] - plain.grads[i]).abs().max().item<double>() <= 1e-5 * scale);
-  }
+  auto check_same = [&](af::model::Gemma3& m) {
+    m.set_training(true);
+    Run plain = loss_and_grads(m, make_batch(ex, {0, 1, 2}, 0, false));
+    Run shared = loss_and_grads(m, make_batch(ex, {0, 1, 2}, 0, true));
+    CHECK(shared.loss == doctest::Approx(plain.loss).epsilon(1e-6));
+    REQUIRE(shared.grads.size() == plain.grads.size());
+    for (size_t i = 0; i < plain.grads.size(); ++i) {
+      INFO("tensor " << i);
+      double scale = plain.grads[i].abs().max().item<double>();
+      CHECK(scale > 0);
+      CHECK((shared.grads[i] - plain.grads[i]).abs().max().item<double>() <= 1e-5 * scale);
+    }
+  };
+  // Window 4 < prefix 40: the sliding layers keep only the last keys of the prefix.
+  check_same(*tiny_model(7, tiny_config(4, 3)));
+  // Every layer sliding: the prefix runs only the positions the rows can reach (its last 3 x 4).
+  af::model::ModelConfig local = tiny_config(4, 3);
+  local.sliding_layers = {true, true, true};
+  check_same(*tiny_model(9, local));
   // A window wider than the whole sequence: every layer sees the full prefix.
   auto wide = tiny_model(8, tiny_config(64, 2));
   wide->set_training(true);
