@@ -42,7 +42,7 @@ std::string tiny_config(const TempDir& dir, int sft_steps, const std::string& fa
                       "training:\n  max_steps: " +
                       std::to_string(sft_steps) +
                       "\n  save_steps: 2\n  eval_steps: 2\n  warmup_steps: 1\n  batch_size: 4\n"
-                      "  scratch:\n    vocab_size: 512\n    hidden_size: 32\n    num_layers: 2\n"
+                      "  scratch:\n    vocab_size: 1024\n    hidden_size: 32\n    num_layers: 2\n"
                       "    num_heads: 4\n    num_kv_heads: 4\n    head_dim: 8\n    intermediate_size: 64\n"
                       "evaluation:\n  max_samples: 6\n  max_new_tokens: 24\n  batch_size: 6\n"
                       "alignment:\n  max_steps: 2\n  save_steps: 1\n  warmup_steps: 0\n  logging_steps: 1\n");

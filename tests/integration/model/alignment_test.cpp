@@ -248,16 +248,19 @@ TEST_CASE("pairs-build and train-dpo: metrics, checkpoints, resume bit-identical
   CHECK(pb.err.find("pairs from 6 records") != std::string::npos);
   CHECK(fs::exists(p.out + "/student_runs/alignment/dpo_pairs.jsonl"));
 
-  // Pairs of the eval set: the stored target chosen over another request's target.
+  // Pairs of the eval set: the stored target chosen over a refusal no pair chooses. (Another request's
+  // target as the rejected one makes every answer both chosen and rejected: a 32-wide student that barely
+  // reads its prompt yet cannot separate those in six steps, and the margin's sign would be chance.)
   auto d05 = af::read_jsonl(p.out + "/d_05_eval_set.jsonl");
   std::string pairs;
   for (size_t i = 0; i < 6; ++i)
-    pairs += json({{"id", d05[i]["id"]},
-                   {"prompt", d05[i]["prompt"]},
-                   {"chosen", d05[i]["target"]},
-                   {"rejected", d05[(i + 1) % 6]["target"]}})
-                 .dump() +
-             "\n";
+    pairs +=
+        json({{"id", d05[i]["id"]},
+              {"prompt", d05[i]["prompt"]},
+              {"chosen", d05[i]["target"]},
+              {"rejected", R"({"refusal":{"reason":"no such field","suggestion":"ask about its fields"}})"}})
+            .dump() +
+        "\n";
   std::string pairs_file = p.dir.write("pairs.jsonl", pairs);
   auto dpo = [&](const std::string& out, std::vector<std::string> extra) {
     return run_tool(
