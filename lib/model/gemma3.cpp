@@ -205,7 +205,10 @@ at::Tensor Gemma3::attention(const DecoderLayer& layer, size_t index, const at::
           D = c.head_dim;
   // The tables and the bias cover the forward's positions; x and its queries are their last Tx and T.
   int64_t T = in.queries > 0 ? in.queries : Tx;
-  auto tail = [](const at::Tensor& t, int64_t dim, int64_t n) { return t.slice(dim, t.size(dim) - n); };
+  // Decoding calls this per token and layer: a tail that is the whole tensor is the tensor, not a slice op.
+  auto tail = [](const at::Tensor& t, int64_t dim, int64_t n) {
+    return t.size(dim) == n ? t : t.slice(dim, t.size(dim) - n);
+  };
   at::Tensor q = layer.q_proj.forward(tail(x, 1, T), training_).view({B, T, H, D});
   at::Tensor k = layer.k_proj.forward(x, training_).view({B, Tx, KV, D});
   at::Tensor v = layer.v_proj.forward(x, training_).view({B, Tx, KV, D}).transpose(1, 2);
@@ -288,27 +291,28 @@ at::Tensor Gemma3::run(const at::Tensor& input_ids, const at::Tensor& attention_
   at::Tensor bias_local = to_bias(attention_allowed(full, T, c.sliding_window));
   if (cache != nullptr) cache->key_mask = full;
 
-  // Walking back from the output: the first position whose output layer i must give (first_query[i]) and
-  // the first it needs keys and values of (first_key[i]), which is the first output layer i - 1 must give.
-  // A sliding layer needs its cache's last window and its queries' windows; a global layer needs everything.
+  // Walking back from the output: the first position whose output layer i must give (first_query[i]), and
+  // from it the first position layer i needs keys and values of, which is what layer i - 1 must give (or,
+  // for layer 0, the first token embedded). A sliding layer needs its cache's last window and its queries'
+  // windows; a global layer needs everything.
   size_t L = layers_.size();
-  std::vector<int64_t> first_query(L, 0), first_key(L, 0);
+  std::vector<int64_t> first_query(L, 0);
+  int64_t first_input = 0;
   if (last_only) {
     int64_t wanted = T - 1;
     for (size_t i = L; i-- > 0;) {
       first_query[i] = wanted;
       bool window = layers_[i].sliding && c.sliding_window > 0;
-      first_key[i] =
+      wanted =
           window ? std::max<int64_t>(0, std::min(T - c.sliding_window, wanted - c.sliding_window + 1)) : 0;
-      wanted = first_key[i];
     }
+    first_input = wanted;
   }
 
   at::Tensor normalizer =
       at::scalar_tensor(std::sqrt(static_cast<double>(c.hidden_size)), options_.dtype(at::kFloat))
           .to(embed_tokens_.scalar_type());
-  at::Tensor x =
-      at::embedding(embed_tokens_, L > 0 ? input_ids.slice(1, first_key[0]) : input_ids) * normalizer;
+  at::Tensor x = at::embedding(embed_tokens_, input_ids.slice(1, first_input)) * normalizer;
   if (training_ && neftune_alpha_ > 0) {
     double magnitude = neftune_alpha_ / std::sqrt(static_cast<double>(T * c.hidden_size));
     x = x + at::empty_like(x).uniform_(-magnitude, magnitude).detach();
