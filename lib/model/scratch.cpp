@@ -6,6 +6,7 @@
 #include <cctype>
 #include <filesystem>
 
+#include "core/atomic_dir.h"
 #include "core/error.h"
 #include "model/gemma3.h"
 #include "model/model_folder.h"
@@ -75,24 +76,20 @@ namespace {
 void build_scratch_model(const ScratchSpec& spec, const std::vector<std::string>& texts,
                          const std::string& dir, uint64_t seed) {
   // Built beside its place and moved in whole: an interrupted build never leaves a folder that looks done.
-  std::string partial = dir + ".partial";
-  std::filesystem::remove_all(partial);
-  std::filesystem::create_directories(partial);
-  std::string tokenizer_path = (std::filesystem::path(partial) / "tokenizer.model").string();
-  try {
-    text::SpTokenizer::train(texts, static_cast<int>(spec.vocab_size), tokenizer_path);
-  } catch (const Error& e) {
-    std::filesystem::remove_all(partial);
-    rethrow_tokenizer_error(e, spec.vocab_size);
-  }
-  auto tok = text::SpTokenizer::load(tokenizer_path);
-  ModelConfig config =
-      scratch_config(spec, static_cast<int64_t>(tok.vocab_size()), tok.token_to_id("<end_of_turn>"));
-  Gemma3 model(config, at::TensorOptions().dtype(at::kFloat));
-  init_weights(model, seed);
-  save_model(model, partial, at::kFloat, "");
-  std::filesystem::remove_all(dir);
-  std::filesystem::rename(partial, dir);
+  write_dir_atomic(dir, [&](const std::string& tmp) {
+    std::string tokenizer_path = (std::filesystem::path(tmp) / "tokenizer.model").string();
+    try {
+      text::SpTokenizer::train(texts, static_cast<int>(spec.vocab_size), tokenizer_path);
+    } catch (const Error& e) {
+      rethrow_tokenizer_error(e, spec.vocab_size);
+    }
+    auto tok = text::SpTokenizer::load(tokenizer_path);
+    ModelConfig config =
+        scratch_config(spec, static_cast<int64_t>(tok.vocab_size()), tok.token_to_id("<end_of_turn>"));
+    Gemma3 model(config, at::TensorOptions().dtype(at::kFloat));
+    init_weights(model, seed);
+    save_model(model, tmp, at::kFloat, "");
+  });
 }
 
 }  // namespace af::model

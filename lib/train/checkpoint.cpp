@@ -2,11 +2,11 @@
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 
+#include "core/atomic_dir.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -62,28 +62,22 @@ at::Tensor from_hex(const std::string& hex) {
 
 void save_checkpoint(const std::string& dir, const CheckpointParts& parts,
                      const nlohmann::json& trainer_state) {
-  std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  write_weights(tmp, parts);
-  parts.optimizer->save(tmp);
-  at::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
-  write_file_atomic((fs::path(tmp) / "rng_state.json").string(),
-                    nlohmann::json{{"cpu", to_hex(rng)}}.dump() + "\n");
-  // trainer_state.json last: its presence marks the folder complete.
-  write_file_atomic((fs::path(tmp) / "trainer_state.json").string(), trainer_state.dump(2) + "\n");
-  fs::remove_all(dir);
-  fs::rename(tmp, dir);
+  write_dir_atomic(dir, [&](const std::string& tmp) {
+    write_weights(tmp, parts);
+    parts.optimizer->save(tmp);
+    at::Tensor rng = at::detail::getDefaultCPUGenerator().get_state();
+    write_file_atomic((fs::path(tmp) / "rng_state.json").string(),
+                      nlohmann::json{{"cpu", to_hex(rng)}}.dump() + "\n");
+    // trainer_state.json last: its presence marks the folder complete.
+    write_file_atomic((fs::path(tmp) / "trainer_state.json").string(), trainer_state.dump(2) + "\n");
+  });
 }
 
 void save_final(const std::string& dir, const CheckpointParts& parts) {
-  std::string tmp = dir + ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
-  write_weights(tmp, parts);
-  if (!parts.tokenizer_dir.empty()) model::copy_tokenizer_files(parts.tokenizer_dir, tmp);
-  fs::remove_all(dir);
-  fs::rename(tmp, dir);
+  write_dir_atomic(dir, [&](const std::string& tmp) {
+    write_weights(tmp, parts);
+    if (!parts.tokenizer_dir.empty()) model::copy_tokenizer_files(parts.tokenizer_dir, tmp);
+  });
 }
 
 bool checkpoint_valid(const std::string& dir) {
