@@ -134,8 +134,9 @@ DrawnPlot draw(const LinePlot& plot, const std::string& out_dir, const std::vect
 DrawnPlot draw(const BarPlot& plot, const std::string& out_dir, const std::vector<std::string>& formats) {
   std::ostringstream data, command;
   std::string setup = header(plot.title, "", plot.ylabel);
-  // The key goes under the plot: bars reach 100%, where a key inside would cover them.
-  setup += "set key outside bottom center horizontal\n";
+  // The key goes under the plot: bars reach 100%, where a key inside would cover them. Each colour comes
+  // before its name ("reverse Left"): in a row, "SFT [box] DPO [box]" reads as if a box named the next group.
+  setup += "set key outside bottom center horizontal reverse Left\n";
   setup +=
       "set style data histograms\nset style histogram clustered gap 1\n"
       "set style fill solid 0.85 border -1\nset boxwidth 0.9\nset xtics noenhanced\n"
