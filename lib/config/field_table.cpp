@@ -779,6 +779,15 @@ std::vector<Field> build_fields() {
           .lt(0.5)
           .tools(DPO)
           .doc("Conservative DPO: the chance that a preference label is wrong (sigmoid loss only)."),
+      Def("alignment.rpo_alpha", T::Float, nullptr)
+          .nullable()
+          .ge(0)
+          .le(100)
+          .tools(DPO)
+          .doc(
+              "RPO: adds rpo_alpha x the chosen answers' negative log-likelihood (mean per token) to the DPO "
+              "loss, so the chosen answers' probability cannot fall while the margin grows; null: plain "
+              "DPO."),
       Def("alignment.gradient_checkpointing", T::Bool, "${training.gradient_checkpointing}")
           .tools(DPO)
           .doc("Recompute activations in backward."),

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
 #include "core/error.h"
 #include "core/files.h"
@@ -31,6 +32,10 @@ at::Tensor dpo_losses(const at::Tensor& h, const DpoLossSettings& s) {
   if (s.loss_type == "hinge") return at::relu(1.0 - s.beta * h);
   return -at::log_sigmoid(s.beta * h) * (1.0 - s.label_smoothing) -
          at::log_sigmoid(-s.beta * h) * s.label_smoothing;
+}
+
+at::Tensor rpo_term(const at::Tensor& chosen_logps, const at::Tensor& chosen_tokens, double rpo_alpha) {
+  return -rpo_alpha * chosen_logps.sum() / chosen_tokens.sum().clamp_min(1);
 }
 
 namespace {
@@ -122,6 +127,7 @@ int64_t run_dpo(const config::Resolved& cfg) {
   loss.loss_type = cfg.get_string("alignment.loss_type");
   loss.beta = cfg.get_double("alignment.beta");
   loss.label_smoothing = cfg.get_double("alignment.label_smoothing");
+  loss.rpo_alpha = cfg.is_null("alignment.rpo_alpha") ? 0.0 : cfg.get_double("alignment.rpo_alpha");
   DpoObjective objective(*s.model, data, std::move(reference), pad, batch, seed, loss, bf16, shared_prefix);
 
   LoopSettings ls =
@@ -130,7 +136,9 @@ int64_t run_dpo(const config::Resolved& cfg) {
   ls.eval_steps = 0;  // DPO has no held-out loss; the real judge is eval-teacher on the aligned adapter
   ls.metric_for_best_model = "loss";
   ls.tokenizer_dir = s.model_dir;
-  log_info("DPO (", loss.loss_type, ", beta ", loss.beta, ") on ", trained.size(),
+  std::ostringstream rpo;
+  if (loss.rpo_alpha > 0) rpo << ", rpo_alpha " << loss.rpo_alpha;
+  log_info("DPO (", loss.loss_type, ", beta ", loss.beta, rpo.str(), ") on ", trained.size(),
            s.adapter ? " adapter tensors" : " tensors (every weight)", " for ", ls.total_steps, " steps of ",
            batch, " x ", ls.grad_accum, " pairs");
   return train_loop(*s.model, s.adapter, optimizer, objective, ls);

@@ -153,8 +153,16 @@ std::pair<double, int64_t> DpoObjective::run(const std::vector<size_t>& pairs, d
   at::Tensor h = (policy.select(1, 0) - policy.select(1, 1)) - (ref.select(1, 0) - ref.select(1, 1));
   at::Tensor losses = dpo_losses(h, loss_);
   at::Tensor total = losses.sum();
+  at::Tensor nll;
+  if (loss_.rpo_alpha > 0) {  // RPO: the batch's chosen NLL once per pair, so the step's mean adds it once
+    at::Tensor chosen = lp.logps.to(at::kDouble).view({-1, 2}).select(1, 0);
+    nll = rpo_term(chosen, lp.tokens.view({-1, 2}).select(1, 0), loss_.rpo_alpha);
+    total = total + nll * static_cast<double>(pairs.size());
+  }
   if (backward) (total / norm_by).backward();
   at::NoGradGuard no_grad;
+  if (nll.defined())
+    window_["nll_loss"] += nll.item<double>() / loss_.rpo_alpha * static_cast<double>(pairs.size());
   at::Tensor rc = loss_.beta * (policy.select(1, 0) - ref.select(1, 0));
   at::Tensor rr = loss_.beta * (policy.select(1, 1) - ref.select(1, 1));
   window_["rewards/chosen"] += rc.sum().item<double>();

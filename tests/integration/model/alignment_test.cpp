@@ -263,14 +263,33 @@ TEST_CASE("pairs-build and train-dpo: metrics, checkpoints, resume bit-identical
         "\n";
   std::string pairs_file = p.dir.write("pairs.jsonl", pairs);
   auto dpo = [&](const std::string& out, std::vector<std::string> extra) {
-    return run_tool(
-        "train-dpo",
-        with(with(p.common(),
-                  {"--base-model",    "scratch", "--pairs",          pairs_file, "--output-dir",    out,
-                   "--max-steps",     "6",       "--batch-size",     "2",        "--grad-accum",    "1",
-                   "--logging-steps", "2",       "--save-steps",     "2",        "--learning-rate", "1e-3",
-                   "--warmup-steps",  "1",       "--max-seq-length", "8192",     "--no-bf16"}),
-             extra));
+    return run_tool("train-dpo",
+                    with(with(p.common(), {"--base-model",
+                                           "scratch",
+                                           "--pairs",
+                                           pairs_file,
+                                           "--output-dir",
+                                           out,
+                                           "--max-steps",
+                                           "6",
+                                           "--batch-size",
+                                           "2",
+                                           "--grad-accum",
+                                           "1",
+                                           "--logging-steps",
+                                           "2",
+                                           "--save-steps",
+                                           "2",
+                                           "--learning-rate",
+                                           "1e-3",
+                                           "--warmup-steps",
+                                           "1",
+                                           "--max-seq-length",
+                                           "8192",
+                                           "--no-bf16",
+                                           "--rpo-alpha",
+                                           "null"}),  // plain DPO: the dev config's RPO is run c's
+                         extra));
   };
   auto a = dpo(p.dir.file("dpo_a"), {});
   REQUIRE_MESSAGE(a.exit_code == 0, a.err);
@@ -280,6 +299,7 @@ TEST_CASE("pairs-build and train-dpo: metrics, checkpoints, resume bit-identical
        {"loss", "grad_norm", "learning_rate", "rewards/chosen", "rewards/rejected", "rewards/accuracies",
         "rewards/margins", "logps/chosen", "logps/rejected", "logits/chosen", "logits/rejected", "epoch"})
     CHECK_MESSAGE(lines[2].contains(key), key);
+  CHECK_FALSE(lines[2].contains("nll_loss"));  // only RPO logs it
   CHECK(lines[0]["loss"].get<double>() ==
         doctest::Approx(std::log(2.0)).epsilon(0.02));   // starts at the reference
   CHECK(lines[2]["rewards/margins"].get<double>() > 0);  // learns to prefer the chosen ASTs
@@ -338,7 +358,13 @@ TEST_CASE("pairs-build and train-dpo: metrics, checkpoints, resume bit-identical
                      "--save-steps",     "2",        "--loss-type",     "ipo",
                      "--max-seq-length", "8192",     "--no-bf16"}));
   REQUIRE_MESSAGE(c.exit_code == 0, c.err);
-  CHECK_MESSAGE(c.err.find("DPO (ipo, beta 0.1) on 28 adapter tensors") != std::string::npos, c.err);
+  // The dev config's rpo_alpha 4 holds: the chosen answers' NLL is added and logged.
+  CHECK_MESSAGE(c.err.find("DPO (ipo, beta 0.1, rpo_alpha 4) on 28 adapter tensors") != std::string::npos,
+                c.err);
+  auto c_lines = af::test::json_lines(slurp(p.dir.file("dpo_lora/dpo_metrics.jsonl")));
+  REQUIRE(c_lines.size() == 2);
+  CHECK(c_lines[0]["nll_loss"].get<double>() > 0);
+  CHECK(c_lines[0]["loss"].get<double>() > 4 * c_lines[0]["nll_loss"].get<double>());  // IPO's part is >= 0
   for (const char* f : {"adapter_config.json", "adapter_model.safetensors"})
     CHECK(fs::exists(p.dir.file(std::string("dpo_lora/checkpoint-final/") + f)));
 }

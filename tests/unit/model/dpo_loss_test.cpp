@@ -7,6 +7,7 @@
 
 using af::train::dpo_losses;
 using af::train::DpoLossSettings;
+using af::train::rpo_term;
 
 namespace {
 double log_sigmoid(double x) {
@@ -44,4 +45,15 @@ TEST_CASE("the sigmoid loss pushes the chosen log-probability up and the rejecte
   dpo_losses(h, s).sum().backward();
   CHECK(chosen.grad()[0].item<double>() == doctest::Approx(-0.05));  // -beta * sigmoid(-beta h) = -0.1 * 0.5
   CHECK(rejected.grad()[0].item<double>() == doctest::Approx(0.05));
+}
+
+TEST_CASE("RPO's term is rpo_alpha x the chosen answers' NLL per token, over the whole batch") {
+  // Two chosen answers: -6 over 3 tokens and -2 over 1 token: NLL 8 / 4 tokens = 2 per token.
+  at::Tensor logps = at::tensor({-6.0, -2.0}, at::kDouble).requires_grad_();
+  at::Tensor tokens = at::tensor({3.0, 1.0}, at::kDouble);
+  at::Tensor term = rpo_term(logps, tokens, 0.5);
+  CHECK(term.item<double>() == doctest::Approx(1.0));
+  term.backward();
+  CHECK(logps.grad()[0].item<double>() == doctest::Approx(-0.125));  // raising a chosen answer lowers it
+  CHECK(rpo_term(logps, tokens, 0.0).item<double>() == 0.0);
 }

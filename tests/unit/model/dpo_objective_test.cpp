@@ -92,6 +92,16 @@ TEST_CASE("reference log-probabilities, the loss and every metric equal the valu
         doctest::Approx((hand[1].mean_logit + hand[3].mean_logit) / 2).epsilon(1e-5));
   CHECK(obj.take_log_metrics()["rewards/chosen"] == 0.0);  // the window starts over
 
+  // RPO adds rpo_alpha x the chosen answers' NLL, averaged over their tokens (2 + 2), once per pair.
+  s.rpo_alpha = 0.5;
+  DpoObjective rpo(*m, d, shifted, 0, 2, 1, s, false);
+  double nll = -(hand[0].logp + hand[2].logp) / 4;
+  CHECK(rpo.run({0, 1}, 2.0, false).first ==
+        doctest::Approx(-2 * log_sigmoid(0.15) + 2 * 0.5 * nll).epsilon(1e-6));
+  CHECK(rpo.take_log_metrics()["nll_loss"] == doctest::Approx(nll).epsilon(1e-6));
+  CHECK(metrics.count("nll_loss") == 0);  // plain DPO logs no NLL
+  s.rpo_alpha = 0;
+
   // IPO compares token-averaged log-probabilities: h = 1.0 / 2 + 0.5 / 3 for pair 0 (completion 2 and 3
   // tokens).
   s.loss_type = "ipo";
