@@ -237,11 +237,13 @@ std::string dpo_section(const JsonlInput& dpo, Writer& w) {
   const json& last = dpo.rows.back();
   std::vector<std::vector<std::string>> rows{{"last step", last["step"].dump()}};
   for (const char* key :
-       {"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies"})
+       {"loss", "nll_loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies"})
     if (last.contains(key)) rows.push_back({key, fixed(last[key], 4)});
   md << table({"", "last logged"}, rows) << "\n";
-  md << w.plot(LinePlot{"dpo_loss", "DPO loss", "step", "loss", {series_of(dpo.rows, "loss", "loss")}, false},
-               "DPO loss");
+  LinePlot loss{"dpo_loss", "DPO loss", "step", "loss", {series_of(dpo.rows, "loss", "loss")}, false};
+  if (last.contains("nll_loss"))  // RPO (alignment.rpo_alpha): the chosen answers' NLL, part of the loss
+    loss.series.push_back(series_of(dpo.rows, "nll_loss", "chosen NLL per token (RPO)"));
+  md << w.plot(loss, "DPO loss");
   md << w.plot(LinePlot{"dpo_rewards",
                         "DPO rewards",
                         "step",

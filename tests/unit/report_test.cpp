@@ -135,6 +135,7 @@ TEST_CASE("report: every input present gives every section, plot and the alignme
                                                        {{"step", 20}, {"eval_loss", 2.25}}}));
   s.dpo_metrics = dir.write("dpo.jsonl", jsonl({{{"step", 5},
                                                  {"loss", 0.6},
+                                                 {"nll_loss", 0.25},
                                                  {"rewards/chosen", 0.1},
                                                  {"rewards/rejected", -0.1},
                                                  {"rewards/margins", 0.2},
@@ -153,6 +154,8 @@ TEST_CASE("report: every input present gives every section, plot and the alignme
   CHECK(md.find("| tokens per second (median) | 300 |") != std::string::npos);
   CHECK(md.find("| parsed | 90.0% (9/10) | 95.0% (9/10) |") != std::string::npos);
   CHECK(md.find("| rewards/accuracies | 0.7500 |") != std::string::npos);
+  CHECK(md.find("| nll_loss | 0.2500 |") != std::string::npos);  // RPO's term, beside the loss it is part of
+  CHECK(slurp(s.out_dir + "/dpo_loss.gp").find("chosen NLL per token (RPO)") != std::string::npos);
   CHECK(md.find("The 1 worst of 1 failed samples (of 2)") != std::string::npos);
   CHECK(md.find("| 1 | a\\|1 | not JSON: invalid JSON: line 1, column 3 | query of a\\|1 |") !=
         std::string::npos);
