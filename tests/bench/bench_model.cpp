@@ -23,6 +23,7 @@
 #include "model/generate.h"
 #include "model/lm_loss.h"
 #include "model/lora.h"
+#include "model/openblas_core.h"
 #include "model/scratch.h"
 #include "student/allocator.h"
 #include "student/load.h"
@@ -355,6 +356,9 @@ int main(int argc, char** argv) {
   double peak_f32 = gemm_gflops(at::kFloat), peak_bf16 = gemm_gflops(at::kBFloat16);
   double bandwidth = read_bandwidth_gbs();
   result["gemm_peak_gflops"] = {{"float32", peak_f32}, {"bfloat16", peak_bf16}};
+  // Which BLAS kernels those figures come from (model/openblas_core.h): a generic fallback is ~5x slower.
+  result["openblas_core"] = {{"active", af::model::active_openblas_core()},
+                             {"replaced", af::model::replaced_openblas_core()}};
   result["read_bandwidth_gbs"] = bandwidth;
   std::cerr << "GEMM peak: float32 " << peak_f32 << " GFLOP/s, bfloat16 " << peak_bf16 << " GFLOP/s; read "
             << bandwidth << " GB/s\n";
