@@ -3,11 +3,13 @@
 #include <dlfcn.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
+#include <exception>
 #include <vector>
+
+#include "core/files.h"
 
 namespace af::model {
 
@@ -28,27 +30,30 @@ std::optional<std::string> better_openblas_core(std::string_view current_core, c
   // OpenBLAS's names for its x86-64 kernel sets older than AVX: the fallbacks of a CPU it does not recognise.
   constexpr std::array<std::string_view, 6> kGeneric{"Prescott",   "Core2",   "Penryn",
                                                      "Dunnington", "Nehalem", "Atom"};
-  bool generic = false;
-  for (std::string_view name : kGeneric) generic = generic || current_core == name;
-  if (!generic) return std::nullopt;
+  if (std::find(kGeneric.begin(), kGeneric.end(), current_core) == kGeneric.end()) return std::nullopt;
   if (cpu.avx512_bf16) return "Cooperlake";
   if (cpu.avx512) return "SkylakeX";
   if (cpu.avx2_fma) return "Haswell";
   return std::nullopt;
 }
 
-namespace {
-
-using GetCorename = const char* (*)();
-
-GetCorename find_get_corename() {
-  return reinterpret_cast<GetCorename>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+std::string active_openblas_core() {
+  using GetCorename = const char* (*)();
+  auto get_corename = reinterpret_cast<GetCorename>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  const char* name = get_corename != nullptr ? get_corename() : nullptr;
+  return name != nullptr ? name : "";
 }
 
-// The process's own arguments, as it was started.
+namespace {
+
+// The process's own arguments, as it was started; none when /proc cannot be read.
 std::vector<std::string> own_arguments() {
-  std::ifstream in("/proc/self/cmdline", std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string all;
+  try {
+    all = read_file("/proc/self/cmdline");
+  } catch (const std::exception&) {
+    return {};  // before main an exception would end the process: go on without the re-run
+  }
   std::vector<std::string> args;
   std::string::size_type start = 0;
   while (start < all.size()) {
@@ -65,10 +70,8 @@ std::vector<std::string> own_arguments() {
 // libtorch without OpenBLAS (MKL, CUDA builds) has no openblas_get_corename and is left alone.
 bool rerun_with_better_openblas_core() {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return false;
-  GetCorename get_corename = find_get_corename();
-  if (get_corename == nullptr) return false;
-  const char* current = get_corename();
-  if (current == nullptr) return false;
+  std::string current = active_openblas_core();
+  if (current.empty()) return false;
   std::optional<std::string> better = better_openblas_core(current, host_cpu_vector_support());
   if (!better) return false;
   std::vector<std::string> args = own_arguments();
@@ -78,7 +81,7 @@ bool rerun_with_better_openblas_core() {
   argv.push_back(nullptr);
   // Set before exec: the new process keeps it, and so does every process it starts.
   setenv("OPENBLAS_CORETYPE", better->c_str(), 1);
-  setenv("ASTFORGE_OPENBLAS_REPLACED", current, 1);
+  setenv("ASTFORGE_OPENBLAS_REPLACED", current.c_str(), 1);
   execv("/proc/self/exe", argv.data());
   unsetenv("OPENBLAS_CORETYPE");
   unsetenv("ASTFORGE_OPENBLAS_REPLACED");  // exec failed: go on with the slow kernels rather than not at all
@@ -88,12 +91,6 @@ bool rerun_with_better_openblas_core() {
 [[maybe_unused]] const bool kRerunChecked = rerun_with_better_openblas_core();
 
 }  // namespace
-
-std::string active_openblas_core() {
-  GetCorename get_corename = find_get_corename();
-  const char* name = get_corename != nullptr ? get_corename() : nullptr;
-  return name != nullptr ? name : "";
-}
 
 std::string replaced_openblas_core() {
   const char* replaced = std::getenv("ASTFORGE_OPENBLAS_REPLACED");
