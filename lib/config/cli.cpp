@@ -1,7 +1,9 @@
 #include "config/cli.h"
 
+#include <algorithm>
 #include <iostream>
 
+#include "config/read_trace.h"
 #include "config/table.h"
 #include "config/value_check.h"
 #include "core/error.h"
@@ -62,6 +64,15 @@ ToolCli::ToolCli(std::optional<Tool> tool, std::string name, std::string descrip
     }
     key_options_.push_back({f, opt, neg});
   }
+  // A removed key's flag still parses, so old scripts run; resolving it warns that the value is ignored.
+  for (const auto& gone : removed_keys()) {
+    if (!has_tool(gone.tools, *tool_)) continue;
+    std::string flag = gone.path.substr(gone.path.rfind('.') + 1);
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    CLI::Option* opt = app_.add_option("--" + flag)->description("Removed: " + gone.reason)->expected(1);
+    opt->group("removed");
+    removed_options_.push_back({&gone, opt});
+  }
 }
 
 std::optional<int> ToolCli::parse(int argc, const char* const* argv) {
@@ -100,6 +111,8 @@ ResolveInput ToolCli::resolve_input() const {
       in.flags.push_back({k.field->path, results.back(), typed});
     }
   }
+  for (const auto& [gone, option] : removed_options_)
+    if (option->count() > 0) in.flags.push_back({gone->path, option->results().back(), option->get_name()});
   return in;
 }
 
@@ -119,23 +132,28 @@ Resolved ToolCli::resolve(std::vector<std::string>* warnings) const {
   return r;
 }
 
-std::optional<Resolved> ToolCli::resolve_for_run() const {
-  std::vector<std::string> warnings;
-  Resolved resolved = resolve(&warnings);
+Resolved ToolCli::resolve_for_run() const {
+  Resolved resolved = resolve(&warnings_);
   apply_logging(resolved);
-  if (dry_run_) {
-    std::cout << dry_run_json(resolved, warnings).dump(2) << "\n";
-    return std::nullopt;
-  }
+  if (tool_) resolved.trace_reads_as(*tool_);
   return resolved;
 }
 
-json ToolCli::dry_run_json(const Resolved& resolved, const std::vector<std::string>& warnings) const {
-  std::vector<const Field*> keys = tool_ ? fields_for(*tool_) : std::vector<const Field*>{};
-  return {{"tool", name_},
-          {"settings", resolved.nested(keys)},
-          {"sources", resolved.origins_json(keys)},
-          {"warnings", warnings}};
+int ToolCli::print_dry_run(const Resolved& resolved, const json& settings) const {
+  json sources = json::object(), referenced = json::object();
+  for (const auto& [key, kind] : reads_so_far())
+    (kind == ReadKind::Direct ? sources : referenced)[key] = resolved.origin(key).describe();
+  json out = {{"tool", name_},
+              {"settings", settings},
+              {"sources", sources},
+              {"referenced", referenced},
+              {"warnings", warnings_}};
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+std::string ToolCli::run_config(const Resolved& resolved) const {
+  return resolved.run_config(warnings_).dump(2) + "\n";
 }
 
 void apply_logging(const Resolved& resolved) {

@@ -39,12 +39,17 @@ class ToolCli {
   bool dry_run() const { return dry_run_; }
   const std::vector<std::string>& config_files() const { return configs_; }
 
-  /// The common start of a tool: resolve (findings on stderr, errors thrown), apply run.log_level, and with
-  /// --dry-run print the effective settings. Returns nullopt when --dry-run has done the tool's job.
-  std::optional<Resolved> resolve_for_run() const;
+  /// The common start of a tool: resolve (findings on stderr, errors thrown), apply run.log_level, and trace
+  /// every key the tool's code reads from here on (config/read_trace.h).
+  Resolved resolve_for_run() const;
 
-  /// What --dry-run prints: the effective settings this tool would act on, with their sources.
-  nlohmann::json dry_run_json(const Resolved& resolved, const std::vector<std::string>& warnings) const;
+  /// What --dry-run prints, and returns the exit code: the settings the tool's consumers built from the
+  /// config (`settings`, the same structs a real run acts on), the source of every key they read
+  /// ("sources"), and of every key those values were built from by "${...}" references ("referenced").
+  int print_dry_run(const Resolved& resolved, const nlohmann::json& settings) const;
+
+  /// The text of run_config.json for this run: every value with its source, and resolve's warnings.
+  std::string run_config(const Resolved& resolved) const;
 
  private:
   struct KeyOption {
@@ -60,6 +65,8 @@ class ToolCli {
   std::vector<std::string> sets_;
   bool dry_run_ = false;
   std::vector<KeyOption> key_options_;
+  std::vector<std::pair<const RemovedKey*, CLI::Option*>> removed_options_;
+  mutable std::vector<std::string> warnings_;
 };
 
 /// Sets logging from the resolved run.log_level.

@@ -157,6 +157,12 @@ class Walker {
         read_extends(value_node, where);
         continue;
       }
+      if (const RemovedKey* gone = find_removed(path)) {
+        if (from_run_config_) continue;  // an older run_config.json lists every key it knew
+        findings_.warning("removed", path, where, "removed key: " + gone->reason).hint =
+            "delete it from the config: its value is ignored";
+        continue;
+      }
       std::string target = path;
       if (const Alias* alias = find_alias(path)) {
         findings_.warning("deprecated", path, where, "deprecated key").hint = "use " + alias->new_path;

@@ -90,6 +90,14 @@ struct Alias {
   std::string new_path;
 };
 
+/// A key that no longer exists: a config, --set or flag that still sets it gets a warning with the reason
+/// (and what to use instead), and the value is ignored.
+struct RemovedKey {
+  std::string path;
+  std::string reason;
+  ToolSet tools = 0;  // tools whose flag (kebab-case of the name) still answers, with the warning
+};
+
 /// A top-level section or a subsection, with what it is for.
 struct Section {
   std::string path;  // "training" or "training.lora"

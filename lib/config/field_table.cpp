@@ -87,9 +87,8 @@ std::vector<Section> build_sections() {
   };
 }
 
-std::vector<Field> build_fields() {
+std::vector<Field> run_keys() {
   return {
-      // ---------------------------------------------------------------- run
       Def("run.name", T::String, "gemma3-270m")
           .flag("run-name")
           .tools(SFT | DPO | REPORT)
@@ -124,8 +123,11 @@ std::vector<Field> build_fields() {
           .le(1024)
           .tools(MODEL_TOOLS)
           .doc("CPU threads for tensor math; 0 uses every core."),
+  };
+}
 
-      // ---------------------------------------------------------------- teacher
+std::vector<Field> teacher_keys() {
+  return {
       Def("teacher.model", T::String, "gpt-oss:120b")
           .env("LLM_MODEL")
           .tools(DS | EVAL)
@@ -169,8 +171,26 @@ std::vector<Field> build_fields() {
           .secret()
           .tools(DS | EVAL)
           .doc("API key given directly (prefer api_key_env). Redacted in everything written or printed."),
+      Def("teacher.num_ctx", T::Int, 16384)
+          .ge(256)
+          .le(1048576)
+          .tools(DS | EVAL)
+          .doc(
+              "Context window Ollama gives each request (options.num_ctx): its own default of 2048 silently "
+              "cuts a long prompt (a schema and its instructions take 2-4k tokens). Lower it on a small GPU. "
+              "Sent with the ollama protocol; an OpenAI-compatible server sizes its context itself."),
+      Def("teacher.num_predict", T::Int, 4096)
+          .ge(16)
+          .le(1048576)
+          .tools(DS | EVAL)
+          .doc("Most tokens the teacher may write in one answer (options.num_predict; max_tokens with "
+               "openai). "
+               "An answer cut at this limit is retried."),
+  };
+}
 
-      // ---------------------------------------------------------------- teacher_sim
+std::vector<Field> teacher_sim_keys() {
+  return {
       Def("teacher_sim.bind", T::String, "127.0.0.1")
           .tools(SIM)
           .doc("Address teacher-sim listens on (loopback only by default)."),
@@ -201,13 +221,22 @@ std::vector<Field> build_fields() {
           .le(1)
           .tools(SIM)
           .doc("Fault injection: share of connections closed mid-answer."),
+      Def("teacher_sim.invalid_rate", T::Float, 0.0)
+          .ge(0)
+          .le(1)
+          .tools(SIM)
+          .doc("Fault injection: share of first AST answers given a key the schema does not allow (a "
+               "correction request is answered right): the negatives of dataset_generation.include_invalid."),
       Def("teacher_sim.delay_ms", T::Int, 0)
           .ge(0)
           .le(600000)
           .tools(SIM)
           .doc("Fault injection: milliseconds added to every answer."),
+  };
+}
 
-      // ---------------------------------------------------------------- dataset_generation
+std::vector<Field> dataset_keys() {
+  return {
       Def("dataset_generation.prompts_path", T::Path, "data/domain_prompts.jsonl")
           .flag_alias("prompts")
           .tools(DS)
@@ -265,7 +294,12 @@ std::vector<Field> build_fields() {
           .doc("Share of rows of the other schemas also held out for the eval set."),
       Def("dataset_generation.include_invalid", T::Bool, true)
           .tools(DS)
-          .doc("Keep invalid rows (with their errors) as negatives in the SFT corpus."),
+          .doc("Keep the teacher's schema-invalid answers as negatives. They are never SFT targets: the "
+               "teacher "
+               "is shown the validator's errors and asked once more, and each failed answer it corrected "
+               "becomes a DPO pair (the corrected AST chosen, the failed one rejected, with its errors) in "
+               "negative_pairs_out, which pairs-build adds to the student's pairs. false: negatives are "
+               "dropped (the file is written empty)."),
       Def("dataset_generation.max_samples", T::Int, nullptr)
           .nullable()
           .ge(1)
@@ -300,11 +334,137 @@ std::vector<Field> build_fields() {
       Def("dataset_generation.eval_set_out", T::Path, "${run.output_root}/d_05_eval_set.jsonl")
           .tools(DS)
           .doc("Held-out eval set."),
+      Def("dataset_generation.negative_pairs_out", T::Path, "${run.output_root}/d_06_negative_pairs.jsonl")
+          .tools(DS)
+          .doc("The dataset's negatives as preference pairs (prompt, chosen, rejected, rejected_errors): see "
+               "include_invalid."),
       Def("dataset_generation.pretty_dir", T::Path, "${run.output_root}/pretty")
           .tools(DS)
           .doc("Prettified copies of the outputs, for reading."),
+  };
+}
 
-      // ---------------------------------------------------------------- training
+// What differs between the two sections that run the training loop: train-sft's training.* and train-dpo's
+// alignment.*. The keys themselves are declared once, by loop_keys().
+struct LoopSection {
+  std::string section;  // "training" or "alignment"
+  ToolSet tools;
+  std::string unit;  // what a batch holds: "examples" or "pairs"
+  json batch_size, grad_accum, learning_rate, lr_scheduler_type, weight_decay, adam_beta1, adam_beta2,
+      adam_epsilon, max_grad_norm, max_steps, num_epochs, save_steps, gradient_checkpointing;
+};
+
+// The 25 loop and optimizer keys train-sft and train-dpo share (lib/train/loop_config.cpp reads them for
+// either section).
+std::vector<Field> loop_keys(const LoopSection& s) {
+  auto key = [&](const char* name) { return s.section + "." + name; };
+  const std::vector<std::string> schedules = {"linear", "cosine", "constant", "constant_with_warmup"};
+  return {
+      Def(key("max_seq_length"), T::Int, 32768)
+          .ge(16)
+          .le(1048576)
+          .tools(s.tools)
+          .doc("Token budget of one example (prompt + completion); " + s.unit +
+               " whose completion would be cut are dropped and counted."),
+      Def(key("batch_size"), T::Int, s.batch_size)
+          .ge(1)
+          .le(65536)
+          .tools(s.tools)
+          .doc("The " + s.unit + " of one micro-batch (per device)."),
+      Def(key("grad_accum"), T::Int, s.grad_accum)
+          .ge(1)
+          .le(65536)
+          .tools(s.tools)
+          .doc("Micro-batches per optimizer step; effective batch = batch_size x grad_accum (x ranks)."),
+      Def(key("learning_rate"), T::Float, s.learning_rate)
+          .gt(0)
+          .le(1)
+          .tools(s.tools)
+          .doc("Peak learning rate."),
+      Def(key("lr_scheduler_type"), T::Enum, s.lr_scheduler_type)
+          .choices(schedules)
+          .tools(s.tools)
+          .doc("Learning-rate schedule after warmup."),
+      Def(key("warmup_steps"), T::Int, 50)
+          .ge(0)
+          .tools(s.tools)
+          .doc("Linear warmup steps. Setting warmup_ratio instead turns this default off."),
+      Def(key("warmup_ratio"), T::Float, 0.0)
+          .ge(0)
+          .le(1)
+          .tools(s.tools)
+          .doc("Warmup as a share of the total steps (instead of warmup_steps)."),
+      Def(key("weight_decay"), T::Float, s.weight_decay)
+          .ge(0)
+          .le(10)
+          .tools(s.tools)
+          .doc("AdamW weight decay (not applied to norms and biases)."),
+      Def(key("adam_beta1"), T::Float, s.adam_beta1).ge(0).lt(1).tools(s.tools).doc("AdamW beta1."),
+      Def(key("adam_beta2"), T::Float, s.adam_beta2).ge(0).lt(1).tools(s.tools).doc("AdamW beta2."),
+      Def(key("adam_epsilon"), T::Float, s.adam_epsilon).gt(0).le(1).tools(s.tools).doc("AdamW epsilon."),
+      Def(key("max_grad_norm"), T::Float, s.max_grad_norm)
+          .nullable()
+          .gt(0)
+          .tools(s.tools)
+          .doc("Clip the global gradient norm to this; null: no clipping."),
+      Def(key("max_steps"), T::Int, s.max_steps)
+          .nullable()
+          .ge(1)
+          .tools(s.tools)
+          .doc("Optimizer steps to train (takes precedence over num_epochs). Setting num_epochs alone turns "
+               "this default off; null trains by epochs."),
+      Def(key("num_epochs"), T::Float, s.num_epochs)
+          .gt(0)
+          .le(100000)
+          .tools(s.tools)
+          .doc("Passes over the " + s.unit + "; used only when max_steps is null."),
+      Def(key("logging_steps"), T::Int, 10).ge(1).tools(s.tools).doc("Write a metrics line every N steps."),
+      Def(key("save_steps"), T::Int, s.save_steps)
+          .ge(1)
+          .tools(s.tools)
+          .doc("Save a checkpoint every N steps."),
+      Def(key("save_total_limit"), T::Int, 3)
+          .nullable()
+          .ge(1)
+          .tools(s.tools)
+          .doc("Checkpoints kept (the best and the latest are never deleted); null keeps all."),
+      Def(key("resume_from_checkpoint"), T::String, nullptr)
+          .nullable()
+          .tools(s.tools)
+          .doc("\"latest\" resumes from the newest valid checkpoint-* in the output folder; a path pins one; "
+               "null starts fresh."),
+      Def(key("gradient_checkpointing"), T::Bool, s.gradient_checkpointing)
+          .tools(s.tools)
+          .doc("Recompute each layer's activations in backward: less memory, more compute, the same "
+               "gradients. train-sft and train-dpo say at the end how many layer forwards they recomputed."),
+      Def(key("shared_prefix"), T::Bool, false)
+          .tools(s.tools)
+          .doc("Batch " + s.unit +
+               " of one schema together and run the prompt start they share (the schema) once per batch: "
+               "several times faster when the schema is most of the prompt. The loss is the plain batch's; "
+               "gradient checkpointing does not apply to such batches."),
+      Def(key("bf16"), T::Bool, true)
+          .tools(s.tools)
+          .doc("bfloat16 autocast (CPU where supported, and CUDA)."),
+      Def(key("fp16"), T::Bool, false).tools(s.tools).doc("float16 autocast with loss scaling (CUDA only)."),
+      Def(key("nonfinite_patience"), T::Int, 5)
+          .ge(1)
+          .tools(s.tools)
+          .doc("Steps with a non-finite loss or gradient are skipped; after this many in a row the run "
+               "stops with a checkpoint."),
+      Def(key("load_in_4bit"), T::Bool, false)
+          .tools(s.tools)
+          .doc("Load the base weights quantized to 4 bits.")
+          .not_yet({"*"}, "4-bit base weights need quantized kernels astforge does not have yet; use bf16"),
+      Def(key("load_in_8bit"), T::Bool, false)
+          .tools(s.tools)
+          .doc("Load the base weights quantized to 8 bits.")
+          .not_yet({"*"}, "8-bit base weights need quantized kernels astforge does not have yet; use bf16"),
+  };
+}
+
+std::vector<Field> training_keys() {
+  return {
       Def("training.training_corpus", T::Path, "${dataset_generation.training_corpus_out}")
           .tools(SFT)
           .doc("The SFT corpus (prompt + completion rows)."),
@@ -320,64 +480,11 @@ std::vector<Field> build_fields() {
           .ge(1)
           .tools(SFT)
           .doc("Load at most N training rows; null: all."),
-      Def("training.max_seq_length", T::Int, 32768)
-          .ge(16)
-          .le(1048576)
-          .tools(SFT)
-          .doc("Token budget per example; rows whose completion would be cut are dropped and counted."),
-      Def("training.batch_size", T::Int, 4)
-          .ge(1)
-          .le(65536)
-          .tools(SFT)
-          .doc("Examples per micro-batch (per device)."),
       Def("training.eval_batch_size", T::Int, nullptr)
           .nullable()
           .ge(1)
           .tools(SFT)
           .doc("Examples per eval batch; null: batch_size."),
-      Def("training.grad_accum", T::Int, 4)
-          .ge(1)
-          .le(65536)
-          .tools(SFT)
-          .doc("Micro-batches per optimizer step; effective batch = batch_size x grad_accum."),
-      Def("training.learning_rate", T::Float, 5e-5).gt(0).le(1).tools(SFT).doc("Peak learning rate."),
-      Def("training.lr_scheduler_type", T::Enum, "linear")
-          .choices({"linear", "cosine", "constant", "constant_with_warmup"})
-          .tools(SFT)
-          .doc("Learning-rate schedule after warmup."),
-      Def("training.warmup_steps", T::Int, 50)
-          .ge(0)
-          .tools(SFT)
-          .doc("Linear warmup steps. Setting warmup_ratio instead turns this default off."),
-      Def("training.warmup_ratio", T::Float, 0.0)
-          .ge(0)
-          .le(1)
-          .tools(SFT)
-          .doc("Warmup as a share of the total steps (instead of warmup_steps)."),
-      Def("training.weight_decay", T::Float, 0.01)
-          .ge(0)
-          .le(10)
-          .tools(SFT)
-          .doc("AdamW weight decay (not applied to norms and biases)."),
-      Def("training.adam_beta1", T::Float, 0.9).ge(0).lt(1).tools(SFT).doc("AdamW beta1."),
-      Def("training.adam_beta2", T::Float, 0.999).ge(0).lt(1).tools(SFT).doc("AdamW beta2."),
-      Def("training.adam_epsilon", T::Float, 1e-8).gt(0).le(1).tools(SFT).doc("AdamW epsilon."),
-      Def("training.max_grad_norm", T::Float, 1.0)
-          .nullable()
-          .gt(0)
-          .tools(SFT)
-          .doc("Clip the global gradient norm to this; null: no clipping."),
-      Def("training.max_steps", T::Int, 3000)
-          .nullable()
-          .ge(1)
-          .tools(SFT)
-          .doc("Optimizer steps to train (takes precedence over num_epochs). Setting num_epochs alone turns "
-               "this default off; null trains by epochs."),
-      Def("training.num_epochs", T::Float, 20.0)
-          .gt(0)
-          .le(100000)
-          .tools(SFT)
-          .doc("Passes over the data; used only when max_steps is null."),
       Def("training.val_split", T::Float, 0.05)
           .ge(0)
           .lt(1)
@@ -389,21 +496,6 @@ std::vector<Field> build_fields() {
           .tools(SFT)
           .doc("Cap on the eval split size; null: no cap."),
       Def("training.eval_steps", T::Int, 50).ge(1).tools(SFT).doc("Evaluate every N steps."),
-      Def("training.eval_accumulation_steps", T::Int, 2)
-          .ge(1)
-          .tools(SFT)
-          .doc("Eval micro-batches accumulated before results are gathered (bounds eval memory). astforge's "
-               "evaluation keeps only each batch's summed loss, so its memory is one batch's at any value."),
-      Def("training.logging_steps", T::Int, 10)
-          .ge(1)
-          .tools(SFT)
-          .doc("Write a training_metrics.jsonl line every N steps."),
-      Def("training.save_steps", T::Int, 200).ge(1).tools(SFT).doc("Save a checkpoint every N steps."),
-      Def("training.save_total_limit", T::Int, 3)
-          .nullable()
-          .ge(1)
-          .tools(SFT)
-          .doc("Checkpoints kept (the best and the latest are never deleted); null keeps all."),
       Def("training.early_stop_min_delta", T::Float, 0.002)
           .ge(0)
           .tools(SFT)
@@ -419,19 +511,9 @@ std::vector<Field> build_fields() {
           .choices({"eval_loss", "loss"})
           .tools(SFT)
           .doc("Metric that picks the best checkpoint (lower is better)."),
-      Def("training.resume_from_checkpoint", T::String, nullptr)
-          .nullable()
-          .tools(SFT)
-          .doc("\"latest\" resumes from the newest valid checkpoint-* in output_dir; a path pins one; "
-               "null starts fresh."),
       Def("training.group_by_length", T::Bool, false)
           .tools(SFT)
           .doc("Batch examples of similar length together (less padding)."),
-      Def("training.shared_prefix", T::Bool, false)
-          .tools(SFT)
-          .doc("Batch rows of one schema together and run the prompt start they share (the schema) once per "
-               "batch: several times faster when the schema is most of the prompt. The rows see the same "
-               "tokens, so the loss is the same; gradient checkpointing does not apply to such batches."),
       Def("training.label_smoothing", T::Float, 0.0)
           .ge(0)
           .lt(1)
@@ -443,26 +525,6 @@ std::vector<Field> build_fields() {
           .le(100)
           .tools(SFT)
           .doc("NEFTune: uniform noise of this scale added to embeddings while training; null: off."),
-      Def("training.gradient_checkpointing", T::Bool, false)
-          .tools(SFT)
-          .doc("Recompute activations in backward: less memory, more compute."),
-      Def("training.bf16", T::Bool, true)
-          .tools(SFT)
-          .doc("bfloat16 autocast (CPU where supported, and CUDA)."),
-      Def("training.fp16", T::Bool, false).tools(SFT).doc("float16 autocast with loss scaling (CUDA only)."),
-      Def("training.nonfinite_patience", T::Int, 5)
-          .ge(1)
-          .tools(SFT)
-          .doc("Steps with a non-finite loss or gradient are skipped; after this many in a row the run "
-               "stops with a checkpoint."),
-      Def("training.load_in_4bit", T::Bool, false)
-          .tools(SFT)
-          .doc("Load the base weights quantized to 4 bits.")
-          .not_yet({"*"}, "4-bit base weights need quantized kernels astforge does not have yet; use bf16"),
-      Def("training.load_in_8bit", T::Bool, false)
-          .tools(SFT)
-          .doc("Load the base weights quantized to 8 bits.")
-          .not_yet({"*"}, "8-bit base weights need quantized kernels astforge does not have yet; use bf16"),
       Def("training.push_to_hub", T::Bool, false)
           .tools(SFT)
           .doc("Upload checkpoint-final to the Hugging Face Hub.")
@@ -478,8 +540,11 @@ std::vector<Field> build_fields() {
           .tools(SFT)
           .doc("Hub access token (secret).")
           .not_yet({"*"}, "pushing to the Hugging Face Hub is not built"),
+  };
+}
 
-      // ---------------------------------------------------------------- training.lora
+std::vector<Field> lora_keys() {
+  return {
       Def("training.lora.enabled", T::Bool, true)
           .tools(SFT)
           .doc("Train a LoRA adapter; false fine-tunes every weight (sensible for the scratch student)."),
@@ -496,7 +561,9 @@ std::vector<Field> build_fields() {
       Def("training.lora.bias", T::Enum, "none")
           .choices({"none", "all", "lora_only"})
           .tools(SFT)
-          .doc("Which biases train (PEFT semantics)."),
+          .doc("Which biases train (PEFT semantics): all, or those of adapted layers (lora_only). A base "
+               "model "
+               "without bias terms (Gemma 3: attention_bias false) refuses anything but none."),
       Def("training.lora.target_modules", T::EnumList,
           json::array({"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}))
           .choices(kLoraTargets)
@@ -520,8 +587,11 @@ std::vector<Field> build_fields() {
           .tools(SFT)
           .doc("PEFT's flag for layers that store weights as (in, out).")
           .invalid({true}, "fan_in_fan_out is for Conv1D layers (GPT-2); Gemma 3 uses Linear layers"),
+  };
+}
 
-      // ---------------------------------------------------------------- training.scratch
+std::vector<Field> scratch_keys() {
+  return {
       Def("training.scratch.vocab_size", T::Int, 4096)
           .ge(260)
           .le(262144)
@@ -555,8 +625,17 @@ std::vector<Field> build_fields() {
           .le(256)
           .tools(SFT)
           .doc("Every Nth layer attends globally, the others through the sliding window (Gemma 3: 6)."),
+      Def("training.scratch.dir", T::Path, "${training.output_dir}/scratch-base")
+          .tools(SFT | EVAL | DPO | PREDICT)
+          .doc(
+              "Folder of the scratch student: train-sft builds it there (tokenizer and initial weights) when "
+              "training.base_model is \"scratch\", and the other tools load it from there when their base "
+              "model is \"scratch\"."),
+  };
+}
 
-      // ---------------------------------------------------------------- evaluation
+std::vector<Field> evaluation_keys() {
+  return {
       Def("evaluation.base_model", T::String, "${training.base_model}")
           .tools(EVAL)
           .doc("The student's base model folder, or \"scratch\" (the scratch student under "
@@ -572,6 +651,9 @@ std::vector<Field> build_fields() {
       Def("evaluation.dataset", T::Path, "${dataset_generation.eval_set_out}")
           .tools(EVAL)
           .doc("Rows to evaluate (d_05 eval set; d_03-style rows work too)."),
+      Def("evaluation.schemas", T::Path, "${dataset_generation.final_schemas_out}")
+          .tools(EVAL)
+          .doc("The JSON Schemas of the rows to evaluate (d_02): each row names its schema by schema_id."),
       Def("evaluation.out_dir", T::Path, "${run.output_root}/student_runs/eval")
           .tools(EVAL)
           .doc("Directory of the evaluation outputs."),
@@ -654,8 +736,11 @@ std::vector<Field> build_fields() {
       Def("evaluation.resume", T::Bool, true)
           .tools(EVAL)
           .doc("Continue from the checkpoint when one exists."),
+  };
+}
 
-      // ---------------------------------------------------------------- predict
+std::vector<Field> predict_keys() {
+  return {
       Def("predict.model", T::String, "${training.base_model}")
           .tools(PREDICT)
           .doc("Base model folder (or the merged/full checkpoint)."),
@@ -667,14 +752,25 @@ std::vector<Field> build_fields() {
           .tools(PREDICT)
           .doc("JSONL rows with schema and query (or a raw prompt); - reads stdin."),
       Def("predict.output", T::Path, "-").tools(PREDICT).doc("Where predictions go; - writes stdout."),
+  };
+}
 
-      // ---------------------------------------------------------------- alignment
+std::vector<Field> alignment_keys() {
+  return {
       Def("alignment.eval_results", T::Path, "${evaluation.eval_results}")
           .tools(PAIRS)
           .doc("Evaluation records with teacher verdicts (eval-teacher run with a teacher)."),
       Def("alignment.eval_summary", T::Path, "${evaluation.eval_summary}")
           .tools(PAIRS)
-          .doc("Summary next to eval_results; checked to confirm the teacher judged the run."),
+          .doc("The summary eval-teacher wrote beside eval_results. pairs-build refuses to build pairs when "
+               "it "
+               "is missing, says the teacher did not judge the run (--no-judge), or does not describe "
+               "eval_results (another file, or another number of records)."),
+      Def("alignment.negative_pairs", T::Path, "${dataset_generation.negative_pairs_out}")
+          .nullable()
+          .tools(PAIRS)
+          .doc("Preference pairs made from the dataset's negatives (ds-build corpus, include_invalid), added "
+               "after the evaluation's pairs when the file exists; null: none."),
       Def("alignment.pairs_out", T::Path, "${run.output_root}/student_runs/alignment/dpo_pairs.jsonl")
           .flag_alias("pairs")
           .tools(PAIRS | DPO)
@@ -696,74 +792,6 @@ std::vector<Field> build_fields() {
       Def("alignment.base_model", T::String, "${training.base_model}")
           .tools(DPO)
           .doc("Base model the adapter was trained on."),
-      Def("alignment.max_seq_length", T::Int, 32768)
-          .ge(16)
-          .le(1048576)
-          .tools(DPO)
-          .doc("Token budget of prompt + completion."),
-      Def("alignment.batch_size", T::Int, 2).ge(1).le(65536).tools(DPO).doc("Pairs per micro-batch."),
-      Def("alignment.grad_accum", T::Int, 8)
-          .ge(1)
-          .le(65536)
-          .tools(DPO)
-          .doc("Micro-batches per optimizer step."),
-      Def("alignment.learning_rate", T::Float, 5e-6).gt(0).le(1).tools(DPO).doc("Peak learning rate."),
-      Def("alignment.lr_scheduler_type", T::Enum, "${training.lr_scheduler_type}")
-          .choices({"linear", "cosine", "constant", "constant_with_warmup"})
-          .tools(DPO)
-          .doc("Learning-rate schedule after warmup."),
-      Def("alignment.warmup_steps", T::Int, 50).ge(0).tools(DPO).doc("Linear warmup steps."),
-      Def("alignment.warmup_ratio", T::Float, 0.0)
-          .ge(0)
-          .le(1)
-          .tools(DPO)
-          .doc("Warmup as a share of the total steps (instead of warmup_steps)."),
-      Def("alignment.weight_decay", T::Float, "${training.weight_decay}")
-          .ge(0)
-          .le(10)
-          .tools(DPO)
-          .doc("AdamW weight decay."),
-      Def("alignment.adam_beta1", T::Float, "${training.adam_beta1}")
-          .ge(0)
-          .lt(1)
-          .tools(DPO)
-          .doc("AdamW beta1."),
-      Def("alignment.adam_beta2", T::Float, "${training.adam_beta2}")
-          .ge(0)
-          .lt(1)
-          .tools(DPO)
-          .doc("AdamW beta2."),
-      Def("alignment.adam_epsilon", T::Float, "${training.adam_epsilon}")
-          .gt(0)
-          .le(1)
-          .tools(DPO)
-          .doc("AdamW epsilon."),
-      Def("alignment.max_grad_norm", T::Float, "${training.max_grad_norm}")
-          .nullable()
-          .gt(0)
-          .tools(DPO)
-          .doc("Gradient clipping; null: none."),
-      Def("alignment.max_steps", T::Int, 500)
-          .nullable()
-          .ge(1)
-          .tools(DPO)
-          .doc("Optimizer steps (takes precedence over num_epochs)."),
-      Def("alignment.num_epochs", T::Float, 1.0)
-          .gt(0)
-          .le(100000)
-          .tools(DPO)
-          .doc("Passes over the pairs; used only when max_steps is null."),
-      Def("alignment.logging_steps", T::Int, 10).ge(1).tools(DPO).doc("Log every N steps."),
-      Def("alignment.save_steps", T::Int, 100).ge(1).tools(DPO).doc("Checkpoint every N steps."),
-      Def("alignment.save_total_limit", T::Int, 3)
-          .nullable()
-          .ge(1)
-          .tools(DPO)
-          .doc("Checkpoints kept; null keeps all."),
-      Def("alignment.resume_from_checkpoint", T::String, nullptr)
-          .nullable()
-          .tools(DPO)
-          .doc("\"latest\", a checkpoint path, or null to start fresh."),
       Def("alignment.beta", T::Float, 0.1)
           .gt(0)
           .le(100)
@@ -788,21 +816,11 @@ std::vector<Field> build_fields() {
               "RPO: adds rpo_alpha x the chosen answers' negative log-likelihood (mean per token) to the DPO "
               "loss, so the chosen answers' probability cannot fall while the margin grows; null: plain "
               "DPO."),
-      Def("alignment.gradient_checkpointing", T::Bool, "${training.gradient_checkpointing}")
-          .tools(DPO)
-          .doc("Recompute activations in backward."),
-      Def("alignment.shared_prefix", T::Bool, false)
-          .tools(DPO)
-          .doc("Batch pairs of one schema together and run the prompt start they share (the schema) once per "
-               "batch, as training.shared_prefix does for SFT."),
-      Def("alignment.bf16", T::Bool, true).tools(DPO).doc("bfloat16 autocast."),
-      Def("alignment.fp16", T::Bool, false).tools(DPO).doc("float16 autocast (CUDA only)."),
-      Def("alignment.load_in_4bit", T::Bool, false)
-          .tools(DPO)
-          .doc("Load the base weights quantized to 4 bits.")
-          .not_yet({"*"}, "4-bit base weights need quantized kernels astforge does not have yet; use bf16"),
+  };
+}
 
-      // ---------------------------------------------------------------- report
+std::vector<Field> report_keys() {
+  return {
       Def("report.out_dir", T::Path, "${run.output_root}/reports/${run.name}")
           .tools(REPORT)
           .doc("Where report.md, alignment_report.md and the plots go."),
@@ -833,6 +851,44 @@ std::vector<Field> build_fields() {
   };
 }
 
+std::vector<Field> build_fields() {
+  // train-sft's loop: the release defaults of seeds/004.
+  const LoopSection training_loop{"training", SFT,   "examples", 4,   4,    5e-5, "linear", 0.01,
+                                  0.9,        0.999, 1e-8,       1.0, 3000, 20.0, 200,      false};
+  // train-dpo's loop: its own batch, rate and length; the optimizer settings follow train-sft's.
+  const LoopSection alignment_loop{"alignment",
+                                   DPO,
+                                   "pairs",
+                                   2,
+                                   8,
+                                   5e-6,
+                                   "${training.lr_scheduler_type}",
+                                   "${training.weight_decay}",
+                                   "${training.adam_beta1}",
+                                   "${training.adam_beta2}",
+                                   "${training.adam_epsilon}",
+                                   "${training.max_grad_norm}",
+                                   500,
+                                   1.0,
+                                   100,
+                                   "${training.gradient_checkpointing}"};
+  std::vector<Field> all;
+  for (const auto& part : {run_keys(), teacher_keys(), teacher_sim_keys(), dataset_keys(), training_keys(),
+                           loop_keys(training_loop), lora_keys(), scratch_keys(), evaluation_keys(),
+                           predict_keys(), alignment_keys(), loop_keys(alignment_loop), report_keys()})
+    all.insert(all.end(), part.begin(), part.end());
+  return all;
+}
+
+std::vector<RemovedKey> build_removed() {
+  return {
+      {"training.eval_accumulation_steps",
+       "astforge's evaluation keeps only each batch's summed loss, so its memory is one eval batch's at any "
+       "setting (Hugging Face's Trainer used it to move accumulated predictions off the GPU); bound eval "
+       "memory with training.eval_batch_size",
+       SFT},
+  };
+}
 std::vector<Alias> build_aliases() {
   return {
       {"training.seed", "run.seed"},
@@ -911,6 +967,17 @@ const Field* find_field(std::string_view path) {
   }();
   auto it = index.find(path);
   return it == index.end() ? nullptr : it->second;
+}
+
+const std::vector<RemovedKey>& removed_keys() {
+  static const std::vector<RemovedKey> all = build_removed();
+  return all;
+}
+
+const RemovedKey* find_removed(std::string_view path) {
+  for (const auto& r : removed_keys())
+    if (r.path == path) return &r;
+  return nullptr;
 }
 
 const Alias* find_alias(std::string_view path) {

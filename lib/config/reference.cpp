@@ -68,6 +68,9 @@ std::string reference_markdown() {
   md << "## Renamed keys\n\nThese old spellings still work and print a deprecation warning.\n\n"
      << "| old key | use instead |\n| --- | --- |\n";
   for (const auto& a : aliases()) md << "| " << code(a.old_path) << " | " << code(a.new_path) << " |\n";
+  md << "\n## Removed keys\n\nA config, `--set` or flag that still sets one of these gets a warning and the "
+     << "value is ignored.\n\n| key | why, and what to use instead |\n| --- | --- |\n";
+  for (const auto& r : removed_keys()) md << "| " << code(r.path) << " | " << cell(r.reason) << " |\n";
   for (const auto& s : sections()) {
     md << "\n## " << code(s.path) << "\n\n"
        << s.description << "\n\n"

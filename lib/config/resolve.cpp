@@ -6,6 +6,7 @@
 #include <set>
 
 #include "config/config_file.h"
+#include "config/read_trace.h"
 #include "config/rules.h"
 #include "config/table.h"
 #include "config/value_check.h"
@@ -154,7 +155,40 @@ void load_with_extends(const std::string& path, Findings& findings, std::vector<
 const json& Resolved::get(const std::string& key) const {
   auto it = values.find(key);
   if (it == values.end()) throw std::out_of_range("config key not in the field table: " + key);
+  if (reader_) note_read(key);
   return it->second;
+}
+
+void Resolved::trace_reads_as(Tool tool) {
+  reader_ = tool;
+}
+
+void Resolved::note_read(const std::string& key) const {
+  const Field* f = find_field(key);
+  if (f == nullptr || !has_tool(f->consumers, *reader_))
+    throw std::logic_error(
+        std::string(tool_name(*reader_)) + " read " + key +
+        ", which the field table does not list it as consuming (lib/config/field_table.cpp)");
+  const std::string tool(tool_name(*reader_));
+  config::note_read(tool, key, ReadKind::Direct);
+  // The keys a value was interpolated from reached the code through it.
+  std::vector<std::string> pending = {key};
+  std::set<std::string> seen;
+  while (!pending.empty()) {
+    std::string k = pending.back();
+    pending.pop_back();
+    auto o = origins.find(k);
+    if (o == origins.end()) continue;
+    const std::string& text = o->second.template_text;
+    for (size_t open = text.find("${"); open != std::string::npos; open = text.find("${", open + 2)) {
+      size_t close = text.find('}', open);
+      if (close == std::string::npos) break;
+      std::string ref = text.substr(open + 2, close - open - 2);
+      if (!seen.insert(ref).second) continue;
+      config::note_read(tool, ref, ReadKind::Reference);
+      pending.push_back(ref);
+    }
+  }
 }
 
 const Origin& Resolved::origin(const std::string& key) const {
@@ -185,7 +219,7 @@ json Resolved::nested(const std::vector<const Field*>& keys) const {
       std::replace(p.begin(), p.end(), '.', '/');
       return p;
     }());
-    out[ptr] = shown_value(f, get(f.path));
+    out[ptr] = shown_value(f, values.at(f.path));
   };
   if (keys.empty()) {
     for (const auto& f : fields()) add(f);
@@ -249,6 +283,11 @@ Resolved resolve(const ResolveInput& input, Findings& findings) {
       continue;
     }
     std::string key = s.substr(0, eq);
+    if (const RemovedKey* gone = find_removed(key)) {
+      findings.warning("removed", key, where, "removed key: " + gone->reason).hint =
+          "drop this --set: its value is ignored";
+      continue;
+    }
     if (const Alias* alias = find_alias(key)) {
       findings.warning("deprecated", key, where, "deprecated key").hint = "use " + alias->new_path;
       key = alias->new_path;
@@ -264,6 +303,11 @@ Resolved resolve(const ResolveInput& input, Findings& findings) {
   }
 
   for (const auto& fv : input.flags) {
+    if (const RemovedKey* gone = find_removed(fv.key)) {
+      findings.warning("removed", fv.key, Origin::flag(fv.flag), "removed key: " + gone->reason).hint =
+          "drop " + fv.flag + ": its value is ignored";
+      continue;
+    }
     const Field* f = find_field(fv.key);
     if (!f) throw std::logic_error("flag bound to unknown key " + fv.key);
     resolver.apply(*f, parse_text_value(*f, fv.text), Origin::flag(fv.flag));

@@ -52,8 +52,19 @@ class Resolved {
   /// True when the key was set by the user (file, env or flag), not left at (or derived from) its default.
   bool is_explicit(const std::string& key) const;
 
+  /// From now on every get() is `tool`'s read: recorded in the read trace (config/read_trace.h) with the keys
+  /// its value was built from, and a read of a key the field table does not list `tool` as consuming throws
+  /// std::logic_error (a programming error: declare the consumer in the table).
+  void trace_reads_as(Tool tool);
+  /// The tool whose reads are traced, if any.
+  std::optional<Tool> reader() const { return reader_; }
+
   std::map<std::string, nlohmann::json> values;
   std::map<std::string, Origin> origins;
+
+ private:
+  void note_read(const std::string& key) const;
+  std::optional<Tool> reader_;
 };
 
 /// A value as shown to people: "<redacted>" for a non-null secret.

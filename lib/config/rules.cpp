@@ -82,8 +82,7 @@ bool set_since(const Resolved& r, const std::string& key, const std::string& oth
 void check_training(const Resolved& r, Findings& out) {
   const bool no_eval = num(r, "training.val_split") == 0;
   if (no_eval) {
-    for (const char* k : {"training.eval_steps", "training.eval_max_samples",
-                          "training.eval_accumulation_steps", "training.eval_batch_size"}) {
+    for (const char* k : {"training.eval_steps", "training.eval_max_samples", "training.eval_batch_size"}) {
       if (set_since(r, k, "training.val_split")) {
         out.error("cross_field", k, r.origin(k),
                   "has no effect: training.val_split is 0, so nothing is evaluated")

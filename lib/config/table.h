@@ -21,6 +21,10 @@ const Field* find_field(std::string_view path);
 const std::vector<Alias>& aliases();
 /// The alias whose old spelling is `path`, or nullptr.
 const Alias* find_alias(std::string_view path);
+/// Every removed key.
+const std::vector<RemovedKey>& removed_keys();
+/// The removed key at `path`, or nullptr.
+const RemovedKey* find_removed(std::string_view path);
 /// Sections and subsections, in order.
 const std::vector<Section>& sections();
 /// True when `path` names a section or subsection ("training", "training.lora").

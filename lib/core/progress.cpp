@@ -17,6 +17,20 @@ ProgressMode parse_progress_mode(std::string_view name) {
   throw usage_error("unknown progress mode '" + std::string(name) + "'", "use one of: auto, bar, lines, off");
 }
 
+std::string_view progress_mode_name(ProgressMode mode) {
+  switch (mode) {
+    case ProgressMode::Auto:
+      return "auto";
+    case ProgressMode::Bar:
+      return "bar";
+    case ProgressMode::Lines:
+      return "lines";
+    case ProgressMode::Off:
+      return "off";
+  }
+  return "auto";
+}
+
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "?";
   auto total = static_cast<long long>(std::llround(seconds));

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace af {
 
@@ -14,6 +15,14 @@ enum class ProgressMode { Auto, Bar, Lines, Off };
 
 /// Parses "auto", "bar", "lines" or "off".
 ProgressMode parse_progress_mode(std::string_view name);
+/// "auto", "bar", "lines" or "off".
+std::string_view progress_mode_name(ProgressMode mode);
+
+/// How a tool shows progress (run.progress, run.progress_interval).
+struct ProgressSettings {
+  ProgressMode mode = ProgressMode::Auto;
+  double interval_seconds = 10.0;  // between log lines when not drawing a bar
+};
 
 /// Formats seconds as M:SS or H:MM:SS ("?" when unknown or not finite).
 std::string format_duration(double seconds);
@@ -27,6 +36,8 @@ class Progress {
  public:
   Progress(std::string label, std::optional<uint64_t> total, ProgressMode mode = ProgressMode::Auto,
            double line_interval_seconds = 10.0, std::FILE* out = stderr);
+  Progress(std::string label, std::optional<uint64_t> total, const ProgressSettings& settings)
+      : Progress(std::move(label), total, settings.mode, settings.interval_seconds) {}
   ~Progress();
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;

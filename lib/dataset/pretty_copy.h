@@ -4,14 +4,11 @@
 #include <string>
 #include <vector>
 
-namespace af::config {
-class Resolved;
-}
-
 namespace af::dataset {
 
-/// Writes `rows` (the content of the JSONL file `output`) as one indented JSON array next to the others.
-void write_pretty_copy(const config::Resolved& cfg, const std::string& output,
+/// Writes `rows` (the content of the JSONL file `output`) as one indented JSON array in `pretty_dir`
+/// (dataset_generation.pretty_dir), named after `output`.
+void write_pretty_copy(const std::string& pretty_dir, const std::string& output,
                        const std::vector<nlohmann::json>& rows);
 
 }  // namespace af::dataset

@@ -69,6 +69,7 @@ void ResumableOutput::append(const json& row) {
 void ResumableOutput::commit() {
   writer_->flush();
   write_checkpoint(false, false);
+  log_debug("checkpoint: ", rows_, " rows of ", path_, " saved");
 }
 
 void ResumableOutput::finish() {

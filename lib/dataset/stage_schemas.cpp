@@ -1,6 +1,5 @@
 #include "dataset/stage_schemas.h"
 
-#include "config/resolve.h"
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -9,6 +8,7 @@
 #include "core/log.h"
 #include "dataset/pretty_copy.h"
 #include "dataset/schema_builder.h"
+#include "dataset/settings.h"
 #include "jsonschema/schema.h"
 
 namespace af::dataset {
@@ -18,20 +18,20 @@ using json = nlohmann::json;
 
 }  // namespace
 
-size_t run_schemas_stage(const config::Resolved& cfg) {
-  const std::string specs_path = cfg.get_string("dataset_generation.schema_specs_out");
-  const std::string out_path = cfg.get_string("dataset_generation.final_schemas_out");
-  const auto catalog = load_operator_catalog(cfg.get_string("dataset_generation.operator_catalog"));
-  const std::string template_path = cfg.get_string("dataset_generation.base_schema_template");
+size_t run_schemas_stage(const DatasetSettings& settings) {
+  const SchemasSettings& s = settings.schemas;
+  const std::string& specs_path = s.specs_path;
+  const std::string& out_path = s.out_path;
+  const auto catalog = load_operator_catalog(s.operator_catalog);
+  const std::string& template_path = s.base_schema_template;
   json base_template;
   try {
     base_template = parse_json_strict(read_file(template_path));
   } catch (const Error& e) {
     throw usage_error(template_path + ": " + e.what());
   }
-  OperatorSampling sampling{static_cast<int>(cfg.get_int("dataset_generation.min_operators")),
-                            static_cast<int>(cfg.get_int("dataset_generation.max_operators"))};
-  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
+  const OperatorSampling& sampling = s.sampling;
+  const uint64_t seed = settings.seed;
 
   // Every schema written must itself be valid JSON Schema 2020-12.
   const jsonschema::Schema meta =
@@ -53,7 +53,7 @@ size_t run_schemas_stage(const config::Resolved& cfg) {
   }
   if (rows.empty()) throw runtime_error(specs_path + ": no domain specs", "run `ds-build specs` first");
   write_jsonl_atomic(out_path, rows);
-  write_pretty_copy(cfg, out_path, rows);
+  write_pretty_copy(settings.pretty_dir, out_path, rows);
   log_info("wrote ", rows.size(), " schemas to ", out_path);
   return rows.size();
 }

@@ -3,13 +3,11 @@
 #pragma once
 #include <cstddef>
 
-namespace af::config {
-class Resolved;
-}
-
 namespace af::dataset {
 
-/// Runs the stage with the resolved dataset_generation.* settings; returns the number of schemas written.
-size_t run_schemas_stage(const config::Resolved& cfg);
+struct DatasetSettings;
+
+/// Runs the stage with ds-build's settings; returns the number of schemas written.
+size_t run_schemas_stage(const DatasetSettings& settings);
 
 }  // namespace af::dataset

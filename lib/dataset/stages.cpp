@@ -6,7 +6,6 @@
 #include <random>
 #include <set>
 
-#include "config/resolve.h"
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -21,6 +20,7 @@
 #include "dataset/pretty_copy.h"
 #include "dataset/query_kind.h"
 #include "dataset/resumable_output.h"
+#include "dataset/settings.h"
 #include "dataset/student_prompt.h"
 #include "jsonschema/schema.h"
 #include "teacher/client.h"
@@ -35,13 +35,8 @@ using json = nlohmann::json;
 constexpr int64_t kQueryChunk = 20;
 
 // Specs and samples are streamed to disk (and may be resumed): their pretty copy is made from the file.
-void write_pretty_from_file(const config::Resolved& cfg, const std::string& output) {
-  write_pretty_copy(cfg, output, read_jsonl(output));
-}
-
-Progress make_progress(const config::Resolved& cfg, const std::string& label, uint64_t total) {
-  return Progress(label, total, parse_progress_mode(cfg.get_string("run.progress")),
-                  cfg.get_double("run.progress_interval"));
+void write_pretty_from_file(const DatasetSettings& s, const std::string& output) {
+  write_pretty_copy(s.pretty_dir, output, read_jsonl(output));
 }
 
 json teacher_meta(const teacher::TeacherClient& t) {
@@ -63,6 +58,12 @@ std::string normalized_text(const std::string& s) {
   return out;
 }
 
+json errors_json(const std::vector<jsonschema::ValidationError>& errors) {
+  json out = json::array();
+  for (const auto& e : errors) out.push_back(e.to_json());
+  return out;
+}
+
 double unit_hash(uint64_t seed, const std::string& key) {
   uint64_t h = fnv1a64(key, kFnvOffset ^ (seed * 0x9E3779B97F4A7C15ull));
   h ^= h >> 33;
@@ -71,30 +72,27 @@ double unit_hash(uint64_t seed, const std::string& key) {
 
 }  // namespace
 
-size_t run_specs_stage(const config::Resolved& cfg, const teacher::TeacherClient& teacher) {
-  const std::string prompts_path = cfg.get_string("dataset_generation.prompts_path");
-  const std::string out_path = cfg.get_string("dataset_generation.schema_specs_out");
+size_t run_specs_stage(const DatasetSettings& settings, const teacher::TeacherClient& teacher) {
+  const SpecsSettings& s = settings.specs;
+  const std::string& prompts_path = s.prompts_path;
+  const std::string& out_path = s.out_path;
   auto prompts = read_jsonl_records(prompts_path);
-  if (!cfg.is_null("dataset_generation.max_domains")) {
-    prompts.resize(
-        std::min<size_t>(prompts.size(), static_cast<size_t>(cfg.get_int("dataset_generation.max_domains"))));
-  }
+  if (s.max_domains) prompts.resize(std::min<size_t>(prompts.size(), static_cast<size_t>(*s.max_domains)));
   for (const auto& p : prompts) {
     if (!p.value.is_object() || !p.value.contains("domain_id") || !p.value["domain_id"].is_string()) {
       throw runtime_error(prompts_path + ":" + std::to_string(p.line) +
                           ": a domain prompt needs a \"domain_id\"");
     }
   }
-  const int64_t examples = cfg.get_int("dataset_generation.examples_per_schema");
-  const double french = cfg.get_double("dataset_generation.french_ratio");
-  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
+  const int64_t examples = s.examples_per_schema;
+  const double french = s.french_ratio;
+  const uint64_t seed = settings.seed;
   json inputs = {
       {"examples", examples}, {"french", french}, {"seed", seed}, {"model", teacher.settings().model}};
   for (const auto& p : prompts) inputs["prompts"].push_back(p.value);
-  ResumableOutput out(out_path, out_path + ".checkpoint.json", fingerprint_of(inputs),
-                      cfg.get_bool("dataset_generation.resume"));
+  ResumableOutput out(out_path, out_path + ".checkpoint.json", fingerprint_of(inputs), settings.resume);
   if (!out.complete()) {
-    Progress progress = make_progress(cfg, "specs", prompts.size());
+    Progress progress("specs", prompts.size(), settings.progress);
     progress.advance(out.done());
     const size_t block = static_cast<size_t>(std::max(1, teacher.settings().concurrency));
     for (size_t start = out.done(); start < prompts.size(); start += block) {
@@ -123,20 +121,21 @@ size_t run_specs_stage(const config::Resolved& cfg, const teacher::TeacherClient
     }
     out.finish();
   }
-  write_pretty_from_file(cfg, out_path);
+  write_pretty_from_file(settings, out_path);
   log_info("wrote ", prompts.size(), " domain specs to ", out_path);
   return prompts.size();
 }
 
-size_t run_samples_stage(const config::Resolved& cfg, const teacher::TeacherClient& teacher) {
-  const std::string schemas_path = cfg.get_string("dataset_generation.final_schemas_out");
-  const std::string out_path = cfg.get_string("dataset_generation.dataset_out");
+size_t run_samples_stage(const DatasetSettings& settings, const teacher::TeacherClient& teacher) {
+  const SamplesSettings& ss = settings.samples;
+  const std::string& schemas_path = ss.schemas_path;
+  const std::string& out_path = ss.out_path;
   auto schemas = read_jsonl_records(schemas_path);
   if (schemas.empty()) throw runtime_error(schemas_path + ": no schemas", "run `ds-build schemas` first");
-  const int64_t per_schema = cfg.get_int("dataset_generation.samples_per_schema");
-  const double french = cfg.get_double("dataset_generation.french_ratio");
-  const double refusals = cfg.get_double("dataset_generation.refusal_ratio");
-  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
+  const int64_t per_schema = ss.samples_per_schema;
+  const double french = ss.french_ratio;
+  const double refusals = ss.refusal_ratio;
+  const uint64_t seed = settings.seed;
   json inputs = {{"per_schema", per_schema},
                  {"french", french},
                  {"refusals", refusals},
@@ -151,20 +150,19 @@ size_t run_samples_stage(const config::Resolved& cfg, const teacher::TeacherClie
     compiled.push_back(jsonschema::Schema::compile(s.value["schema"]));
     inputs["schemas"].push_back(fingerprint_of(s.value));
   }
-  ResumableOutput out(out_path, cfg.get_string("dataset_generation.checkpoint_path"), fingerprint_of(inputs),
-                      cfg.get_bool("dataset_generation.resume"));
+  ResumableOutput out(out_path, ss.checkpoint_path, fingerprint_of(inputs), settings.resume);
   const uint64_t total = schemas.size() * static_cast<uint64_t>(per_schema);
   if (!out.complete()) {
-    Progress progress = make_progress(cfg, "samples", total);
+    Progress progress("samples", total, settings.progress);
     progress.advance(out.done());
     // Requests per schema, fetched chunk by chunk as the units that need them come up.
     std::map<std::pair<size_t, int64_t>, json> chunks;
     const size_t workers = static_cast<size_t>(std::max(1, teacher.settings().concurrency));
     // Work goes out in blocks large enough to keep every worker busy through several rounds (one round of
     // request-chunk fetches, then the ASTs); rows are still made durable every checkpoint_every rows.
-    const uint64_t every = static_cast<uint64_t>(cfg.get_int("dataset_generation.checkpoint_every"));
+    const uint64_t every = static_cast<uint64_t>(ss.checkpoint_every);
     const uint64_t block = std::max<uint64_t>(every, 8 * workers);
-    uint64_t invalid = 0;
+    uint64_t invalid = 0, repaired = 0;
     for (uint64_t start = out.done(); start < total; start += block) {
       uint64_t n = std::min(block, total - start);
       std::vector<std::pair<size_t, int64_t>> need;
@@ -203,11 +201,17 @@ size_t run_samples_stage(const config::Resolved& cfg, const teacher::TeacherClie
         const json& q = chunks.at({s, index / kQueryChunk})[static_cast<size_t>(index % kQueryChunk)];
         const json& row = schemas[s].value;
         const std::string text = q["text"];
-        // Only "is it JSON" is retried; whether it fits the schema is recorded, not retried (seeds/004).
+        // Only "is it JSON" is retried as such; an answer the schema refuses is a negative: it is kept, and
+        // the teacher is shown its errors once and asked to correct it (seeds/004's negatives, made usable).
         auto answer = teacher.ask(teacher::ast_request(row["schema"], text, seed), static_cast<size_t>(u));
-        auto errors = compiled[s].validate(answer.value);
-        json errs = json::array();
-        for (const auto& e : errors) errs.push_back(e.to_json());
+        json errs = errors_json(compiled[s].validate(answer.value));
+        json rejected = json::array();
+        if (!errs.empty()) {
+          rejected.push_back({{"ast_canonical", canonical_json(answer.value)}, {"errors", errs}});
+          answer = teacher.ask(teacher::ast_repair_request(row["schema"], text, answer.value, errs, seed),
+                               static_cast<size_t>(u));
+          errs = errors_json(compiled[s].validate(answer.value));
+        }
         rows[k] = {{"schema_id", row["schema_id"]},
                    {"domain_id", row.value("domain_id", "")},
                    {"index", index},
@@ -215,13 +219,15 @@ size_t run_samples_stage(const config::Resolved& cfg, const teacher::TeacherClie
                    {"query", text},
                    {"ast", answer.value},
                    {"ast_canonical", canonical_json(answer.value)},
-                   {"is_valid", errors.empty()},
+                   {"is_valid", errs.empty()},
                    {"errors", errs},
                    {"kind", query_kind(answer.value)},
                    {"teacher", teacher_meta(teacher)}};
+        if (!rejected.empty()) rows[k]["rejected_attempts"] = rejected;
       });
       for (size_t k = 0; k < rows.size(); ++k) {
         invalid += !rows[k]["is_valid"].get<bool>();
+        repaired += rows[k].contains("rejected_attempts") && rows[k]["is_valid"].get<bool>();
         out.append(rows[k]);
         if ((start + k + 1) % every == 0) out.commit();
       }
@@ -235,23 +241,27 @@ size_t run_samples_stage(const config::Resolved& cfg, const teacher::TeacherClie
       }
     }
     out.finish();
+    if (repaired)
+      log_info(repaired,
+               " teacher answers failed their schema and were corrected when shown the errors (the "
+               "failed answers are kept as rejected_attempts)");
     if (invalid)
-      log_warn(invalid, " teacher answers did not validate against their schema (kept with is_valid false)");
+      log_warn(invalid,
+               " teacher answers did not validate against their schema even after a correction "
+               "(kept with is_valid false; never a training target)");
   }
-  write_pretty_from_file(cfg, out_path);
+  write_pretty_from_file(settings, out_path);
   log_info("wrote ", total, " samples to ", out_path);
   return total;
 }
 
-size_t run_corpus_stage(const config::Resolved& cfg) {
-  const std::string dataset_path = cfg.get_string("dataset_generation.dataset_out");
-  const std::string schemas_path = cfg.get_string("dataset_generation.final_schemas_out");
-  const std::string corpus_path = cfg.get_string("dataset_generation.training_corpus_out");
-  const std::string eval_path = cfg.get_string("dataset_generation.eval_set_out");
-  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
+size_t run_corpus_stage(const DatasetSettings& settings) {
+  const CorpusSettings& cs = settings.corpus;
+  const std::string& dataset_path = cs.dataset_path;
+  const uint64_t seed = settings.seed;
   std::map<std::string, json> schemas;
   std::vector<std::string> ids;
-  for (const auto& r : read_jsonl_records(schemas_path)) {
+  for (const auto& r : read_jsonl_records(cs.schemas_path)) {
     schemas[r.value.at("schema_id")] = r.value.at("schema");
     ids.push_back(r.value.at("schema_id"));
   }
@@ -259,12 +269,12 @@ size_t run_corpus_stage(const config::Resolved& cfg) {
   std::sort(ids.begin(), ids.end());
   std::mt19937_64 rng(seed ^ 0xC0FFEEull);
   std::shuffle(ids.begin(), ids.end(), rng);
-  const double schema_fraction = cfg.get_double("dataset_generation.eval_schema_fraction");
+  const double schema_fraction = cs.eval_schema_fraction;
   size_t held = static_cast<size_t>(std::llround(schema_fraction * static_cast<double>(ids.size())));
   if (schema_fraction > 0 && ids.size() >= 2) held = std::clamp<size_t>(held, 1, ids.size() - 1);
   std::set<std::string> eval_schemas(ids.begin(),
                                      ids.begin() + static_cast<long>(std::min(held, ids.size())));
-  const double row_fraction = cfg.get_double("dataset_generation.eval_row_fraction");
+  const double row_fraction = cs.eval_row_fraction;
 
   std::vector<json> train, eval;
   for (const auto& rec : read_jsonl_records(dataset_path)) {
@@ -295,39 +305,67 @@ size_t run_corpus_stage(const config::Resolved& cfg) {
       json t = common;
       t["query"] = r["query"];
       t["completion"] = r["ast_canonical"];
+      if (r.contains("rejected_attempts")) t["rejected_attempts"] = r["rejected_attempts"];
       train.push_back(std::move(t));
     }
   }
-  // No request text on both sides.
+  // No request text on both sides. A row whose AST fails its schema is never a training target; the teacher's
+  // failed answers (rejected_attempts) become preference pairs when a corrected answer exists to prefer.
   std::set<std::string> eval_texts;
   for (const auto& e : eval) eval_texts.insert(normalized_text(e["query"]));
-  size_t overlap = 0, dropped_invalid = 0;
-  const bool include_invalid = cfg.get_bool("dataset_generation.include_invalid");
-  std::vector<json> kept;
+  size_t overlap = 0, dropped_invalid = 0, unpaired_negatives = 0;
+  std::vector<json> kept, negatives;
   for (auto& t : train) {
     if (eval_texts.count(normalized_text(t["query"]))) {
       ++overlap;
       continue;
     }
-    if (!include_invalid && !t["is_valid"].get<bool>()) {
+    const bool valid = t["is_valid"].get<bool>();
+    if (t.contains("rejected_attempts")) {
+      for (const auto& attempt : t["rejected_attempts"]) {
+        if (!valid) {
+          ++unpaired_negatives;
+          continue;
+        }
+        negatives.push_back({{"id", t["id"]},
+                             {"schema_id", t["schema_id"]},
+                             {"prompt", t["prompt"]},
+                             {"chosen", t["completion"]},
+                             {"rejected", attempt["ast_canonical"]},
+                             {"rejected_errors", attempt["errors"]},
+                             {"language", t["language"]},
+                             {"kind", t["kind"]},
+                             {"source", "dataset"}});
+      }
+      t.erase("rejected_attempts");
+    }
+    if (!valid) {
       ++dropped_invalid;
       continue;
     }
     t.erase("query");
     kept.push_back(std::move(t));
   }
-  if (!cfg.is_null("dataset_generation.max_samples")) {
+  if (cs.max_samples) {
     std::shuffle(kept.begin(), kept.end(), rng);
-    kept.resize(
-        std::min<size_t>(kept.size(), static_cast<size_t>(cfg.get_int("dataset_generation.max_samples"))));
+    kept.resize(std::min<size_t>(kept.size(), static_cast<size_t>(*cs.max_samples)));
   }
-  write_jsonl_atomic(corpus_path, kept);
-  write_jsonl_atomic(eval_path, eval);
-  write_pretty_copy(cfg, corpus_path, kept);
-  write_pretty_copy(cfg, eval_path, eval);
+  if (!cs.include_invalid) negatives.clear();
+  write_jsonl_atomic(cs.corpus_path, kept);
+  write_jsonl_atomic(cs.eval_path, eval);
+  // Always written (empty when negatives are dropped), so pairs-build never reads an earlier run's file.
+  write_jsonl_atomic(cs.negative_pairs_path, negatives);
+  write_pretty_copy(settings.pretty_dir, cs.corpus_path, kept);
+  write_pretty_copy(settings.pretty_dir, cs.eval_path, eval);
   log_info("corpus: ", kept.size(), " training rows, ", eval.size(), " eval rows (", eval_schemas.size(),
            " schemas held out); dropped ", overlap, " training rows whose request is in the eval set and ",
            dropped_invalid, " invalid rows");
+  if (!negatives.empty())
+    log_info(negatives.size(),
+             " schema-invalid teacher answers kept as DPO pairs (the corrected answer chosen) in ",
+             cs.negative_pairs_path);
+  if (unpaired_negatives > 0 && cs.include_invalid)
+    log_info(unpaired_negatives, " schema-invalid teacher answers had no corrected answer to pair with");
   return kept.size();
 }
 

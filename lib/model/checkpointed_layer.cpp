@@ -65,6 +65,7 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
       at::AutoGradMode grad_on(true);
       at::Tensor x_again = x.detach().requires_grad_(need_x);
       at::Tensor y = model->layer_forward(index, x_again, in);
+      model->count_recomputed_layer();
       variable_list wrt;
       if (need_x) wrt.push_back(x_again);
       wrt.insert(wrt.end(), trained.begin(), trained.end());

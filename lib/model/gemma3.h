@@ -81,6 +81,10 @@ class Gemma3 {
   /// (activation memory of one layer instead of all of them, for about a third more compute).
   void set_gradient_checkpointing(bool on) { gradient_checkpointing_ = on; }
   bool gradient_checkpointing() const { return gradient_checkpointing_; }
+  /// Layer forwards gradient checkpointing has run again in backward, since the model was made.
+  int64_t recomputed_layers() const { return recomputed_layers_; }
+  /// Counts one recomputed layer forward (model/checkpointed_layer.cpp).
+  void count_recomputed_layer() const { ++recomputed_layers_; }
   /// One decoder layer: x [B, T, hidden] -> x after attention and MLP with their residuals (for the last
   /// `in.queries` positions only, when set).
   at::Tensor layer_forward(size_t index, const at::Tensor& x, const LayerInputs& in,
@@ -107,6 +111,7 @@ class Gemma3 {
   std::vector<DecoderLayer> layers_;
   bool training_ = false;
   bool gradient_checkpointing_ = false;
+  mutable int64_t recomputed_layers_ = 0;  // backward runs on the thread that called it (CPU)
   double neftune_alpha_ = 0;
 };
 

@@ -394,6 +394,19 @@ ReportSettings report_settings_from(const config::Resolved& cfg) {
   return s;
 }
 
+nlohmann::json ReportSettings::to_json() const {
+  return {{"title", run_name},
+          {"reads",
+           {{"training_metrics", training_metrics},
+            {"dpo_metrics", dpo_metrics},
+            {"eval_summary", eval_summary},
+            {"eval_results", eval_results},
+            {"dpo_eval_summary", dpo_eval_summary}}},
+          {"writes", out_dir + "/report.md (and alignment_report.md with a DPO evaluation)"},
+          {"worst_failures", worst_failures},
+          {"plot_formats", plot_formats}};
+}
+
 ReportOutcome write_reports(const ReportSettings& s) {
   ReportOutcome outcome;
   fs::create_directories(s.out_dir);

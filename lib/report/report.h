@@ -1,6 +1,7 @@
 // report.md (training curves, evaluation rates, DPO curves, worst failures) and alignment_report.md (SFT
 // against DPO), from whatever inputs exist: a missing input is named in the report, never fatal.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct ReportSettings {
   std::string training_metrics, dpo_metrics, eval_summary, eval_results, dpo_eval_summary;
   size_t worst_failures = 20;
   std::vector<std::string> plot_formats{"svg", "png"};
+
+  /// What --dry-run shows.
+  nlohmann::json to_json() const;
 };
 
 /// What writing the reports did.

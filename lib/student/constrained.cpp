@@ -4,11 +4,9 @@
 
 namespace af::student {
 
-RowConstraints::RowConstraints(bool enabled, const config::Resolved& cfg, const text::Tokenizer& tokenizer,
+RowConstraints::RowConstraints(bool enabled, constrain::KeyOrder order, const text::Tokenizer& tokenizer,
                                const std::vector<int32_t>& stop_tokens)
-    : enabled_(enabled),
-      order_(cfg.get_string("evaluation.key_order") == "free" ? constrain::KeyOrder::Free
-                                                              : constrain::KeyOrder::Sorted) {
+    : enabled_(enabled), order_(order) {
   if (enabled_) vocabulary_ = constrain::TokenVocabulary::of(tokenizer, stop_tokens);
 }
 

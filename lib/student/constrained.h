@@ -7,17 +7,16 @@
 #include <string>
 #include <vector>
 
-#include "config/resolve.h"
 #include "constrain/token_mask.h"
 #include "text/tokenizer.h"
 
 namespace af::student {
 
-/// The constraints of the rows being generated, built from evaluation.constrained / evaluation.key_order.
+/// The constraints of the rows being generated (evaluation.constrained, evaluation.key_order).
 class RowConstraints {
  public:
-  /// Constrained decoding on or off (`enabled`), keys in evaluation.key_order.
-  RowConstraints(bool enabled, const config::Resolved& cfg, const text::Tokenizer& tokenizer,
+  /// Constrained decoding on or off (`enabled`), object keys in `order`.
+  RowConstraints(bool enabled, constrain::KeyOrder order, const text::Tokenizer& tokenizer,
                  const std::vector<int32_t>& stop_tokens);
   /// Whether constrained decoding is on.
   bool enabled() const { return enabled_; }

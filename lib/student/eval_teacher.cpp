@@ -24,6 +24,7 @@
 #include "student/allocator.h"
 #include "student/constrained.h"
 #include "student/load.h"
+#include "student/settings.h"
 #include "teacher/client.h"
 #include "text/chat_template.h"
 
@@ -118,26 +119,22 @@ json mode_rates(const json& summary, const std::vector<json>& records) {
 
 }  // namespace
 
-size_t run_eval_teacher(const config::Resolved& cfg) {
-  const std::string results_path = cfg.get_string("evaluation.eval_results");
-  const std::string summary_path = cfg.get_string("evaluation.eval_summary");
-  const std::string dataset_path = cfg.get_string("evaluation.dataset");
-  const std::string schemas_path = cfg.get_string("dataset_generation.final_schemas_out");
-  const std::string adapter = cfg.is_null("evaluation.adapter") ? "" : cfg.get_string("evaluation.adapter");
-  const bool judge = cfg.get_bool("evaluation.judge");
-  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
+size_t run_eval_teacher(const EvalSettings& settings) {
+  const EvalSettings& st = settings;
+  const std::string& results_path = st.results;
+  const std::string& summary_path = st.summary;
+  const std::string& dataset_path = st.dataset;
+  const std::string& schemas_path = st.schemas;
+  const std::string& adapter = st.adapter;
+  const bool judge = st.judge;
+  const uint64_t seed = st.seed;
 
-  eval::EvalSelection sel;
-  sel.include_invalid = cfg.get_bool("evaluation.include_invalid");
-  sel.max_samples = cfg.is_null("evaluation.max_samples") ? -1 : cfg.get_int("evaluation.max_samples");
-  sel.sample_seed = cfg.is_null("evaluation.sample_seed")
-                        ? seed
-                        : static_cast<uint64_t>(cfg.get_int("evaluation.sample_seed"));
-  for (const auto& [path, what] :
-       {std::pair{dataset_path, "evaluation dataset"}, {schemas_path, "schemas file"}})
+  for (const auto& [path, what, flag] : {std::tuple{dataset_path, "evaluation dataset", "--dataset"},
+                                         {schemas_path, "schemas file", "--schemas"}})
     if (!fs::exists(path))
-      throw usage_error(std::string(what) + " not found: " + path, "run ds-build first (or pass --dataset)");
-  eval::EvalSet set = eval::load_eval_set(dataset_path, schemas_path, sel);
+      throw usage_error(std::string(what) + " not found: " + path,
+                        std::string("run ds-build first (or pass ") + flag + ")");
+  eval::EvalSet set = eval::load_eval_set(dataset_path, schemas_path, st.selection);
   if (set.samples.empty())
     throw usage_error(dataset_path + " has no samples to evaluate" +
                           (set.skipped_invalid > 0 ? " (every row is invalid; add --include-invalid)" : ""),
@@ -148,62 +145,60 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
 
   std::unique_ptr<teacher::TeacherClient> teacher;
   if (judge) {
-    teacher = std::make_unique<teacher::TeacherClient>(teacher::teacher_settings(cfg));
+    teacher = std::make_unique<teacher::TeacherClient>(st.teacher);
     teacher->check_reachable();
   } else {
     log_warn("no teacher (--no-judge): teacher_accept_rate and semantic_pass_rate will be missing");
   }
 
-  std::string base_value = cfg.get_string("evaluation.base_model");
-  std::string base_dir = base_model_dir(cfg, base_value);
-  model::GenerationSettings gen_settings;
+  const std::string& base_dir = st.base.dir;
+  const model::GenerationSettings& g = st.decode.generation;
   json fingerprint = {{"samples", json::array()},
                       {"base_model", base_dir},
                       {"adapter", adapter},
                       {"weights", model::weights_identity(adapter.empty() ? base_dir : adapter)},
-                      {"dtype", cfg.get_string("evaluation.dtype")},
+                      {"dtype", st.decode.dtype},
                       {"generation",
-                       {{"max_new_tokens", cfg.get_int("evaluation.max_new_tokens")},
-                        {"do_sample", cfg.get_bool("evaluation.do_sample")},
-                        {"temperature", cfg.get_double("evaluation.temperature")},
-                        {"top_p", cfg.get_double("evaluation.top_p")},
-                        {"top_k", cfg.get_int("evaluation.top_k")},
-                        {"repetition_penalty", cfg.get_double("evaluation.repetition_penalty")},
+                       {{"max_new_tokens", g.max_new_tokens},
+                        {"do_sample", g.do_sample},
+                        {"temperature", g.temperature},
+                        {"top_p", g.top_p},
+                        {"top_k", g.top_k},
+                        {"repetition_penalty", g.repetition_penalty},
                         {"seed", seed},
-                        {"constrained", cfg.get_bool("evaluation.constrained")},
-                        {"compare_constrained", cfg.get_bool("evaluation.compare_constrained")},
-                        {"key_order", cfg.get_string("evaluation.key_order")}}},
+                        {"constrained", st.decode.constrained},
+                        {"compare_constrained", st.compare_constrained},
+                        {"key_order", st.decode.key_order == constrain::KeyOrder::Free ? "free" : "sorted"}}},
                       {"judge", judge},
                       {"teacher", judge ? json(teacher->settings().model) : json(nullptr)}};
   for (const auto& s : set.samples)
     fingerprint["samples"].push_back({s.id, dataset::fingerprint_of(s.prompt)});
   fs::create_directories(fs::path(results_path).parent_path().empty() ? "."
                                                                       : fs::path(results_path).parent_path());
-  dataset::ResumableOutput out(results_path, cfg.get_string("evaluation.checkpoint_path"),
-                               dataset::fingerprint_of(fingerprint), cfg.get_bool("evaluation.resume"));
+  dataset::ResumableOutput out(results_path, st.checkpoint_path, dataset::fingerprint_of(fingerprint),
+                               st.resume);
   const size_t total = set.samples.size();
   // The rows on disk count, whatever the checkpoint says (a finished file may have lost rows since).
   size_t next = std::min(total, static_cast<size_t>(out.done()));
 
   if (next < total) {
-    apply_threads(cfg.get_int("run.threads"));
+    apply_threads(st.runtime.threads);
     keep_freed_memory();
-    Student student =
-        load_student(base_dir, adapter, model::parse_dtype_name(cfg.get_string("evaluation.dtype")),
-                     resolve_device(cfg.get_string("run.device")), /*merge=*/true);
-    gen_settings = generation_settings(cfg, *student.tokenizer);
-    const bool constrained = cfg.get_bool("evaluation.constrained");
-    RowConstraints constraints(constrained, cfg, *student.tokenizer, gen_settings.stop_tokens);
+    Student student = load_student(base_dir, adapter, model::parse_dtype_name(st.decode.dtype),
+                                   resolve_device(st.runtime.device), /*merge=*/true);
+    const model::GenerationSettings gen_settings = with_tokenizer(g, *student.tokenizer);
+    const bool constrained = st.decode.constrained;
+    RowConstraints constraints(constrained, st.decode.key_order, *student.tokenizer,
+                               gen_settings.stop_tokens);
     std::optional<RowConstraints> other;
-    if (cfg.get_bool("evaluation.compare_constrained"))
-      other.emplace(!constrained, cfg, *student.tokenizer, gen_settings.stop_tokens);
+    if (st.compare_constrained)
+      other.emplace(!constrained, st.decode.key_order, *student.tokenizer, gen_settings.stop_tokens);
     std::map<std::string, jsonschema::Schema> compiled;
     for (const auto& [id, schema] : set.schemas) compiled.emplace(id, jsonschema::Schema::compile(schema));
-    auto batch_size = static_cast<size_t>(cfg.get_int("evaluation.batch_size"));
-    auto every = static_cast<size_t>(cfg.get_int("evaluation.checkpoint_every"));
+    const size_t batch_size = st.decode.batch_size;
+    const auto every = static_cast<size_t>(st.checkpoint_every);
     size_t workers = teacher ? static_cast<size_t>(teacher->settings().concurrency) : 1;
-    Progress progress("eval", total, parse_progress_mode(cfg.get_string("run.progress")),
-                      cfg.get_double("run.progress_interval"));
+    Progress progress("eval", total, st.progress);
     progress.advance(next);
     install_interrupt_handlers();
     size_t since_commit = 0;
@@ -231,6 +226,7 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
           batch[i - next] = student_record(s, compiled.at(s.schema_id),
                                            student.tokenizer->decode(gens[i - next].tokens, true),
                                            gens[i - next], prompts[i - next].size(), share);
+          batch[i - next]["batch_rows"] = end - next;  // the rows generated together with this one
           batch[i - next].update(rc.record_fields(i - next));
         }
         return batch;
@@ -298,12 +294,12 @@ size_t run_eval_teacher(const config::Resolved& cfg) {
                   {"skipped_invalid", set.skipped_invalid},
                   {"generation", fingerprint["generation"]}};
   json summary = eval::summarize(records, context);
-  const bool constrained = cfg.get_bool("evaluation.constrained");
+  const bool constrained = st.decode.constrained;
   if (constrained) {
     summary["constrained"] = true;
     add_constraint_counts(summary, records);
   }
-  if (cfg.get_bool("evaluation.compare_constrained")) {
+  if (st.compare_constrained) {
     std::vector<json> others;
     for (const json& r : records)
       if (r.contains("other_mode")) others.push_back(r["other_mode"]);

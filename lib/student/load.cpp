@@ -15,11 +15,6 @@
 
 namespace af::student {
 
-std::string base_model_dir(const config::Resolved& cfg, const std::string& value) {
-  if (value == "scratch") return cfg.get_string("training.output_dir") + "/scratch-base";
-  return value;
-}
-
 at::Device resolve_device(const std::string& setting) {
   if (setting == "cpu") return at::kCPU;
   if (setting == "cuda") {
@@ -35,20 +30,7 @@ void apply_threads(int64_t threads) {
   int n = threads > 0 ? static_cast<int>(threads)
                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(n);
-}
-
-model::GenerationSettings generation_settings(const config::Resolved& cfg, const text::Tokenizer& tok) {
-  model::GenerationSettings g;
-  g.max_new_tokens = cfg.get_int("evaluation.max_new_tokens");
-  g.do_sample = cfg.get_bool("evaluation.do_sample");
-  g.temperature = cfg.get_double("evaluation.temperature");
-  g.top_p = cfg.get_double("evaluation.top_p");
-  g.top_k = cfg.get_int("evaluation.top_k");
-  g.repetition_penalty = cfg.get_double("evaluation.repetition_penalty");
-  g.seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
-  g.stop_tokens = text::stop_tokens(tok);
-  g.pad_token_id = text::pad_token(tok);
-  return g;
+  log_debug("tensor math on ", at::get_num_threads(), " threads (run.threads ", threads, ")");
 }
 
 Student load_student(const std::string& base_dir, const std::string& checkpoint_dir, at::ScalarType dtype,

@@ -5,7 +5,6 @@
 #include <optional>
 #include <string>
 
-#include "config/resolve.h"
 #include "model/gemma3.h"
 #include "model/generate.h"
 #include "model/lora.h"
@@ -21,18 +20,12 @@ struct Student {
   std::optional<model::LoraSettings> adapter;  // when an adapter was loaded
 };
 
-/// The folder a training.base_model-style value names: "scratch" is the scratch student train-sft builds in
-/// `<training.output_dir>/scratch-base`; anything else is a folder path.
-std::string base_model_dir(const config::Resolved& cfg, const std::string& value);
 /// The device run.device names ("auto": cuda when this libtorch has it, else cpu); cuda without CUDA is a
 /// usage error.
 at::Device resolve_device(const std::string& setting);
 /// Applies run.threads (0: every core) to libtorch's intra-op pool.
 void apply_threads(int64_t threads);
 
-/// Generation settings from the evaluation.* keys (shared by predict and eval-teacher), stopping on the
-/// tokenizer's end-of-turn tokens and padding with its pad token.
-model::GenerationSettings generation_settings(const config::Resolved& cfg, const text::Tokenizer& tok);
 /// Loads `base_dir` with the checkpoint `checkpoint_dir` when not empty: a LoRA adapter on the base, or a
 /// whole fully-trained model folder that replaces it, in `dtype` on `device`. With `merge`, the adapter is
 /// folded into the weights (inference: no extra matmuls); otherwise it stays separate (training).

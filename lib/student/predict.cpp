@@ -18,6 +18,7 @@
 #include "student/allocator.h"
 #include "student/constrained.h"
 #include "student/load.h"
+#include "student/settings.h"
 #include "text/chat_template.h"
 #include "text/load_tokenizer.h"
 
@@ -100,27 +101,24 @@ class Output {
 
 }  // namespace
 
-void run_predict(const config::Resolved& cfg) {
-  std::vector<InputRow> rows = read_rows(cfg.get_string("predict.input"));
+void run_predict(const PredictSettings& st) {
+  std::vector<InputRow> rows = read_rows(st.input);
   std::vector<std::string> prompts;
   for (const auto& r : rows) prompts.push_back(row_prompt(r));  // every row checked before the model loads
-  apply_threads(cfg.get_int("run.threads"));
+  apply_threads(st.runtime.threads);
   keep_freed_memory();
-  std::string model_dir = base_model_dir(cfg, cfg.get_string("predict.model"));
-  std::string adapter = cfg.is_null("predict.adapter") ? "" : cfg.get_string("predict.adapter");
-  Student s = load_student(model_dir, adapter, model::parse_dtype_name(cfg.get_string("evaluation.dtype")),
-                           resolve_device(cfg.get_string("run.device")), /*merge=*/true);
-  model::GenerationSettings settings = generation_settings(cfg, *s.tokenizer);
-  RowConstraints constraints(cfg.get_bool("evaluation.constrained"), cfg, *s.tokenizer, settings.stop_tokens);
+  Student s = load_student(st.model.dir, st.adapter, model::parse_dtype_name(st.decode.dtype),
+                           resolve_device(st.runtime.device), /*merge=*/true);
+  model::GenerationSettings settings = with_tokenizer(st.decode.generation, *s.tokenizer);
+  RowConstraints constraints(st.decode.constrained, st.decode.key_order, *s.tokenizer, settings.stop_tokens);
   if (constraints.enabled())
     for (const auto& r : rows)
       if (!r.value.contains("schema"))
         throw usage_error(r.where + ": --constrained needs the row's 'schema'",
                           "give {schema, query} rows, or {prompt, schema} rows");
-  auto batch_size = static_cast<size_t>(cfg.get_int("evaluation.batch_size"));
-  Output out(cfg.get_string("predict.output"));
-  Progress progress("predict", rows.size(), parse_progress_mode(cfg.get_string("run.progress")),
-                    cfg.get_double("run.progress_interval"));
+  const size_t batch_size = st.decode.batch_size;
+  Output out(st.output);
+  Progress progress("predict", rows.size(), st.progress);
   uint64_t generated_tokens = 0;
   auto started = std::chrono::steady_clock::now();
   for (size_t begin = 0; begin < rows.size(); begin += batch_size) {
@@ -152,7 +150,8 @@ void run_predict(const config::Resolved& cfg) {
       row["finish_reason"] = g.finish_reason;
       row["prompt_tokens"] = batch[i - begin].size();
       row["generated_tokens"] = g.tokens.size();
-      row["batch_seconds"] = seconds;  // wall time of the whole batch this row was generated in
+      row["batch_rows"] = end - begin;  // the rows generated together with this one
+      row["batch_seconds"] = seconds;   // wall time of the whole batch this row was generated in
       row.update(constraints.record_fields(i - begin));
       generated_tokens += g.tokens.size();
       out.write(row);
@@ -166,10 +165,10 @@ void run_predict(const config::Resolved& cfg) {
            total > 0 ? static_cast<double>(generated_tokens) / total : 0.0, " tokens/s)");
 }
 
-void run_tokenize(const config::Resolved& cfg) {
-  std::vector<InputRow> rows = read_rows(cfg.get_string("predict.input"));
-  auto tok = text::load_tokenizer(base_model_dir(cfg, cfg.get_string("predict.model")));
-  Output out(cfg.get_string("predict.output"));
+void run_tokenize(const PredictSettings& st) {
+  std::vector<InputRow> rows = read_rows(st.input);
+  auto tok = text::load_tokenizer(st.model.dir);
+  Output out(st.output);
   for (const auto& r : rows) {
     std::vector<int32_t> ids;
     if (r.value.contains("text")) {

@@ -171,12 +171,36 @@ TeacherSettings teacher_settings(const config::Resolved& cfg) {
   s.retry_wait_seconds = cfg.get_double("teacher.retry_wait");
   s.concurrency = static_cast<int>(cfg.get_int("teacher.concurrency"));
   s.temperature = cfg.get_double("teacher.temperature");
-  if (!cfg.is_null("teacher.api_key")) s.api_key = cfg.get_string("teacher.api_key");
+  s.num_ctx = static_cast<int>(cfg.get_int("teacher.num_ctx"));
+  s.num_predict = static_cast<int>(cfg.get_int("teacher.num_predict"));
+  if (!cfg.is_null("teacher.api_key")) {
+    s.api_key = cfg.get_string("teacher.api_key");
+    s.api_key_source = "teacher.api_key";
+  }
   if (!cfg.is_null("teacher.api_key_env")) {
-    const char* key = std::getenv(cfg.get_string("teacher.api_key_env").c_str());
+    const std::string var = cfg.get_string("teacher.api_key_env");
+    const char* key = std::getenv(var.c_str());
     if (key) s.api_key = key;
+    s.api_key_source = "env " + var + (key ? "" : " (not set: no key is sent)");
   }
   return s;
+}
+
+json TeacherSettings::to_json() const {
+  ChatRequest example{
+      "<the task's instructions>", "<the task's input>", {{"$comment", "the answer's JSON Schema"}}, 0};
+  json body = request_body(*this, example, false);
+  return {{"hosts", hosts},
+          {"protocol", protocol},
+          {"endpoint", protocol == "openai" ? "/v1/chat/completions" : "/api/chat"},
+          {"model", model},
+          {"timeout_seconds", timeout_seconds},
+          {"retries", retries},
+          {"retry_wait_seconds", retry_wait_seconds},
+          {"concurrency", concurrency},
+          {"api_key", api_key.empty() ? json(nullptr) : json("<redacted>")},
+          {"api_key_source", api_key_source.empty() ? json(nullptr) : json(api_key_source)},
+          {"request_body", body}};
 }
 
 std::optional<json> first_json_object(const std::string& text) {

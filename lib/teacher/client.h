@@ -23,12 +23,17 @@ struct TeacherSettings {
   double retry_wait_seconds = 1;
   int concurrency = 4;
   double temperature = 0.2;
-  std::string api_key;  // from teacher.api_key or the variable teacher.api_key_env names
-  int num_ctx = 16384;  // Ollama's default (2048) silently cuts long prompts
+  std::string api_key;         // from teacher.api_key or the variable teacher.api_key_env names
+  std::string api_key_source;  // where the key came from ("teacher.api_key", "env NAME"), for --dry-run
+  int num_ctx = 16384;         // Ollama's default (2048) silently cuts long prompts
   int num_predict = 4096;
+
+  /// What --dry-run shows: hosts, endpoint, limits and the body of a request as it would be sent (the key
+  /// redacted).
+  nlohmann::json to_json() const;
 };
 
-/// Reads the teacher.* keys (and the API key variable).
+/// Reads the teacher.* keys (and the API key variable): the one place the client's settings come from.
 TeacherSettings teacher_settings(const config::Resolved& cfg);
 
 /// "127.0.0.1:11434" -> "http://127.0.0.1:11434"; "0.0.0.0" -> "http://127.0.0.1:11434" (as Ollama reads

@@ -79,6 +79,23 @@ ChatRequest ast_request(const json& schema, const std::string& query, uint64_t s
       {{"task", "ast"}, {"schema", schema}, {"query", query}}, schema, seed);
 }
 
+ChatRequest ast_repair_request(const json& schema, const std::string& query, const json& previous,
+                               const json& errors, uint64_t seed) {
+  return make(
+      "Your previous answer to this request does not validate against the JSON Schema; the validator's "
+      "errors "
+      "are listed. Write a corrected JSON object that validates, using only the fields and operator names "
+      "the "
+      "schema defines, with the meaning its descriptions give (or the refusal object when the schema cannot "
+      "express the request).",
+      {{"task", "ast_repair"},
+       {"schema", schema},
+       {"query", query},
+       {"previous", previous},
+       {"errors", errors}},
+      schema, seed);
+}
+
 ChatRequest judge_request(const json& schema, const std::string& query, const json& candidate,
                           uint64_t seed) {
   json format = json::parse(R"({"type": "object", "required": ["verdict", "reason", "ast"], "properties": {

@@ -26,6 +26,10 @@ ChatRequest queries_request(const nlohmann::json& schema_row, int64_t count, int
 /// Turn one request into the AST the schema describes (the schema is the answer format).
 ChatRequest ast_request(const nlohmann::json& schema, const std::string& query, uint64_t seed);
 
+/// Correct an AST that failed the schema: the request, the previous answer and the validator's errors.
+ChatRequest ast_repair_request(const nlohmann::json& schema, const std::string& query,
+                               const nlohmann::json& previous, const nlohmann::json& errors, uint64_t seed);
+
 /// Judge a candidate AST for a request; the answer carries the teacher's own AST. The stored target is never
 /// sent.
 ChatRequest judge_request(const nlohmann::json& schema, const std::string& query,

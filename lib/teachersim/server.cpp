@@ -58,7 +58,7 @@ SimServer::SimServer(Sim sim, Faults faults, uint64_t seed)
       std::string user =
           endpoint == "generate" ? body.value("prompt", "") : last_user_message(body["messages"]);
       int status = 200;
-      std::string content = fault(faults_.garbage_rate, n, 2) ? kGarbage : answer_chat(user, status);
+      std::string content = fault(faults_.garbage_rate, n, 2) ? kGarbage : answer_chat(user, n, status);
       if (status != 200) return json_reply(res, status, {{"error", content}});
       json reply;
       if (endpoint == "openai") {
@@ -107,7 +107,7 @@ bool SimServer::fault(double rate, uint64_t request, uint64_t salt) const {
   return static_cast<double>(h % 1000000) / 1e6 < rate;
 }
 
-std::string SimServer::answer_chat(const std::string& user_message, int& status) {
+std::string SimServer::answer_chat(const std::string& user_message, uint64_t request, int& status) {
   auto task = teacher::read_task(user_message);
   if (!task) {
     status = 400;
@@ -115,7 +115,11 @@ std::string SimServer::answer_chat(const std::string& user_message, int& status)
            std::string(teacher::kInputMarker) + "\" block)";
   }
   try {
-    return sim_.answer(task->first, task->second).dump();
+    json answer = sim_.answer(task->first, task->second);
+    // A first answer the schema refuses (an extra key at the root), as a real LLM sometimes writes.
+    if (task->first == "ast" && fault(faults_.invalid_rate, request, 4))
+      answer["note"] = "teacher-sim: a key the schema does not allow";
+    return answer.dump();
   } catch (const TaskError& e) {
     status = 400;
     return std::string("teacher-sim: ") + e.what();

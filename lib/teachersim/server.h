@@ -16,9 +16,10 @@ class Server;
 namespace af::teachersim {
 
 /// Faults for tests: shares of requests that get an HTTP 500, a non-JSON answer, or a connection closed
-/// mid-answer, and a delay added to every answer.
+/// mid-answer; a share of first AST answers made schema-invalid (a correction request is answered right);
+/// and a delay added to every answer.
 struct Faults {
-  double fail_rate = 0, garbage_rate = 0, drop_rate = 0;
+  double fail_rate = 0, garbage_rate = 0, drop_rate = 0, invalid_rate = 0;
   int delay_ms = 0;
 };
 
@@ -35,7 +36,7 @@ class SimServer {
   uint64_t requests_served() const { return requests_; }
 
  private:
-  std::string answer_chat(const std::string& user_message, int& status);
+  std::string answer_chat(const std::string& user_message, uint64_t request, int& status);
   bool fault(double rate, uint64_t request, uint64_t salt) const;
 
   Sim sim_;

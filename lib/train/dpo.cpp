@@ -19,7 +19,6 @@
 #include "student/load.h"
 #include "text/chat_template.h"
 #include "train/dpo_objective.h"
-#include "train/loop_config.h"
 #include "train/sft_data.h"
 #include "train/trainer.h"
 
@@ -62,33 +61,32 @@ std::vector<std::array<double, 2>> reference_logps(model::Gemma3& m, const PairD
 
 }  // namespace
 
-int64_t run_dpo(const config::Resolved& cfg) {
+int64_t run_dpo(const DpoSettings& settings, const std::string& run_config) {
+  DpoSettings s = settings;
   const char* world = std::getenv("WORLD_SIZE");
   if (world != nullptr && std::string(world) != "1" && std::string(world) != "")
     throw usage_error("train-dpo runs as one process (WORLD_SIZE=" + std::string(world) + ")",
                       "launch it without launchRanks.sh or torchrun; only train-sft is data-parallel");
-  const std::string output_dir = cfg.get_string("alignment.output_dir");
-  const std::string pairs_path = cfg.get_string("alignment.pairs_out");
-  const std::string adapter = cfg.get_string("alignment.adapter");
-  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
-  if (cfg.get_bool("alignment.fp16"))
-    throw usage_error("alignment.fp16 needs CUDA", "use alignment.bf16 on the CPU");
+  const std::string& output_dir = s.trainer.loop.output_dir;
+  const std::string& pairs_path = s.pairs;
+  const std::string& adapter = s.adapter;
+  if (s.trainer.fp16) throw usage_error("alignment.fp16 needs CUDA", "use alignment.bf16 on the CPU");
   if (!fs::exists(pairs_path))
     throw usage_error("pairs not found: " + pairs_path, "run pairs-build first (or pass --pairs)");
   if (!fs::is_directory(adapter))
     throw usage_error("SFT checkpoint not found: " + adapter, "run train-sft first (or pass --adapter)");
-  student::apply_threads(cfg.get_int("run.threads"));
+  student::apply_threads(s.runtime.threads);
   student::keep_freed_memory();
-  at::manual_seed(seed);
+  at::manual_seed(s.seed);
   fs::create_directories(output_dir);
-  write_file_atomic((fs::path(output_dir) / "run_config.json").string(), cfg.run_config({}).dump(2) + "\n");
+  write_file_atomic((fs::path(output_dir) / "run_config.json").string(), run_config);
 
-  std::string base_dir = student::base_model_dir(cfg, cfg.get_string("alignment.base_model"));
-  auto device = student::resolve_device(cfg.get_string("run.device"));
+  const std::string& base_dir = s.base.dir;
+  auto device = student::resolve_device(s.runtime.device);
   // The policy starts as the SFT student: its adapter stays separate and is trained further (or, for a fully
   // trained student, every weight is).
-  student::Student s = student::load_student(base_dir, adapter, at::kFloat, device, /*merge=*/false);
-  PairData data = load_pairs(pairs_path, *s.tokenizer, cfg.get_int("alignment.max_seq_length"));
+  student::Student st = student::load_student(base_dir, adapter, at::kFloat, device, /*merge=*/false);
+  PairData data = load_pairs(pairs_path, *st.tokenizer, s.trainer.max_seq_length);
   log_info(data.rows, " pairs read: ", data.pairs(), " used, ", data.dropped_too_long,
            " dropped (longer than max_seq_length)");
   if (data.pairs() == 0)
@@ -98,50 +96,43 @@ int64_t run_dpo(const config::Resolved& cfg) {
                           : "raise --max-seq-length");
 
   std::vector<TrainedTensor> trained;
-  if (s.adapter) {
-    for (auto& nt : model::adapter_tensors(*s.model, *s.adapter))
+  if (st.adapter) {
+    for (auto& nt : model::adapter_tensors(*st.model, *st.adapter))
       trained.push_back({nt.name, nt.tensor, decays(nt.name)});
   } else {
-    for (auto& nt : s.model->named_weights()) trained.push_back({nt.name, nt.tensor, decays(nt.name)});
+    for (auto& nt : st.model->named_weights()) trained.push_back({nt.name, nt.tensor, decays(nt.name)});
   }
-  s.model->set_gradient_checkpointing(cfg.get_bool("alignment.gradient_checkpointing"));
-  const bool bf16 = cfg.get_bool("alignment.bf16");
-  const bool shared_prefix = cfg.get_bool("alignment.shared_prefix");
-  auto batch = static_cast<size_t>(cfg.get_int("alignment.batch_size"));
-  int32_t pad = text::pad_token(*s.tokenizer);
+  st.model->set_gradient_checkpointing(s.trainer.gradient_checkpointing);
+  const bool bf16 = s.trainer.bf16;
+  const bool shared_prefix = s.trainer.shared_prefix;
+  const size_t batch = s.trainer.batch_size;
+  int32_t pad = text::pad_token(*st.tokenizer);
 
   json ref_inputs = {{"pairs", dataset::fingerprint_of(json(read_file(pairs_path)))},
                      {"adapter", adapter},
                      {"base", base_dir},
-                     {"max_seq_length", cfg.get_int("alignment.max_seq_length")},
+                     {"max_seq_length", s.trainer.max_seq_length},
                      {"bf16", bf16},
                      {"weights", model::weights_identity(adapter)}};
-  auto reference = reference_logps(*s.model, data, pad, batch, bf16, shared_prefix,
+  auto reference = reference_logps(*st.model, data, pad, batch, bf16, shared_prefix,
                                    (fs::path(output_dir) / "reference_logps.json").string(),
                                    dataset::fingerprint_of(ref_inputs));
   for (auto& t : trained) t.tensor->set_requires_grad(true);
 
-  AdamW optimizer(trained, adamw_settings_from(cfg, "alignment"));
+  AdamW optimizer(trained, s.trainer.optimizer);
+  const DpoLossSettings& loss = s.loss;
+  DpoObjective objective(*st.model, data, std::move(reference), pad, batch, s.seed, loss, bf16,
+                         shared_prefix);
 
-  DpoLossSettings loss;
-  loss.loss_type = cfg.get_string("alignment.loss_type");
-  loss.beta = cfg.get_double("alignment.beta");
-  loss.label_smoothing = cfg.get_double("alignment.label_smoothing");
-  loss.rpo_alpha = cfg.is_null("alignment.rpo_alpha") ? 0.0 : cfg.get_double("alignment.rpo_alpha");
-  DpoObjective objective(*s.model, data, std::move(reference), pad, batch, seed, loss, bf16, shared_prefix);
-
-  LoopSettings ls =
-      loop_settings_from(cfg, "alignment", static_cast<int64_t>((data.pairs() + batch - 1) / batch));
-  ls.metrics_file = "dpo_metrics.jsonl";
-  ls.eval_steps = 0;  // DPO has no held-out loss; the real judge is eval-teacher on the aligned adapter
-  ls.metric_for_best_model = "loss";
-  ls.tokenizer_dir = s.model_dir;
+  plan_steps(s.trainer, static_cast<int64_t>((data.pairs() + batch - 1) / batch));
+  LoopSettings& ls = s.trainer.loop;
+  ls.tokenizer_dir = st.model_dir;
   std::ostringstream rpo;
   if (loss.rpo_alpha > 0) rpo << ", rpo_alpha " << loss.rpo_alpha;
   log_info("DPO (", loss.loss_type, ", beta ", loss.beta, rpo.str(), ") on ", trained.size(),
-           s.adapter ? " adapter tensors" : " tensors (every weight)", " for ", ls.total_steps, " steps of ",
+           st.adapter ? " adapter tensors" : " tensors (every weight)", " for ", ls.total_steps, " steps of ",
            batch, " x ", ls.grad_accum, " pairs");
-  return train_loop(*s.model, s.adapter, optimizer, objective, ls);
+  return train_loop(*st.model, st.adapter, optimizer, objective, ls);
 }
 
 }  // namespace af::train

@@ -7,17 +7,9 @@
 #include <cstdint>
 #include <string>
 
-#include "config/resolve.h"
+#include "train/dpo_settings.h"
 
 namespace af::train {
-
-/// Per-pair DPO losses, from summed (or, for ipo, token-averaged) log-probabilities of the completions.
-struct DpoLossSettings {
-  std::string loss_type = "sigmoid";  // sigmoid | ipo | hinge
-  double beta = 0.1;
-  double label_smoothing = 0;  // conservative DPO (sigmoid only)
-  double rpo_alpha = 0;        // weight of the chosen answers' NLL (RPO); 0: plain DPO
-};
 
 /// The loss of each pair from h = (policy_chosen - policy_rejected) - (reference_chosen -
 /// reference_rejected): sigmoid: -(1-ls) log sigmoid(beta h) - ls log sigmoid(-beta h); ipo: (h - 1/(2
@@ -28,7 +20,8 @@ at::Tensor dpo_losses(const at::Tensor& h, const DpoLossSettings& s);
 /// tokens (summed log-probabilities `chosen_logps` [pairs] of `chosen_tokens` [pairs] tokens), as TRL does.
 at::Tensor rpo_term(const at::Tensor& chosen_logps, const at::Tensor& chosen_tokens, double rpo_alpha);
 
-/// Runs train-dpo with the resolved alignment.* keys. Returns the final step.
-int64_t run_dpo(const config::Resolved& cfg);
+/// Runs train-dpo as `settings` say; `run_config` is the text of run_config.json written beside the
+/// checkpoints. Returns the final step.
+int64_t run_dpo(const DpoSettings& settings, const std::string& run_config);
 
 }  // namespace af::train

@@ -21,46 +21,13 @@
 #include "train/distributed.h"
 #include "train/loop_config.h"
 #include "train/sft_data.h"
+#include "train/sft_settings.h"
 #include "train/trainer.h"
 
 namespace af::train {
 namespace fs = std::filesystem;
 
 namespace {
-
-int64_t int_or(const config::Resolved& cfg, const std::string& key, int64_t fallback) {
-  return cfg.is_null(key) ? fallback : cfg.get_int(key);
-}
-
-model::ScratchSpec scratch_spec(const config::Resolved& cfg) {
-  model::ScratchSpec s;
-  s.vocab_size = cfg.get_int("training.scratch.vocab_size");
-  s.hidden_size = cfg.get_int("training.scratch.hidden_size");
-  s.num_layers = cfg.get_int("training.scratch.num_layers");
-  s.num_heads = cfg.get_int("training.scratch.num_heads");
-  s.num_kv_heads = cfg.get_int("training.scratch.num_kv_heads");
-  s.head_dim = cfg.get_int("training.scratch.head_dim");
-  s.intermediate_size = cfg.get_int("training.scratch.intermediate_size");
-  s.max_position_embeddings = cfg.get_int("training.scratch.max_position_embeddings");
-  s.sliding_window = cfg.get_int("training.scratch.sliding_window");
-  s.sliding_window_pattern = cfg.get_int("training.scratch.sliding_window_pattern");
-  return s;
-}
-
-model::LoraSettings lora_settings(const config::Resolved& cfg, const std::string& base) {
-  model::LoraSettings l;
-  l.r = cfg.get_int("training.lora.r");
-  l.lora_alpha = cfg.get_double("training.lora.lora_alpha");
-  l.lora_dropout = cfg.get_double("training.lora.lora_dropout");
-  l.target_modules = cfg.get_list("training.lora.target_modules");
-  l.bias = cfg.get_string("training.lora.bias");
-  l.use_rslora = cfg.get_bool("training.lora.use_rslora");
-  const auto& init = cfg.get("training.lora.init_lora_weights");
-  l.init_lora_weights = init.is_boolean() ? (init.get<bool>() ? "true" : "false") : init.get<std::string>();
-  l.modules_to_save = cfg.get_list("training.lora.modules_to_save");
-  l.base_model_name_or_path = base;
-  return l;
-}
 
 // SFT's loss: summed cross-entropy over supervised tokens, normalised by the supervised tokens of the step.
 class SftObjective : public Objective {
@@ -132,52 +99,62 @@ class SftObjective : public Objective {
 };
 
 // The student's folder, building the scratch student first when the config asks for it.
-std::string prepare_base(const config::Resolved& cfg, const std::string& corpus, uint64_t seed) {
-  std::string base = cfg.get_string("training.base_model");
-  std::string base_dir = student::base_model_dir(cfg, base);
-  if (base != "scratch") return base_dir;
-  model::ScratchSpec spec = scratch_spec(cfg);
-  if (!fs::exists(fs::path(base_dir) / "config.json")) {
-    log_info("building the scratch student in ", base_dir);
-    model::build_scratch_model(spec, corpus_texts(corpus), base_dir, seed);
-    return base_dir;
+std::string prepare_base(const SftSettings& s) {
+  if (!s.base.scratch()) return s.base.dir;
+  const std::string& dir = s.base.dir;
+  if (!fs::exists(fs::path(dir) / "config.json")) {
+    log_info("building the scratch student in ", dir);
+    model::build_scratch_model(s.scratch, corpus_texts(s.corpus), dir, s.seed);
+    return dir;
   }
   // An existing scratch student is reused (resume needs the same one), but only if it has the sizes asked
-  // for.
-  model::ModelConfig have = model::load_model_config(base_dir);
-  model::ModelConfig want = model::scratch_config(spec, have.vocab_size, 0);
-  if (have.hidden_size != want.hidden_size || have.num_hidden_layers != want.num_hidden_layers ||
-      have.num_attention_heads != want.num_attention_heads ||
-      have.num_key_value_heads != want.num_key_value_heads || have.head_dim != want.head_dim ||
-      have.intermediate_size != want.intermediate_size ||
-      have.max_position_embeddings != want.max_position_embeddings ||
-      have.sliding_window != want.sliding_window || have.sliding_layers != want.sliding_layers)
+  // for: every training.scratch.* key that differs is named.
+  model::ModelConfig have = model::load_model_config(dir);
+  model::ModelConfig want = model::scratch_config(s.scratch, s.scratch.vocab_size, 0);
+  std::string differ;
+  auto check = [&](const char* key, int64_t asked, int64_t held) {
+    if (asked != held)
+      differ += std::string(differ.empty() ? "" : "; ") + "training.scratch." + key + " is " +
+                std::to_string(asked) + ", the folder's is " + std::to_string(held);
+  };
+  check("vocab_size", s.scratch.vocab_size, have.vocab_size);
+  check("hidden_size", want.hidden_size, have.hidden_size);
+  check("num_layers", want.num_hidden_layers, have.num_hidden_layers);
+  check("num_heads", want.num_attention_heads, have.num_attention_heads);
+  check("num_kv_heads", want.num_key_value_heads, have.num_key_value_heads);
+  check("head_dim", want.head_dim, have.head_dim);
+  check("intermediate_size", want.intermediate_size, have.intermediate_size);
+  check("max_position_embeddings", want.max_position_embeddings, have.max_position_embeddings);
+  check("sliding_window", want.sliding_window, have.sliding_window);
+  if (have.sliding_layers != want.sliding_layers)
+    differ += std::string(differ.empty() ? "" : "; ") +
+              "training.scratch.sliding_window_pattern gives other sliding layers than the folder's";
+  if (!differ.empty())
     throw usage_error(
-        base_dir + " holds a scratch student of other sizes than training.scratch.* asks for",
-        "delete that folder (and the run's checkpoints) to build a new one, or use another output_dir");
-  return base_dir;
+        dir + " holds a scratch student of other sizes than training.scratch.* asks for (" + differ + ")",
+        "delete that folder (and the run's checkpoints) to build a new one, or use another "
+        "training.scratch.dir");
+  return dir;
 }
 
-DataSettings data_settings(const config::Resolved& cfg, uint64_t seed) {
-  DataSettings ds;
-  ds.max_seq_length = cfg.get_int("training.max_seq_length");
-  ds.val_split = cfg.get_double("training.val_split");
-  ds.eval_max_samples = int_or(cfg, "training.eval_max_samples", -1);
-  ds.max_samples = int_or(cfg, "training.max_samples", -1);
-  ds.seed = seed;
-  return ds;
+// LoRA's `bias` trains bias terms; a model without any (Gemma 3) would silently train none.
+void check_lora_bias(model::Gemma3& m, const model::LoraSettings& lora, const std::string& base) {
+  if (lora.bias == "none") return;
+  for (auto& [name, linear] : m.named_linears())
+    if (linear->bias.defined()) return;
+  throw usage_error("training.lora.bias is " + lora.bias + ", but " + base +
+                        " has no bias terms (attention_bias is false in its config.json)",
+                    "set training.lora.bias: none");
 }
 
 }  // namespace
 
-void show_examples(const config::Resolved& cfg, int64_t n) {
-  const std::string corpus = cfg.get_string("training.training_corpus");
-  if (!fs::exists(corpus))
-    throw usage_error("training corpus not found: " + corpus, "run ds-build corpus first");
-  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
-  std::string base_dir = prepare_base(cfg, corpus, seed);
+void show_examples(const SftSettings& s, int64_t n) {
+  if (!fs::exists(s.corpus))
+    throw usage_error("training corpus not found: " + s.corpus, "run ds-build corpus first");
+  std::string base_dir = prepare_base(s);
   auto tok = text::load_tokenizer(base_dir);
-  SftData data = load_sft_data(corpus, *tok, data_settings(cfg, seed));
+  SftData data = load_sft_data(s.corpus, *tok, s.data);
   for (int64_t i = 0; i < n && i < static_cast<int64_t>(data.train.size()); ++i) {
     const Example& e = data.train[static_cast<size_t>(i)];
     std::printf("=== example %lld (%s): %zu tokens, %zu trained ===\n", static_cast<long long>(i + 1),
@@ -191,14 +168,12 @@ void show_examples(const config::Resolved& cfg, int64_t n) {
   }
 }
 
-int64_t run_sft(const config::Resolved& cfg) {
-  const std::string output_dir = cfg.get_string("training.output_dir");
-  const std::string corpus = cfg.get_string("training.training_corpus");
-  const auto seed = static_cast<uint64_t>(cfg.get_int("run.seed"));
-  if (cfg.get_bool("training.fp16"))
-    throw usage_error("training.fp16 needs CUDA", "use training.bf16 on the CPU");
-  if (!fs::exists(corpus))
-    throw usage_error("training corpus not found: " + corpus,
+int64_t run_sft(const SftSettings& settings, const std::string& run_config) {
+  SftSettings s = settings;
+  const std::string& output_dir = s.trainer.loop.output_dir;
+  if (s.trainer.fp16) throw usage_error("training.fp16 needs CUDA", "use training.bf16 on the CPU");
+  if (!fs::exists(s.corpus))
+    throw usage_error("training corpus not found: " + s.corpus,
                       "run ds-build corpus first (or set --training-corpus)");
   RankInfo ranks = rank_info_from_env([](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
@@ -209,75 +184,62 @@ int64_t run_sft(const config::Resolved& cfg) {
     if (ranks.rank != 0 && log_level() < LogLevel::Warn) set_log_level(LogLevel::Warn);  // rank 0 speaks
   }
   // Ranks on one machine share its cores unless run.threads says otherwise.
-  int64_t threads = cfg.get_int("run.threads");
+  int64_t threads = s.runtime.threads;
   if (threads == 0 && ranks.local_world_size > 1)
     threads = std::max<int64_t>(1, std::thread::hardware_concurrency() / ranks.local_world_size);
   student::apply_threads(threads);
   student::keep_freed_memory();
-  at::manual_seed(seed);
+  at::manual_seed(s.seed);
   Distributed dist(ranks);
   if (dist.world_size() > 1)
     log_info("rank ", dist.rank(), " of ", dist.world_size(), " joined ", ranks.master_addr, ":",
              ranks.master_port);
   fs::create_directories(output_dir);
-  if (dist.is_main())
-    write_file_atomic((fs::path(output_dir) / "run_config.json").string(), cfg.run_config({}).dump(2) + "\n");
+  if (dist.is_main()) write_file_atomic((fs::path(output_dir) / "run_config.json").string(), run_config);
 
-  std::string base = cfg.get_string("training.base_model");
   // Rank 0 builds the scratch student; the others wait for it, then load the same folder.
-  std::string base_dir = dist.is_main() ? prepare_base(cfg, corpus, seed) : std::string();
+  std::string base_dir = dist.is_main() ? prepare_base(s) : std::string();
   dist.barrier();
-  if (!dist.is_main()) base_dir = prepare_base(cfg, corpus, seed);
+  if (!dist.is_main()) base_dir = prepare_base(s);
   auto tok = text::load_tokenizer(base_dir);
-  SftData data = load_sft_data(corpus, *tok, data_settings(cfg, seed));
+  SftData data = load_sft_data(s.corpus, *tok, s.data);
   log_info(data.rows, " corpus rows: ", data.train.size(), " train, ", data.eval.size(), " eval, ",
            data.dropped_too_long, " dropped (too long)");
 
-  auto device = student::resolve_device(cfg.get_string("run.device"));
+  auto device = student::resolve_device(s.runtime.device);
   if (device.is_cuda() && dist.world_size() > 1)
     device = at::Device(at::kCUDA, static_cast<int8_t>(ranks.local_rank));
   auto model = model::load_model(base_dir, at::TensorOptions().dtype(at::kFloat));
-  std::optional<model::LoraSettings> lora;
   std::vector<TrainedTensor> trained;
-  if (cfg.get_bool("training.lora.enabled")) {
-    lora = lora_settings(cfg, base);
-    model::add_lora(*model, *lora, seed);
+  if (s.lora) {
+    check_lora_bias(*model, *s.lora, s.base.value);
+    model::add_lora(*model, *s.lora, s.seed);
     model->to(at::TensorOptions().dtype(at::kFloat).device(device));
-    for (auto& nt : model::adapter_tensors(*model, *lora))
+    for (auto& nt : model::adapter_tensors(*model, *s.lora))
       trained.push_back({nt.name, nt.tensor, decays(nt.name)});
   } else {
     model->to(at::TensorOptions().dtype(at::kFloat).device(device));
     for (auto& nt : model->named_weights()) trained.push_back({nt.name, nt.tensor, decays(nt.name)});
   }
   for (auto& t : trained) t.tensor->set_requires_grad(true);
-  model->set_gradient_checkpointing(cfg.get_bool("training.gradient_checkpointing"));
-  if (!cfg.is_null("training.neftune_noise_alpha"))
-    model->set_neftune_alpha(cfg.get_double("training.neftune_noise_alpha"));
+  model->set_gradient_checkpointing(s.trainer.gradient_checkpointing);
+  if (s.neftune_alpha) model->set_neftune_alpha(*s.neftune_alpha);
 
-  AdamW optimizer(trained, adamw_settings_from(cfg, "training"));
+  AdamW optimizer(trained, s.trainer.optimizer);
+  const size_t batch = s.trainer.batch_size;
+  SftObjective objective(*model, data, text::pad_token(*tok), batch, s.eval_batch_size, s.seed, s.grouping,
+                         s.label_smoothing, s.trainer.bf16);
 
-  auto batch = static_cast<size_t>(cfg.get_int("training.batch_size"));
-  auto eval_batch = static_cast<size_t>(int_or(cfg, "training.eval_batch_size", static_cast<int64_t>(batch)));
-  SftObjective objective(
-      *model, data, text::pad_token(*tok), batch, eval_batch, seed,
-      BatchGrouping{cfg.get_bool("training.group_by_length"), cfg.get_bool("training.shared_prefix")},
-      cfg.get_double("training.label_smoothing"), cfg.get_bool("training.bf16"));
-
-  LoopSettings ls = loop_settings_from(
-      cfg, "training", static_cast<int64_t>((data.train.size() + batch - 1) / batch), dist.world_size());
+  plan_steps(s.trainer, static_cast<int64_t>((data.train.size() + batch - 1) / batch), dist.world_size());
+  LoopSettings& ls = s.trainer.loop;
   ls.distributed = &dist;
-  ls.nonfinite_patience = cfg.get_int("training.nonfinite_patience");
-  ls.eval_steps = data.eval.empty() ? 0 : cfg.get_int("training.eval_steps");
-  ls.early_stop_min_delta = cfg.get_double("training.early_stop_min_delta");
-  ls.early_stop_patience = cfg.get_int("training.early_stop_patience");
-  ls.load_best_model_at_end = cfg.get_bool("training.load_best_model_at_end");
-  ls.metric_for_best_model = cfg.get_string("training.metric_for_best_model");
+  if (data.eval.empty()) ls.eval_steps = 0;
   ls.tokenizer_dir = base_dir;
-  log_info("training ", trained.size(), lora ? " adapter tensors" : " tensors (every weight)", " for ",
+  log_info("training ", trained.size(), s.lora ? " adapter tensors" : " tensors (every weight)", " for ",
            ls.total_steps, " steps of ", batch, " x ", ls.grad_accum,
            dist.world_size() > 1 ? " x " + std::to_string(dist.world_size()) + " ranks" : std::string(),
            " examples (batch_size x grad_accum", dist.world_size() > 1 ? " x ranks)" : ")");
-  return train_loop(*model, lora, optimizer, objective, ls);
+  return train_loop(*model, s.lora, optimizer, objective, ls);
 }
 
 }  // namespace af::train

@@ -205,7 +205,7 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
   install_interrupt_handlers();
   const std::set<int64_t> fault_steps = injected_nonfinite_steps();
   Progress progress("train", static_cast<uint64_t>(s.total_steps),
-                    parse_progress_mode(main_rank ? s.progress_mode : "off"), s.progress_interval);
+                    main_rank ? s.progress.mode : ProgressMode::Off, s.progress.interval_seconds);
   progress.advance(static_cast<uint64_t>(step));
   int64_t window_tokens = 0;
   auto window_start = std::chrono::steady_clock::now();
@@ -305,6 +305,7 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
         json line = {{"step", step},
                      {"epoch", epoch_now()},
                      {"eval_loss", round_to(*last_eval, 6)},
+                     {"eval_batches", static_cast<int64_t>(m["batches"])},
                      {"eval_runtime", round_to(seconds, 3)},
                      {"eval_samples_per_second", round_to(m["samples"] / seconds, 3)},
                      {"eval_steps_per_second", round_to(m["batches"] / seconds, 3)}};
@@ -346,6 +347,15 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
   if (main_rank) save_final(final_dir, parts);
   dist.barrier();  // no rank reports done before checkpoint-final exists
   if (skipped > 0) log_warn(skipped, " steps were skipped for non-finite values");
+  if (model.gradient_checkpointing()) {
+    if (model.recomputed_layers() > 0) {
+      log_info("gradient checkpointing recomputed ", model.recomputed_layers(),
+               " layer forwards in backward");
+    } else {
+      log_info(
+          "gradient checkpointing is on, but no layer was recomputed: shared-prefix batches run without it");
+    }
+  }
   log_info("done at step ", step, "; ", final_dir);
   return step;
 }

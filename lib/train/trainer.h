@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/progress.h"
 #include "model/gemma3.h"
 #include "model/lora.h"
 #include "train/adamw.h"
@@ -62,8 +63,7 @@ struct LoopSettings {
   std::string metric_for_best_model = "eval_loss";
   std::string resume;  // "" fresh, "latest", or a checkpoint path
   std::string tokenizer_dir;
-  std::string progress_mode = "auto";
-  double progress_interval = 10;
+  ProgressSettings progress;
   /// The data-parallel group (nullptr: one process). Each optimizer step then takes grad_accum micro-batches
   /// per rank, and rank 0 alone writes metrics and checkpoints.
   Distributed* distributed = nullptr;

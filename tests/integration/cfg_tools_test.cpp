@@ -71,7 +71,7 @@ TEST_CASE("--format json prints one finding per line") {
   CHECK(finding["hint"] == "remove the quotes around the number");
 }
 
-TEST_CASE("warnings alone keep exit 0; --merge checks layered files") {
+TEST_CASE("warnings alone keep exit 0, --merge checks layered files") {
   TempDir dir;
   std::string a = dir.write("a.yaml", "dataset_generation:\n  min_operators: 6\n");
   std::string b =

@@ -193,7 +193,7 @@ TEST_CASE("runDatasetGeneration.sh starts teacher-sim, builds the dataset, and s
   CHECK(std::system(check.c_str()) != 0);
 }
 
-TEST_CASE("Ctrl-C stops a sample run at a safe point with exit 130; running again finishes it") {
+TEST_CASE("Ctrl-C stops a sample run at a safe point with exit 130, running again finishes it") {
   TempDir dir;
   BackgroundTool sim("teacher-sim", {"--port", "0", "--port-file", dir.file("port"), "--delay-ms", "15"});
   std::string port = sim.wait_for_file(dir.file("port"));

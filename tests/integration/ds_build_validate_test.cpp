@@ -11,7 +11,7 @@ using af::test::run_tool;
 using af::test::TempDir;
 using json = nlohmann::json;
 
-TEST_CASE("each line gets a verdict with every error; exit 1 when any is invalid") {
+TEST_CASE("each line gets a verdict with every error, exit 1 when any is invalid") {
   TempDir dir;
   dir.write("defs.json", R"({"$defs": {"op": {"enum": ["gt", "lt"]}}})");
   std::string schema = dir.write("s.json", R"({
@@ -46,7 +46,7 @@ TEST_CASE("each line gets a verdict with every error; exit 1 when any is invalid
   CHECK(run.err == "ds-build validate: 1 valid, 2 invalid\n");
 }
 
-TEST_CASE("all valid exits 0; --document reads one document") {
+TEST_CASE("all valid exits 0, --document reads one document") {
   TempDir dir;
   std::string schema = dir.write("s.json", R"({"type": "array", "items": {"type": "integer"}})");
   std::string doc = dir.write("doc.json", "[1,\n 2,\n 3]\n");

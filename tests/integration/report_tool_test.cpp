@@ -11,7 +11,7 @@ using af::test::run_tool;
 using af::test::slurp;
 using af::test::TempDir;
 
-TEST_CASE("report: the issue's flags pick the inputs; what is missing is named, a bad line by its number") {
+TEST_CASE("report: the issue's flags pick the inputs, what is missing is named, a bad line by its number") {
   TempDir dir;
   std::string metrics =
       dir.write("training_metrics.jsonl",

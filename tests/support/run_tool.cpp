@@ -15,7 +15,8 @@ extern char** environ;
 namespace af::test {
 
 pid_t spawn_tool(const std::string& tool, const std::vector<std::string>& args, const std::string& out_path,
-                 const std::string& err_path, const std::map<std::string, std::string>& env) {
+                 const std::string& err_path, const std::map<std::string, std::string>& env,
+                 const std::string& cwd) {
   std::string exe = tool.rfind('/', 0) == 0 ? tool : std::string(ASTFORGE_BIN_DIR) + "/" + tool;
   std::vector<std::string> argv_store = {exe};
   argv_store.insert(argv_store.end(), args.begin(), args.end());
@@ -41,7 +42,7 @@ pid_t spawn_tool(const std::string& tool, const std::vector<std::string>& args, 
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addchdir_np(&actions, ASTFORGE_SOURCE_DIR);
+  posix_spawn_file_actions_addchdir_np(&actions, cwd.empty() ? ASTFORGE_SOURCE_DIR : cwd.c_str());
   pid_t pid = 0;
   int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
@@ -50,10 +51,10 @@ pid_t spawn_tool(const std::string& tool, const std::vector<std::string>& args, 
 }
 
 ToolRun run_tool(const std::string& tool, const std::vector<std::string>& args,
-                 const std::map<std::string, std::string>& env) {
+                 const std::map<std::string, std::string>& env, const std::string& cwd) {
   TempDir capture;
   std::string out_path = capture.file("stdout"), err_path = capture.file("stderr");
-  pid_t pid = spawn_tool(tool, args, out_path, err_path, env);
+  pid_t pid = spawn_tool(tool, args, out_path, err_path, env, cwd);
   int status = 0;
   waitpid(pid, &status, 0);
   ToolRun run;

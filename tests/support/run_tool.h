@@ -15,14 +15,15 @@ struct ToolRun {
 };
 
 /// Starts build/bin/<tool> (or `tool` itself when it is an absolute path, e.g. a pipelines/ script) with
-/// `args` in the source directory, stdin from /dev/null and stdout/stderr into the given files, with `env`
-/// added to (or, for empty values, removed from) the environment. Returns its pid.
+/// `args` in the source directory (or `cwd`), stdin from /dev/null and stdout/stderr into the given files,
+/// with `env` added to (or, for empty values, removed from) the environment. Returns its pid.
 pid_t spawn_tool(const std::string& tool, const std::vector<std::string>& args, const std::string& out_path,
-                 const std::string& err_path, const std::map<std::string, std::string>& env = {});
+                 const std::string& err_path, const std::map<std::string, std::string>& env = {},
+                 const std::string& cwd = "");
 
-/// Runs build/bin/<tool> with `args`, in the source directory, with `env` added to (or, for empty values,
-/// removed from) the environment.
+/// Runs build/bin/<tool> with `args`, in the source directory (or `cwd`), with `env` added to (or, for empty
+/// values, removed from) the environment.
 ToolRun run_tool(const std::string& tool, const std::vector<std::string>& args,
-                 const std::map<std::string, std::string>& env = {});
+                 const std::map<std::string, std::string>& env = {}, const std::string& cwd = "");
 
 }  // namespace af::test

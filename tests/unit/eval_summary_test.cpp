@@ -49,7 +49,7 @@ json record(const std::string& language, const std::string& kind, bool parsed, b
 
 }  // namespace
 
-TEST_CASE("eval rows join their schema; targets are canonical; invalid rows are left out unless asked") {
+TEST_CASE("eval rows join their schema, targets are canonical, invalid rows are left out unless asked") {
   TempDir dir;
   std::string schemas = dir.write("s.jsonl", kSchemas);
   std::string data = dir.write("d.jsonl", d05_row(1, "en") + d05_row(2, "fr", false) + d05_row(3, "fr"));

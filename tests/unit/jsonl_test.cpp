@@ -53,7 +53,7 @@ TEST_CASE("skip-and-count keeps the good lines and counts and names the bad ones
   CHECK(stats.bad_reasons[2].rfind(p + ":4: ", 0) == 0);
 }
 
-TEST_CASE("on-demand visitors pull fields; a missing field is a bad line") {
+TEST_CASE("on-demand visitors pull fields, a missing field is a bad line") {
   TempDir dir;
   std::string p = dir.write("f.jsonl", "{\"prompt\":\"p1\",\"completion\":\"c1\"}\n{\"prompt\":\"p2\"}\n");
   std::vector<std::string> seen;

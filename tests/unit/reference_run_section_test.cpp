@@ -74,7 +74,7 @@ TEST_CASE("reference run section: a slow run, a floor missed and DPO lowering te
   CHECK(md.find("| teacher accept | 79.0% | 77.8% | DPO ≥ SFT (**not met**) |") != std::string::npos);
 }
 
-TEST_CASE("reference run section: without DPO the column says so; a missing file is named") {
+TEST_CASE("reference run section: without DPO the column says so, a missing file is named") {
   TempDir dir;
   write_run(dir, rates(1.0, 0.95, 0.7, 0.7), json(), 600);
   std::string md = reference_run_section(dir.path());

@@ -95,7 +95,7 @@ TEST_CASE(
   CHECK(worst_failures(rows, 2).size() == 2);
 }
 
-TEST_CASE("report inputs: missing files are not found; malformed lines are named by file and line") {
+TEST_CASE("report inputs: missing files are not found, malformed lines are named by file and line") {
   TempDir dir;
   CHECK_FALSE(read_metrics(dir.file("nope.jsonl")).found);
   std::string path = dir.write("m.jsonl",

@@ -82,7 +82,7 @@ TEST_CASE("changing a referenced key moves every default built on it") {
   CHECK(r.get_string("predict.adapter") == "/data/af/student_runs/exp1/checkpoint-final");
 }
 
-TEST_CASE("user values may reference keys; bad references and cycles are errors") {
+TEST_CASE("user values may reference keys, bad references and cycles are errors") {
   Findings f;
   Resolved r =
       resolve(input({}, {"alignment.adam_beta1=${training.adam_beta2}", "run.name=run-${run.seed}"}), f);
@@ -100,7 +100,7 @@ TEST_CASE("user values may reference keys; bad references and cycles are errors"
   CHECK(codes(h).front() == "reference_cycle:training.training_corpus");
 }
 
-TEST_CASE("explicit warmup_ratio turns the default warmup_steps off; both explicit is an error") {
+TEST_CASE("explicit warmup_ratio turns the default warmup_steps off, both explicit is an error") {
   Findings f;
   Resolved r = resolve(input({}, {"training.warmup_ratio=0.1"}), f);
   CHECK_FALSE(f.has_errors());
@@ -111,7 +111,7 @@ TEST_CASE("explicit warmup_ratio turns the default warmup_steps off; both explic
   CHECK(codes(g) == std::vector<std::string>{"mutually_exclusive:training.warmup_ratio"});
 }
 
-TEST_CASE("num_epochs alone trains by epochs; with max_steps it warns that max_steps wins") {
+TEST_CASE("num_epochs alone trains by epochs, with max_steps it warns that max_steps wins") {
   Findings f;
   Resolved r = resolve(input({}, {"training.num_epochs=3"}), f);
   CHECK(f.all().empty());

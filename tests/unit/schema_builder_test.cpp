@@ -51,7 +51,7 @@ TEST_CASE("operators are sampled within bounds, logical ones always, each under 
   }
 }
 
-TEST_CASE("the same seed gives the same schema; domains do not depend on each other's order") {
+TEST_CASE("the same seed gives the same schema, domains do not depend on each other's order") {
   auto a = build_schema(retail(), base(), catalog(), {4, 7}, 11);
   auto b = build_schema(retail(), base(), catalog(), {4, 7}, 11);
   CHECK(a.schema == b.schema);

@@ -16,7 +16,7 @@ TEST_CASE("the first balanced object is found around prose, fences and braces in
   CHECK(!first_json_object("{\"a\":{\"b\":1}"));
 }
 
-TEST_CASE("parsed outputs are canonical; failures say why") {
+TEST_CASE("parsed outputs are canonical, failures say why") {
   auto ok = parse_student_output("```json\n{ \"b\": 1.0, \"a\": [true, null] }\n```");
   CHECK(ok.parsed);
   CHECK(ok.canonical == "{\"a\":[true,null],\"b\":1}");

@@ -81,7 +81,7 @@ TEST_CASE("requests it writes for a schema come back as schema-valid ASTs, refus
   CHECK(french < total * 0.4);
 }
 
-TEST_CASE("the same seed writes the same requests; another seed others") {
+TEST_CASE("the same seed writes the same requests, another seed others") {
   json spec =
       Sim(lexicon(), catalog(), 1).domain_spec({{"domain_id", "flights"}, {"examples_per_schema", 0}});
   auto built = af::dataset::build_schema(af::dataset::parse_domain_spec(spec, "f"), base_template(),

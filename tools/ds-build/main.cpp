@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/log.h"
+#include "dataset/settings.h"
 #include "dataset/stage_schemas.h"
 #include "dataset/stages.h"
 #include "jsonschema/validate_stream.h"
@@ -37,9 +38,12 @@ int main(int argc, char** argv) {
     validate->add_flag("--format-assertion", format_assertion, "Check `format` (date, email, uri, ...) too");
     if (auto code = cli.parse(argc, argv)) return *code;
 
-    std::optional<Resolved> cfg = cli.resolve_for_run();
-    if (!cfg) return 0;
-    const Resolved& resolved = *cfg;
+    Resolved cfg = cli.resolve_for_run();
+    const af::dataset::DatasetSettings settings = af::dataset::dataset_settings(cfg);
+    af::teacher::TeacherSettings teacher_settings = af::teacher::teacher_settings(cfg);
+    if (cli.dry_run())
+      return cli.print_dry_run(cfg,
+                               {{"stages", settings.to_json()}, {"teacher", teacher_settings.to_json()}});
     if (validate->parsed()) {
       af::jsonschema::Options options;
       options.format_assertion = format_assertion;
@@ -57,45 +61,35 @@ int main(int argc, char** argv) {
     }
     const std::string stage = app.get_subcommands().empty() ? "" : app.get_subcommands().front()->get_name();
     if (stage == "schemas") {
-      af::dataset::run_schemas_stage(resolved);
+      af::dataset::run_schemas_stage(settings);
       return 0;
     }
     if (stage == "corpus") {
-      af::dataset::run_corpus_stage(resolved);
+      af::dataset::run_corpus_stage(settings);
       return 0;
     }
     if (stage == "specs" || stage == "samples" || stage == "all") {
       af::install_interrupt_handlers();
-      af::teacher::TeacherSettings settings = af::teacher::teacher_settings(resolved);
       std::unique_ptr<af::teachersim::ServerThread> offline;
-      if (resolved.get_bool("dataset_generation.offline_fallback")) {
-        auto seed = static_cast<uint64_t>(resolved.get_int("run.seed"));
+      if (settings.offline_fallback) {
         offline = std::make_unique<af::teachersim::ServerThread>(
-            af::teachersim::Sim(af::teachersim::Lexicon::load(resolved.get_string("teacher_sim.lexicon_dir")),
-                                af::dataset::load_operator_catalog(
-                                    resolved.get_string("dataset_generation.operator_catalog")),
-                                seed),
-            af::teachersim::Faults{}, seed);
-        settings.hosts = {offline->url()};
+            af::teachersim::Sim(af::teachersim::Lexicon::load(settings.lexicon_dir),
+                                af::dataset::load_operator_catalog(settings.schemas.operator_catalog),
+                                settings.seed),
+            af::teachersim::Faults{}, settings.seed);
+        teacher_settings.hosts = {offline->url()};
         af::log_warn("offline_fallback: answering with an in-process teacher-sim, not ",
-                     resolved.get_string("teacher.model"));
+                     teacher_settings.model);
       }
-      af::teacher::TeacherClient teacher(settings);
+      af::teacher::TeacherClient teacher(teacher_settings);
       teacher.check_reachable();
-      if (stage == "specs" || stage == "all") af::dataset::run_specs_stage(resolved, teacher);
-      if (stage == "all") af::dataset::run_schemas_stage(resolved);
-      if (stage == "samples" || stage == "all") af::dataset::run_samples_stage(resolved, teacher);
-      if (stage == "all") af::dataset::run_corpus_stage(resolved);
+      if (stage == "specs" || stage == "all") af::dataset::run_specs_stage(settings, teacher);
+      if (stage == "all") af::dataset::run_schemas_stage(settings);
+      if (stage == "samples" || stage == "all") af::dataset::run_samples_stage(settings, teacher);
+      if (stage == "all") af::dataset::run_corpus_stage(settings);
       return 0;
     }
-    if (app.get_subcommands().empty()) {
-      throw af::usage_error("no stage given",
-                            "ds-build specs|schemas|samples|corpus|all|validate (see --help)");
-    }
-    throw af::runtime_error(
-        "ds-build " + app.get_subcommands().front()->get_name() +
-            " is not implemented yet (issue #3: teacher clients, teacher-sim and the dataset "
-            "stages); ds-build validate, --help and --dry-run work",
-        "see README.md for what runs today");
+    throw af::usage_error("no stage given",
+                          "ds-build specs|schemas|samples|corpus|all|validate (see --help)");
   });
 }

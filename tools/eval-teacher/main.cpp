@@ -12,9 +12,10 @@ int main(int argc, char** argv) {
         "it with the stored target and have the teacher judge it. Writes evaluation_results.jsonl\n"
         "(resumable) and evaluation_summary.json.");
     if (auto code = cli.parse(argc, argv)) return *code;
-    std::optional<Resolved> cfg = cli.resolve_for_run();
-    if (!cfg) return 0;
-    af::student::run_eval_teacher(*cfg);
+    Resolved cfg = cli.resolve_for_run();
+    const af::student::EvalSettings s = af::student::eval_settings(cfg);
+    if (cli.dry_run()) return cli.print_dry_run(cfg, s.to_json());
+    af::student::run_eval_teacher(s);
     return 0;
   });
 }

@@ -14,12 +14,13 @@ int main(int argc, char** argv) {
         "Print the token ids of each row (one JSON array per line) with the model folder's "
         "tokenizer, through the chat template; {text} rows are encoded raw. Loads no weights.");
     if (auto code = cli.parse(argc, argv)) return *code;
-    std::optional<Resolved> cfg = cli.resolve_for_run();
-    if (!cfg) return 0;
+    Resolved cfg = cli.resolve_for_run();
+    const af::student::PredictSettings s = af::student::predict_settings(cfg);
+    if (cli.dry_run()) return cli.print_dry_run(cfg, s.to_json());
     if (tokenize) {
-      af::student::run_tokenize(*cfg);
+      af::student::run_tokenize(s);
     } else {
-      af::student::run_predict(*cfg);
+      af::student::run_predict(s);
     }
     return 0;
   });

@@ -25,9 +25,10 @@ int main(int argc, char** argv) {
       std::cout << af::report::reference_run_section(reference_dir);
       return 0;
     }
-    std::optional<Resolved> cfg = cli.resolve_for_run();
-    if (!cfg) return 0;
-    af::report::ReportOutcome out = af::report::write_reports(af::report::report_settings_from(*cfg));
+    Resolved cfg = cli.resolve_for_run();
+    const af::report::ReportSettings s = af::report::report_settings_from(cfg);
+    if (cli.dry_run()) return cli.print_dry_run(cfg, s.to_json());
+    af::report::ReportOutcome out = af::report::write_reports(s);
     for (const auto& m : out.missing) af::log_info("not found (left out of the report): ", m);
     for (const auto& p : out.problems) af::log_warn(p);
     af::log_info("wrote ", out.report_path, " (", out.plots.size(), " plot images)",

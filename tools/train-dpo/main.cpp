@@ -14,11 +14,11 @@ int main(int argc, char** argv) {
                        "Continue from the latest valid checkpoint-* in the output dir (same as "
                        "--resume-from-checkpoint latest)");
     if (auto code = cli.parse(argc, argv)) return *code;
-    std::optional<Resolved> cfg = cli.resolve_for_run();
-    if (!cfg) return 0;
-    if (resume && cfg->is_null("alignment.resume_from_checkpoint"))
-      cfg->values["alignment.resume_from_checkpoint"] = "latest";
-    af::train::run_dpo(*cfg);
+    Resolved cfg = cli.resolve_for_run();
+    af::train::DpoSettings s = af::train::dpo_settings(cfg);
+    if (resume && s.trainer.loop.resume.empty()) s.trainer.loop.resume = "latest";
+    if (cli.dry_run()) return cli.print_dry_run(cfg, s.to_json());
+    af::train::run_dpo(s, cli.run_config(cfg));
     return 0;
   });
 }

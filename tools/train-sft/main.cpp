@@ -1,4 +1,6 @@
 // train-sft: supervised fine-tuning of the student on the SFT corpus (LoRA, or every weight).
+#include <cstdlib>
+
 #include "config/cli.h"
 #include "train/sft.h"
 
@@ -18,17 +20,18 @@ int main(int argc, char** argv) {
         "With --dry-run: print N training examples as the model sees them (tokens, and which "
         "are trained)");
     if (auto code = cli.parse(argc, argv)) return *code;
-    if (show > 0 && cli.dry_run()) {
-      Resolved resolved = cli.resolve();
-      apply_logging(resolved);
-      af::train::show_examples(resolved, show);
-      return 0;
+    Resolved cfg = cli.resolve_for_run();
+    af::train::SftSettings s = af::train::sft_settings(cfg);
+    if (resume && s.trainer.loop.resume.empty()) s.trainer.loop.resume = "latest";
+    if (cli.dry_run()) {
+      if (show > 0) {
+        af::train::show_examples(s, show);
+        return 0;
+      }
+      const char* world = std::getenv("WORLD_SIZE");
+      return cli.print_dry_run(cfg, s.to_json(world != nullptr ? std::atoll(world) : 1));
     }
-    std::optional<Resolved> cfg = cli.resolve_for_run();
-    if (!cfg) return 0;
-    if (resume && cfg->is_null("training.resume_from_checkpoint"))
-      cfg->values["training.resume_from_checkpoint"] = "latest";
-    af::train::run_sft(*cfg);
+    af::train::run_sft(s, cli.run_config(cfg));
     return 0;
   });
 }

@@ -54,7 +54,7 @@ std::string input_rows(const TempDir& dir) {
 
 }  // namespace
 
-TEST_CASE("predict writes one row per input with the output, its parse and timing; greedy is deterministic") {
+TEST_CASE("predict writes one row per input with the output, its parse and timing, greedy is deterministic") {
   TempDir dir;
   std::string model = scratch_model(dir);
   std::string in = input_rows(dir);

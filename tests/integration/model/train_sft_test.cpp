@@ -239,7 +239,7 @@ TEST_CASE("Ctrl-C finishes the step, saves a checkpoint and exits 130") {
   CHECK(newest >= 4);
 }
 
-TEST_CASE("LoRA trains an adapter on a model folder; predict applies it") {
+TEST_CASE("LoRA trains an adapter on a model folder, predict applies it") {
   TempDir dir;
   std::string corpus = write_corpus(dir);
   auto base = run_tool("train-sft", sft_args(corpus, dir.file("base"), 4));
@@ -277,7 +277,7 @@ TEST_CASE(
   CHECK(bad.err.find("training corpus not found: " + dir.file("nope.jsonl")) != std::string::npos);
 }
 
-TEST_CASE("a non-finite step is skipped and counted; too many in a row stop the run with a checkpoint") {
+TEST_CASE("a non-finite step is skipped and counted, too many in a row stop the run with a checkpoint") {
   TempDir dir;
   std::string corpus = write_corpus(dir);
   auto once =

@@ -44,7 +44,7 @@ TEST_CASE("greedy generation with the cache equals argmax over full forwards, ba
   }
 }
 
-TEST_CASE("a stop token ends its row without being returned; the others go on") {
+TEST_CASE("a stop token ends its row without being returned, the others go on") {
   auto m = tiny_model(42);
   GenerationSettings s;
   s.max_new_tokens = 8;

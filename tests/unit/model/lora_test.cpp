@@ -23,7 +23,7 @@ TEST_CASE("scaling is alpha / r, or alpha / sqrt(r) with rslora") {
   CHECK(s.scaling() == 8.0);
 }
 
-TEST_CASE("targets match module names; all-linear matches every projection") {
+TEST_CASE("targets match module names, all-linear matches every projection") {
   auto m = tiny_model(31);
   LoraSettings s;
   s.target_modules = {"q_proj", "v_proj"};
@@ -128,7 +128,7 @@ TEST_CASE("adapters are saved in PEFT's layout and load back into a fresh base")
   CHECK(at::equal(fresh->forward(ids, at::ones_like(ids)), m->forward(ids, at::ones_like(ids))));
 }
 
-TEST_CASE("adapters PEFT wrote with the adapter name in the keys load too; foreign options are refused") {
+TEST_CASE("adapters PEFT wrote with the adapter name in the keys load too, foreign options are refused") {
   af::test::TempDir dir;
   auto m = tiny_model(35);
   std::vector<at::Tensor> keep;
@@ -162,7 +162,7 @@ TEST_CASE("adapters PEFT wrote with the adapter name in the keys load too; forei
                        doctest::Contains("no adapter_config.json"), af::Error);
 }
 
-TEST_CASE("LoRA gradients reach A and B only; the base stays frozen") {
+TEST_CASE("LoRA gradients reach A and B only, the base stays frozen") {
   LoraSettings s;
   s.r = 2;
   s.target_modules = {"o_proj"};

@@ -59,7 +59,7 @@ TEST_CASE("save then load gives back every weight bit for bit") {
   CHECK(same_weights(*m, *sharded));
 }
 
-TEST_CASE("multimodal checkpoints load through their prefixes; vision tensors are ignored") {
+TEST_CASE("multimodal checkpoints load through their prefixes, vision tensors are ignored") {
   CHECK(text_model_name("language_model.model.layers.3.mlp.up_proj.weight") ==
         "model.layers.3.mlp.up_proj.weight");
   CHECK(text_model_name("model.language_model.embed_tokens.weight") == "model.embed_tokens.weight");
@@ -107,7 +107,7 @@ TEST_CASE("a folder whose weights do not fit its config is a clear error") {
                        doctest::Contains("no tensor 'model.layers.3.input_layernorm.weight'"), af::Error);
 }
 
-TEST_CASE("the scratch student is a Hugging Face folder with a trained tokenizer; same seed, same weights") {
+TEST_CASE("the scratch student is a Hugging Face folder with a trained tokenizer, same seed, same weights") {
   af::test::TempDir dir;
   std::vector<std::string> texts;
   for (int i = 0; i < 200; ++i)

@@ -90,7 +90,7 @@ struct Corpus {
 };
 }  // namespace
 
-TEST_CASE("SFT data: rows that do not fit are dropped and counted; the split is seeded") {
+TEST_CASE("SFT data: rows that do not fit are dropped and counted, the split is seeded") {
   Corpus c;
   DataSettings s;
   s.max_seq_length = 64;
@@ -140,7 +140,7 @@ TEST_CASE("batches: targets are the next tokens of the completion span only, pad
   CHECK(b.mask.sum().item<int64_t>() == b.tokens);
 }
 
-TEST_CASE("epoch batches are a seeded permutation; grouping by length cuts padding") {
+TEST_CASE("epoch batches are a seeded permutation, grouping by length cuts padding") {
   Corpus c;
   DataSettings s;
   s.max_seq_length = 64;
