@@ -134,8 +134,8 @@ Resolved ToolCli::resolve(std::vector<std::string>* warnings) const {
 
 Resolved ToolCli::resolve_for_run() const {
   Resolved resolved = resolve(&warnings_);
-  apply_logging(resolved);
   if (tool_) resolved.trace_reads_as(*tool_);
+  apply_logging(resolved);
   return resolved;
 }
 

@@ -60,6 +60,20 @@ namespace {
 // say which config key to lower, and to what.
 [[noreturn]] void rethrow_tokenizer_error(const Error& e, int64_t vocab_size) {
   std::string what = e.what();
+  // "Vocabulary size is smaller than required_chars. 300 vs 339.": every character of the corpus needs a
+  // piece.
+  auto small = what.find("smaller than required_chars. ");
+  if (small != std::string::npos) {
+    std::string need;
+    for (size_t i = what.find(" vs ", small); i != std::string::npos && i + 4 < what.size();
+         i = std::string::npos)
+      for (size_t j = i + 4; j < what.size() && std::isdigit(static_cast<unsigned char>(what[j])); ++j)
+        need += what[j];
+    throw usage_error("training.scratch.vocab_size (" + std::to_string(vocab_size) +
+                          ") is fewer tokens than the training corpus has distinct characters (" + need +
+                          " with the special tokens)",
+                      "set training.scratch.vocab_size to more than " + need);
+  }
   auto at = what.find("<= ");
   if (what.find("Vocabulary size too high") == std::string::npos || at == std::string::npos) throw e;
   std::string limit;

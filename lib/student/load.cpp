@@ -63,9 +63,11 @@ Student load_student(const std::string& base_dir, const std::string& checkpoint_
     if (merge) model::merge_lora(*s.model);
   }
   s.model->to(at::TensorOptions().dtype(dtype).device(device));
+  // What the weights hold now, read back from them: the line shows what the run computes in.
+  const at::Tensor& weights = s.model->embed_tokens();
   log_info("loaded ", model_dir, adapter_dir.empty() ? "" : " + adapter " + adapter_dir, " (",
-           s.model->config().parameter_count() / 1000000.0, "M parameters, ", model::dtype_to_name(dtype),
-           ", ", device.str(), ")");
+           s.model->config().parameter_count() / 1000000.0, "M parameters, ",
+           model::dtype_to_name(weights.scalar_type()), ", ", weights.device().str(), ")");
   return s;
 }
 

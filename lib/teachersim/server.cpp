@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "core/hash.h"
 #include "core/log.h"
 #include "teacher/prompts.h"
 
@@ -58,7 +59,7 @@ SimServer::SimServer(Sim sim, Faults faults, uint64_t seed)
       std::string user =
           endpoint == "generate" ? body.value("prompt", "") : last_user_message(body["messages"]);
       int status = 200;
-      std::string content = fault(faults_.garbage_rate, n, 2) ? kGarbage : answer_chat(user, n, status);
+      std::string content = fault(faults_.garbage_rate, n, 2) ? kGarbage : answer_chat(user, status);
       if (status != 200) return json_reply(res, status, {{"error", content}});
       json reply;
       if (endpoint == "openai") {
@@ -107,7 +108,7 @@ bool SimServer::fault(double rate, uint64_t request, uint64_t salt) const {
   return static_cast<double>(h % 1000000) / 1e6 < rate;
 }
 
-std::string SimServer::answer_chat(const std::string& user_message, uint64_t request, int& status) {
+std::string SimServer::answer_chat(const std::string& user_message, int& status) {
   auto task = teacher::read_task(user_message);
   if (!task) {
     status = 400;
@@ -116,8 +117,9 @@ std::string SimServer::answer_chat(const std::string& user_message, uint64_t req
   }
   try {
     json answer = sim_.answer(task->first, task->second);
-    // A first answer the schema refuses (an extra key at the root), as a real LLM sometimes writes.
-    if (task->first == "ast" && fault(faults_.invalid_rate, request, 4))
+    // A first answer the schema refuses (an extra key at the root), as a real LLM sometimes writes. Chosen by
+    // the question, not by its arrival order, so concurrent clients get the same dataset every run.
+    if (task->first == "ast" && fault(faults_.invalid_rate, fnv1a64(user_message), 4))
       answer["note"] = "teacher-sim: a key the schema does not allow";
     return answer.dump();
   } catch (const TaskError& e) {

@@ -36,7 +36,7 @@ class SimServer {
   uint64_t requests_served() const { return requests_; }
 
  private:
-  std::string answer_chat(const std::string& user_message, uint64_t request, int& status);
+  std::string answer_chat(const std::string& user_message, int& status);
   bool fault(double rate, uint64_t request, uint64_t salt) const;
 
   Sim sim_;

@@ -99,6 +99,82 @@ SpTokenizer SpTokenizer::load(const std::string& path) {
   return tok;
 }
 
+namespace {
+
+// Protocol-buffer wire format, as much as rewriting one field needs.
+uint64_t read_varint(const std::string& b, size_t& at) {
+  uint64_t v = 0;
+  for (int shift = 0; at < b.size() && shift < 64; shift += 7) {
+    auto byte = static_cast<uint8_t>(b[at++]);
+    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return v;
+  }
+  throw runtime_error("a SentencePiece model with a malformed varint");
+}
+
+void write_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+
+// The fields of one message, as (field number, wire type, encoded field) in order.
+struct WireField {
+  uint64_t number, type;
+  std::string encoded;  // tag and value, as they were
+  std::string payload;  // a length-delimited field's bytes
+};
+
+std::vector<WireField> wire_fields(const std::string& b) {
+  std::vector<WireField> out;
+  for (size_t at = 0; at < b.size();) {
+    size_t start = at;
+    uint64_t tag = read_varint(b, at);
+    WireField f{tag >> 3, tag & 7, "", ""};
+    if (f.type == 0) {
+      read_varint(b, at);
+    } else if (f.type == 1) {
+      at += 8;
+    } else if (f.type == 5) {
+      at += 4;
+    } else if (f.type == 2) {
+      uint64_t len = read_varint(b, at);
+      if (len > b.size() - at) throw runtime_error("a SentencePiece model with a truncated field");
+      f.payload = b.substr(at, len);
+      at += len;
+    } else {
+      throw runtime_error("a SentencePiece model with an unknown wire type");
+    }
+    if (at > b.size()) throw runtime_error("a SentencePiece model with a truncated field");
+    f.encoded = b.substr(start, at - start);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string without_training_paths(const std::string& model) {
+  // ModelProto.trainer_spec (field 2) records the training run's paths: TrainerSpec.input (1) and
+  // model_prefix (2). They name a temporary folder, so two identical trainings would write different bytes.
+  std::string out;
+  for (const WireField& f : wire_fields(model)) {
+    if (f.number != 2 || f.type != 2) {
+      out += f.encoded;
+      continue;
+    }
+    std::string spec;
+    for (const WireField& g : wire_fields(f.payload))
+      if (!((g.number == 1 || g.number == 2) && g.type == 2)) spec += g.encoded;
+    write_varint(out, (2 << 3) | 2);
+    write_varint(out, spec.size());
+    out += spec;
+  }
+  return out;
+}
+
 void SpTokenizer::train(const std::vector<std::string>& texts, int vocab_size,
                         const std::string& model_path) {
   if (texts.empty()) throw usage_error("no text to train a tokenizer on");
@@ -153,7 +229,9 @@ void SpTokenizer::train(const std::vector<std::string>& texts, int vocab_size,
   int status = shim().train(keys.data(), values.data(), keys.size(), err, sizeof err);
   std::filesystem::remove(input);
   if (status != 0) throw runtime_error(std::string("training the tokenizer failed: ") + err);
-  if (prefix + ".model" != model_path) std::filesystem::rename(prefix + ".model", model_path);
+  std::string model = without_training_paths(read_file(prefix + ".model"));
+  write_file_atomic(model_path, model);
+  if (prefix + ".model" != model_path) std::filesystem::remove(prefix + ".model");
   std::filesystem::remove(prefix + ".vocab");
 }
 

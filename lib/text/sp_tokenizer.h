@@ -33,4 +33,8 @@ class SpTokenizer : public Tokenizer {
   std::unique_ptr<Impl> impl_;
 };
 
+/// A SentencePiece model (ModelProto bytes) without the paths its training recorded (TrainerSpec's input and
+/// model_prefix), so the same corpus and settings always give the same bytes wherever they were trained.
+std::string without_training_paths(const std::string& model);
+
 }  // namespace af::text

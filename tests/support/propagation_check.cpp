@@ -111,6 +111,19 @@ std::string config_error(const Observation& o) {
   return "a configuration error";
 }
 
+// Where two texts first differ, for messages: the line of each.
+std::string first_difference(const std::string& a, const std::string& b) {
+  std::istringstream la(a), lb(b);
+  std::string x, y;
+  while (true) {
+    bool ga = static_cast<bool>(std::getline(la, x)), gb = static_cast<bool>(std::getline(lb, y));
+    if (!ga && !gb) return "";
+    if (!ga) x = "(end)";
+    if (!gb) y = "(end)";
+    if (x != y) return "\n    one run:   " + x.substr(0, 300) + "\n    the other: " + y.substr(0, 300);
+  }
+}
+
 std::string describe_parts(const Observation& o) {
   size_t files = 0;
   std::string named;
@@ -125,6 +138,13 @@ std::string describe_parts(const Observation& o) {
 }
 
 }  // namespace
+
+std::string replace_all(std::string text, const std::string& what, const std::string& with) {
+  if (what.empty()) return text;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + with.size()))
+    text.replace(at, what.size(), with);
+  return text;
+}
 
 void put_key(json& doc, const std::string& path, const json& value) {
   std::string ptr = "/" + path;
@@ -181,7 +201,7 @@ void observe_files(const std::string& dir, Observation& out, const std::set<std:
       out[part] = "(a record of the settings: not compared)";
       continue;
     }
-    std::string content = slurp(entry.path().string());
+    std::string content = replace_all(slurp(entry.path().string()), dir, "<run>");
     std::string ext = entry.path().extension().string();
     if (ext == ".json" || ext == ".jsonl") {
       out[part] =
@@ -234,8 +254,13 @@ Verdict PropagationChecker::check(const Probe& p) {
   }
   auto noise = differing(compared_parts(first, p.watch), compared_parts(second, p.watch));
   if (!noise.empty()) {
+    const Observation a = compared_parts(first, p.watch), b = compared_parts(second, p.watch);
+    auto in = [&](const Observation& o) {
+      return o.count(noise.front()) ? o.at(noise.front()) : "(missing)";
+    };
     v.message = head + ": two identical baseline runs differ in " + noise.front() +
-                ", so a difference would prove nothing; make the scenario reproducible" + why;
+                ", so a difference would prove nothing; make the scenario reproducible" +
+                first_difference(in(a), in(b)) + why;
     return v;
   }
   Observation probed = run(changed).observed;

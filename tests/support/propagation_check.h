@@ -87,8 +87,12 @@ Observation compared_parts(const Observation& observed, const std::string& watch
 
 /// Adds one part per file under `dir` ("file <relative path>"): JSON and JSONL content with the fields that
 /// measure time or echo the config dropped (see the .cpp), other files as they are (binary ones as a hash).
-/// Files named in `skip` (relative paths) are left out.
+/// Files named in `skip` (relative paths) are left out. `dir` itself, in what files say, reads "<run>": each
+/// run has its own folder.
 void observe_files(const std::string& dir, Observation& out, const std::set<std::string>& skip = {});
+
+/// `text` with every occurrence of `what` replaced by `with`.
+std::string replace_all(std::string text, const std::string& what, const std::string& with);
 
 /// Sets `path` ("training.lora.r") to `value` in a nested document.
 void put_key(nlohmann::json& doc, const std::string& path, const nlohmann::json& value);

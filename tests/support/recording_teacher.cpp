@@ -18,6 +18,11 @@ RecordingTeacher::RecordingTeacher(teachersim::Faults faults, int delay_ms) : de
                       dataset::load_operator_catalog(root + "/data/operator_catalog.json"), 11),
       faults, 11);
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    ++handling_;
+    struct Done {
+      std::atomic<int>& n;
+      ~Done() { --n; }
+    } done{handling_};
     json body = json::parse(req.body, nullptr, false);
     json entry = {{"method", req.method},
                   {"path", req.path},
@@ -65,6 +70,9 @@ RecordingTeacher::~RecordingTeacher() {
 }
 
 void RecordingTeacher::reset(bool fail_first) {
+  // A request of the previous run may still be held (its client timed out): let it finish first, or it would
+  // take this run's failure or land in this run's record.
+  for (int i = 0; i < 500 && handling_ > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   std::lock_guard<std::mutex> lock(mutex_);
   requests_.clear();
   max_in_flight_ = 0;

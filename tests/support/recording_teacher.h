@@ -42,6 +42,7 @@ class RecordingTeacher {
   std::atomic<int> in_flight_{0};
   std::atomic<int> max_in_flight_{0};
   std::atomic<bool> fail_next_{false};
+  std::atomic<int> handling_{0};  // requests being handled
 };
 
 }  // namespace af::test

@@ -88,3 +88,17 @@ TEST_CASE("a missing model file is a clear error") {
   CHECK_THROWS_WITH_AS(SpTokenizer::load("/nonexistent/tokenizer.model"),
                        doctest::Contains("/nonexistent/tokenizer.model"), af::Error);
 }
+
+TEST_CASE("the same corpus gives the same tokenizer bytes wherever it is trained") {
+  af::test::TempDir dir;
+  std::string a = dir.file("first/tokenizer.model"), b = dir.file("second-place/x/tokenizer.model");
+  SpTokenizer::train(corpus(), 400, a);
+  SpTokenizer::train(corpus(), 400, b);
+  const std::string bytes = af::test::slurp(a);
+  CHECK(bytes == af::test::slurp(b));
+  // The training paths are gone: SentencePiece would otherwise record where it read and wrote.
+  CHECK(bytes.find(dir.path()) == std::string::npos);
+  CHECK(af::text::without_training_paths(bytes) == bytes);
+  CHECK(SpTokenizer::load(b).vocab_size() == 400);
+  CHECK_THROWS_AS(af::text::without_training_paths(bytes.substr(0, bytes.size() / 2)), af::Error);
+}

@@ -93,7 +93,8 @@ std::map<std::string, Shape> make_shapes() {
   const Fixture& f = fixture();
   std::map<std::string, Shape> s;
   // Keys whose effect is only what a tool prints.
-  s["*:run.log_level"] = {{}, {}, {}, {}, {}, "stderr", "log lines are its only effect"};
+  s["*:run.log_level"] = {
+      "error", {}, {}, {}, {}, "stderr", "log lines are its only effect: error hides the rest"};
   s["*:run.progress"] = {{}, {}, {}, {}, {}, "stderr", "progress lines are its only effect"};
   s["*:run.progress_interval"] = {1e-6,
                                   {{"run.progress", "lines"}},
@@ -119,9 +120,15 @@ std::map<std::string, Shape> make_shapes() {
       "no CUDA here: auto and cpu both run on the CPU, so refusing cuda is the visible effect"};
   // The teacher's settings, as they reach the wire.
   s["*:teacher.timeout"] = {0.001, {}, {}, {}, {}, "", "answers take 100 ms here: 1 ms fails every request"};
-  s["*:teacher.retries"] = {0, {}, {}, {{"fail_first", "1"}}, {}, "", "the first request fails once"};
+  s["*:teacher.retries"] = {0,
+                            {{"teacher.concurrency", 1}},
+                            {},
+                            {{"fail_first", "1"}},
+                            {},
+                            "",
+                            "the first request fails once (one request in flight: always the same one)"};
   s["*:teacher.retry_wait"] = {{},
-                               {{"run.log_level", "debug"}},
+                               {{"run.log_level", "debug"}, {"teacher.concurrency", 1}},
                                {},
                                {{"fail_first", "1"}},
                                {},
@@ -140,7 +147,7 @@ std::map<std::string, Shape> make_shapes() {
                                            "",
                                            "ds-build reads the lexicons only for its in-process teacher"};
   s["ds-build:dataset_generation.eval_schema_fraction"] = {
-      0.0, {}, {}, {}, {}, "", "with two schemas, any fraction > 0 holds one out"};
+      0.5, {}, {}, {}, {}, "", "the scenario holds no schema out; 0.5 of two holds one"};
   s["ds-build:dataset_generation.eval_row_fraction"] = {0.5, {}, {}, {}, {}, "", "a share that moves rows"};
   s["ds-build:dataset_generation.french_ratio"] = {0.9, {}, {}, {}, {}, "", "a share that moves requests"};
   s["ds-build:dataset_generation.refusal_ratio"] = {0.5, {}, {}, {}, {}, "", "a share that moves requests"};
@@ -178,8 +185,16 @@ std::map<std::string, Shape> make_shapes() {
                      {"training.save_steps", 1},
                      {"training.eval_steps", 1},
                      {"training.early_stop_patience", 0}};
-  s["train-sft:training.load_best_model_at_end"] = {
-      {}, best, {}, {}, {}, "", "a high learning rate makes the best checkpoint not the last"};
+  json best_by_loss = best;
+  best_by_loss["training.metric_for_best_model"] = "loss";
+  s["train-sft:training.load_best_model_at_end"] = {{},
+                                                    best_by_loss,
+                                                    {},
+                                                    {},
+                                                    {},
+                                                    "",
+                                                    "at a high learning rate the training loss is lowest "
+                                                    "before the last step: that checkpoint is the best"};
   json best_on = best;
   best_on["training.load_best_model_at_end"] = true;
   s["train-sft:training.metric_for_best_model"] = {
@@ -202,15 +217,20 @@ std::map<std::string, Shape> make_shapes() {
     for (const char* key : {"evaluation.temperature", "evaluation.top_p", "evaluation.top_k"})
       s[tool + ":" + key] = {{}, {{"evaluation.do_sample", true}},  {}, {}, {},
                              "", "sampling settings need do_sample"};
-    s[tool + ":evaluation.key_order"] = {{},
-                                         {{"evaluation.constrained", true}},
-                                         {},
-                                         {},
-                                         {},
-                                         "",
-                                         "key order matters under constrained decoding"};
+    s[tool + ":evaluation.key_order"] = {
+        {}, {{"evaluation.constrained", true}, {"evaluation.max_new_tokens", 40}},        {}, {}, {},
+        "", "key order matters under constrained decoding, once several keys are written"};
     s[tool + ":evaluation.repetition_penalty"] = {
-        0.5, {}, {}, {}, {}, "", "a penalty that changes greedy choices"};
+        2.0, {}, {}, {}, {}, "", "the barely trained student repeats tokens: a penalty changes them"};
+    s[tool + ":evaluation.dtype"] = {
+        {},
+        {},
+        {},
+        {},
+        {},
+        "stderr~ loaded ",
+        "greedy choices of a tiny model survive bfloat16 rounding: the load line says "
+        "what the weights were converted to (read back from them)"};
   }
   s["predict:run.seed"] = {{}, {{"evaluation.do_sample", true}}, {}, {}, {},
                            "", "greedy decoding draws nothing"};
@@ -249,6 +269,8 @@ std::map<std::string, Shape> make_shapes() {
   // teacher-sim.
   s["teacher-sim:teacher_sim.bind"] = {"127.0.0.2", {}, {}, {}, {}, "", "the test asks 127.0.0.1"};
   s["teacher-sim:teacher_sim.port"] = {free_port(), {}, {}, {}, {}, "", "a free port instead of any"};
+  s["teacher-sim:teacher_sim.invalid_rate"] = {
+      1.0, {}, {}, {}, {}, "", "chosen by the question: at 1 every first AST answer is invalid"};
   s["teacher-sim:teacher_sim.delay_ms"] = {1500, {}, {}, {}, {}, "~speed", "each answer waits 1.5 s"};
   return s;
 }

@@ -35,7 +35,7 @@ namespace {
 
 const std::string kRoot = ASTFORGE_SOURCE_DIR;
 // Bump when what the fixture holds changes in a way the tools' timestamps do not show.
-constexpr int kFixtureVersion = 1;
+constexpr int kFixtureVersion = 3;
 
 json nested(const json& flat) {
   json doc = json::object();
@@ -68,10 +68,10 @@ std::string write_config(const std::string& path, const json& flat) {
 }
 
 json scratch_sizes() {
-  return {{"training.scratch.vocab_size", 300},       {"training.scratch.hidden_size", 16},
+  return {{"training.scratch.vocab_size", 512},       {"training.scratch.hidden_size", 16},
           {"training.scratch.num_layers", 2},         {"training.scratch.num_heads", 2},
           {"training.scratch.num_kv_heads", 1},       {"training.scratch.head_dim", 8},
-          {"training.scratch.intermediate_size", 32}, {"training.scratch.max_position_embeddings", 2048},
+          {"training.scratch.intermediate_size", 32}, {"training.scratch.max_position_embeddings", 8192},
           {"training.scratch.sliding_window", 32},    {"training.scratch.sliding_window_pattern", 2}};
 }
 
@@ -120,14 +120,30 @@ void build_fixture(const Fixture& f) {
                       {"dataset_generation.eval_row_fraction", 0.25}});
     fixture_run("ds-build", with_config({"all"}, write_config(f.dir + "/ds.json", ds)), f.dir);
   }
-  const std::string corpus = f.ds + "/d_04_training_corpus.jsonl";
+  // A corpus of short rows (a schema's field list and a request; its AST): the rows of one schema share
+  // their start, as real prompts do, at a tenth of their length, so each training step takes milliseconds.
+  std::map<std::string, std::string> fields_of;
+  for (const json& s : json_lines(slurp(f.ds + "/d_02_final_schemas.jsonl")))
+    fields_of[s["schema_id"]] = s["schema"]["$defs"]["field"]["description"];
+  std::vector<json> short_rows;
+  for (const json& r : json_lines(slurp(f.ds + "/d_03_dataset.jsonl"))) {
+    if (!r["is_valid"].get<bool>()) continue;
+    const std::string schema_id = r["schema_id"];
+    short_rows.push_back({{"id", schema_id + "/" + std::to_string(r["index"].get<int>())},
+                          {"schema_id", schema_id},
+                          {"prompt", "Schema " + schema_id + ". Fields: " + fields_of.at(schema_id) +
+                                         "\nRequest: " + r["query"].get<std::string>()},
+                          {"completion", r["ast_canonical"]}});
+  }
+  write_jsonl_atomic(f.sft_corpus, short_rows);
+  const std::string& corpus = f.sft_corpus;
   json sft = merged(scratch_sizes(), {{"run.output_root", f.dir + "/runs"},
                                       {"run.threads", 1},
                                       {"run.progress", "off"},
                                       {"training.training_corpus", corpus},
                                       {"training.base_model", "scratch"},
                                       {"training.output_dir", f.dir + "/sft-full"},
-                                      {"training.max_seq_length", 2048},
+                                      {"training.max_seq_length", 8192},
                                       {"training.batch_size", 2},
                                       {"training.grad_accum", 1},
                                       {"training.learning_rate", 0.01},
@@ -151,9 +167,13 @@ void build_fixture(const Fixture& f) {
                            {"training.val_split", 0.2}});
   fixture_run("train-sft", with_config({}, write_config(f.dir + "/sft-lora.json", lora)), f.dir);
 
-  // The eval set with one row whose stored target is invalid (evaluation.include_invalid).
+  // The eval set in the short prompts' form, with one row whose stored target is invalid
+  // (evaluation.include_invalid).
   std::vector<json> rows = json_lines(slurp(f.ds + "/d_05_eval_set.jsonl"));
   if (rows.size() < 3) throw std::runtime_error("the fixture's eval set is too small");
+  for (json& r : rows)
+    r["prompt"] = "Schema " + r["schema_id"].get<std::string>() +
+                  ". Fields: " + fields_of.at(r["schema_id"]) + "\nRequest: " + r["query"].get<std::string>();
   rows[0]["is_valid"] = false;
   write_jsonl_atomic(f.eval_set, rows);
   {
@@ -207,7 +227,7 @@ void build_fixture(const Fixture& f) {
               {"alignment.learning_rate", 0.01},
               {"alignment.warmup_steps", 1},
               {"alignment.bf16", false},
-              {"alignment.max_seq_length", 2048}};
+              {"alignment.max_seq_length", 8192}};
   fixture_run("train-dpo", with_config({}, write_config(f.dir + "/dpo.json", dpo)), f.dir);
 
   // predict's input: {id, schema, query} rows of the eval set.
@@ -216,7 +236,10 @@ void build_fixture(const Fixture& f) {
     schemas[s["schema_id"]] = s["schema"];
   std::vector<json> inputs;
   for (const json& r : rows)
-    inputs.push_back({{"id", r["id"]}, {"schema", schemas.at(r["schema_id"])}, {"query", r["query"]}});
+    inputs.push_back({{"id", r["id"]},
+                      {"prompt", r["prompt"]},
+                      {"schema", schemas.at(r["schema_id"])},
+                      {"query", r["query"]}});
   write_jsonl_atomic(f.predict_input, inputs);
 }
 
@@ -224,6 +247,7 @@ Fixture make_fixture() {
   Fixture f;
   f.dir = fs::weakly_canonical(std::string(ASTFORGE_BIN_DIR) + "/../propagation-fixture").string();
   f.ds = f.dir + "/ds";
+  f.sft_corpus = f.dir + "/sft_corpus.jsonl";
   f.model = f.dir + "/sft-full/checkpoint-final";
   f.adapter = f.dir + "/sft-lora/checkpoint-final";
   f.eval_set = f.dir + "/eval_set.jsonl";
@@ -290,8 +314,8 @@ RunResult run_scenario(const std::string& tool, const std::vector<std::string>& 
   ToolRun r = run_tool(tool, with_config(args, "config.json"), env, dir.path());
   RunResult out;
   out.observed["exit"] = std::to_string(r.exit_code);
-  out.observed["stdout"] = r.out;
-  out.observed["stderr"] = r.err;
+  out.observed["stdout"] = replace_all(r.out, dir.path(), "<run>");
+  out.observed["stderr"] = replace_all(r.err, dir.path(), "<run>");
   if (teacher) {
     out.observed["requests"] = teacher->recorded();
     out.observed["~concurrency"] = teacher->overlapped() ? "overlapped" : "one at a time";
@@ -372,6 +396,9 @@ RunResult run_teacher_sim(const json& base, const RunSpec& spec) {
   out.observed["~speed"] = slow ? "an answer took over a second" : "every answer under a second";
   out.observed["stderr"] = slurp(dir.path() + "/.stderr");
   observe_files(dir.path(), out.observed, {"config.json", ".reads", ".stdout", ".stderr"});
+  // Each run listens on a port of its own: where it says which, it says "<port>".
+  if (!port.empty())
+    for (auto& [name, text] : out.observed) text = replace_all(text, port, "<port>");
   out.reads = parse_read_trace(slurp(reads));
   return out;
 }
@@ -405,25 +432,26 @@ json base_settings(Tool tool, const std::string& variant) {
                     {{"dataset_generation.max_domains", 2},
                      {"dataset_generation.examples_per_schema", 3},
                      {"dataset_generation.samples_per_schema", 8},
+                     {"dataset_generation.eval_schema_fraction", 0.0},
+                     {"dataset_generation.eval_schema_fraction", 0.0},
                      {"dataset_generation.checkpoint_every", 4},
                      {"teacher.concurrency", 4}});
     case Tool::TrainSft: {
-      json s = merged(merged(scratch_sizes(), quiet),
-                      {{"training.training_corpus", f.ds + "/d_04_training_corpus.jsonl"},
-                       {"training.base_model", "scratch"},
-                       {"training.max_seq_length", 2048},
-                       {"training.batch_size", 2},
-                       {"training.grad_accum", 1},
-                       {"training.learning_rate", 0.01},
-                       {"training.warmup_steps", 1},
-                       {"training.max_steps", 4},
-                       {"training.save_steps", 2},
-                       {"training.eval_steps", 2},
-                       {"training.logging_steps", 1},
-                       {"training.val_split", 0.2},
-                       {"training.save_total_limit", nullptr},
-                       {"training.bf16", false},
-                       {"training.lora.enabled", false}});
+      json s = merged(merged(scratch_sizes(), quiet), {{"training.training_corpus", f.sft_corpus},
+                                                       {"training.base_model", "scratch"},
+                                                       {"training.max_seq_length", 8192},
+                                                       {"training.batch_size", 2},
+                                                       {"training.grad_accum", 1},
+                                                       {"training.learning_rate", 0.01},
+                                                       {"training.warmup_steps", 1},
+                                                       {"training.max_steps", 4},
+                                                       {"training.save_steps", 2},
+                                                       {"training.eval_steps", 2},
+                                                       {"training.logging_steps", 1},
+                                                       {"training.val_split", 0.2},
+                                                       {"training.save_total_limit", nullptr},
+                                                       {"training.bf16", false},
+                                                       {"training.lora.enabled", false}});
       if (variant == "lora")
         s = merged(s, {{"training.base_model", f.model},
                        {"training.lora.enabled", true},
@@ -450,7 +478,7 @@ json base_settings(Tool tool, const std::string& variant) {
       return merged(quiet, {{"alignment.adapter", f.adapter},
                             {"alignment.base_model", f.model},
                             {"alignment.pairs_out", f.dpo_pairs},
-                            {"alignment.max_steps", 3},
+                            {"alignment.max_steps", 4},
                             {"alignment.save_steps", 1},
                             {"alignment.logging_steps", 1},
                             {"alignment.batch_size", 2},
@@ -458,7 +486,7 @@ json base_settings(Tool tool, const std::string& variant) {
                             {"alignment.learning_rate", 0.01},
                             {"alignment.warmup_steps", 1},
                             {"alignment.bf16", false},
-                            {"alignment.max_seq_length", 2048},
+                            {"alignment.max_seq_length", 8192},
                             {"alignment.save_total_limit", nullptr}});
     case Tool::Report:
       return merged(quiet, {{"report.training_metrics", f.training_metrics},

@@ -16,6 +16,7 @@ namespace af::test {
 struct Fixture {
   std::string dir;
   std::string ds;            // ds-build's outputs: d_01 ... d_06
+  std::string sft_corpus;    // short rows from d_03: the schema's field list and a request; its AST
   std::string model;         // a tiny full student folder (config.json, model.safetensors, tokenizer.model)
   std::string adapter;       // a LoRA adapter on `model`
   std::string eval_set;      // d_05 with one row marked invalid
