@@ -223,3 +223,63 @@ TEST_CASE("Ctrl-C stops a sample run at a safe point with exit 130, running agai
   REQUIRE(run_tool("ds-build", args_for("samples", stopped)).exit_code == 0);
   CHECK(slurp(stopped + "/d_03_dataset.jsonl") == slurp(clean + "/d_03_dataset.jsonl"));
 }
+
+TEST_CASE("a teacher's schema-invalid answer is corrected, never trained, and kept as a DPO pair") {
+  TempDir dir;
+  BackgroundTool sim("teacher-sim",
+                     {"--port", "0", "--port-file", dir.file("port"), "--invalid-rate", "0.4"});
+  std::string port = sim.wait_for_file(dir.file("port"));
+  std::string out = dir.file("out");
+  auto args = base_args(out, port);
+  args.insert(args.begin(), "all");
+  auto run = run_tool("ds-build", args);
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  CHECK(run.err.find("teacher answers failed their schema and were corrected") != std::string::npos);
+
+  auto schemas = af::read_jsonl(out + "/d_02_final_schemas.jsonl");
+  std::map<std::string, af::jsonschema::Schema> compiled;
+  for (const auto& s : schemas)
+    compiled.emplace(s["schema_id"], af::jsonschema::Schema::compile(s["schema"]));
+  size_t corrected = 0;
+  std::map<std::string, json> by_id;
+  for (const json& r : af::read_jsonl(out + "/d_03_dataset.jsonl")) {
+    by_id[r["schema_id"].get<std::string>() + "/" + std::to_string(r["index"].get<int>())] = r;
+    if (!r.contains("rejected_attempts")) continue;
+    ++corrected;
+    const json& attempt = r["rejected_attempts"].at(0);
+    CHECK_FALSE(
+        compiled.at(r["schema_id"]).is_valid(json::parse(attempt["ast_canonical"].get<std::string>())));
+    CHECK_FALSE(attempt["errors"].empty());
+    CHECK(r["is_valid"] == true);  // teacher-sim answers a correction right
+  }
+  CHECK(corrected > 10);
+  // Targets are schema-valid only; every training row's negative is a pair, on the training side only.
+  auto corpus = af::read_jsonl(out + "/d_04_training_corpus.jsonl");
+  std::set<std::string> train_ids;
+  for (const json& t : corpus) {
+    CHECK(compiled.at(t["schema_id"]).is_valid(json::parse(t["completion"].get<std::string>())));
+    CHECK_FALSE(t.contains("rejected_attempts"));
+    train_ids.insert(t["id"]);
+  }
+  auto negatives = af::read_jsonl(out + "/d_06_negative_pairs.jsonl");
+  size_t expected = 0;
+  for (const auto& id : train_ids) expected += by_id.at(id).contains("rejected_attempts");
+  CHECK(negatives.size() == expected);
+  for (const json& n : negatives) {
+    CAPTURE(n["id"]);
+    REQUIRE(train_ids.count(n["id"]) == 1);
+    const json& row = by_id.at(n["id"]);
+    CHECK(n["chosen"] == row["ast_canonical"]);
+    CHECK(n["rejected"] == row["rejected_attempts"][0]["ast_canonical"]);
+    CHECK(n["source"] == "dataset");
+  }
+  // include_invalid false: the negatives are dropped, and the file says so by being empty.
+  auto corpus_args = base_args(out, port);
+  corpus_args.insert(corpus_args.begin(), "corpus");
+  corpus_args.push_back("--no-include-invalid");
+  auto dropped = run_tool("ds-build", corpus_args);
+  REQUIRE_MESSAGE(dropped.exit_code == 0, dropped.err);
+  CHECK(slurp(out + "/d_06_negative_pairs.jsonl").empty());
+  const bool same_targets = af::read_jsonl(out + "/d_04_training_corpus.jsonl") == corpus;
+  CHECK(same_targets);
+}

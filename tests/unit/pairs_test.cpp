@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "eval/pairs.h"
+#include "eval/summary.h"
 #include "support/temp_dir.h"
 
 using namespace af::eval;
@@ -83,4 +84,76 @@ TEST_CASE("pairs: results without any teacher verdict, or malformed lines, are r
                        af::Error);
   std::string bad = dir.write("b.jsonl", rec("a", "reject", "{}", "{}") + R"({"id":"x"})" + "\n");
   CHECK_THROWS_WITH_AS(build_pairs(bad, {}), (bad + ":2: missing key 'prompt_text'").c_str(), af::Error);
+}
+
+TEST_CASE("pairs-build refuses records no finished, judged evaluation describes") {
+  TempDir dir;
+  std::string records = dir.write("r.jsonl", rec("a", "reject", R"({"q":1})", R"({"q":2})") +
+                                                 rec("b", "accept", R"({"q":1})", R"({"q":1})"));
+  auto summary_of = [&](const std::string& path) {
+    std::vector<json> rows;
+    for (const auto& line :
+         {rec("a", "reject", R"({"q":1})", R"({"q":2})"), rec("b", "accept", R"({"q":1})", R"({"q":1})")})
+      rows.push_back(json::parse(line));
+    return dir.write(path, summarize(rows, {{"teacher_model", "m"}}).dump());
+  };
+  const std::string good = summary_of("good.json");
+  CHECK_NOTHROW(check_eval_summary(good, records));
+  CHECK_THROWS_WITH_AS(check_eval_summary(dir.file("none.json"), records),
+                       ("evaluation summary not found: " + dir.file("none.json") +
+                        " (eval-teacher writes it once every sample is evaluated)")
+                           .c_str(),
+                       af::Error);
+  json unjudged = json::parse(af::test::slurp(good));
+  unjudged["teacher_rates_missing"] = "no teacher judged these samples";
+  unjudged["teacher_accept_rate"] = nullptr;
+  std::string nojudge = dir.write("nojudge.json", unjudged.dump());
+  CHECK_THROWS_WITH_AS(
+      check_eval_summary(nojudge, records),
+      (nojudge + " says no teacher judged this evaluation (eval-teacher ran with --no-judge)").c_str(),
+      af::Error);
+  json other = json::parse(af::test::slurp(good));
+  other["teacher_accept_count"] = 2;
+  std::string mismatch = dir.write("other.json", other.dump());
+  CHECK_THROWS_WITH_AS(
+      check_eval_summary(mismatch, records),
+      (mismatch + " does not describe " + records + ": its teacher_accept_count is 2, the records give 1")
+          .c_str(),
+      af::Error);
+}
+
+TEST_CASE("the dataset's negatives follow the student's pairs, deduplicated and under max_pairs") {
+  TempDir dir;
+  std::string records = dir.write("r.jsonl", rec("a", "reject", R"({"q":1})", R"({"q":2})"));
+  auto negative = [](const std::string& id, const std::string& prompt) {
+    return json({{"id", id},
+                 {"schema_id", "s"},
+                 {"prompt", prompt},
+                 {"chosen", R"({"q":2})"},
+                 {"rejected", R"({"q":1,"note":"x"})"},
+                 {"rejected_errors", json::array({"additional property"})}})
+               .dump() +
+           "\n";
+  };
+  std::string negatives = dir.write(
+      "d06.jsonl", negative("n1", "PROMPT n1") + negative("n1", "PROMPT n1") + negative("n2", "PROMPT n2"));
+  PairsResult r = build_pairs(records, {});
+  append_negative_pairs(r, negatives, {});
+  REQUIRE(r.pairs.size() == 3);
+  CHECK(r.pairs[0]["id"] == "a");
+  CHECK(r.pairs[1]["id"] == "n1");
+  CHECK(r.pairs[1]["source"] == "dataset");
+  CHECK(r.pairs[1]["rejected_errors"] == json::array({"additional property"}));
+  CHECK(r.from_dataset == 2);
+  CHECK(r.skipped["duplicate"] == 1);
+  PairSettings capped;
+  capped.max_pairs = 2;
+  PairsResult c = build_pairs(records, capped);
+  append_negative_pairs(c, negatives, capped);
+  CHECK(c.pairs.size() == 2);
+  CHECK(c.skipped["over max_pairs"] == 1);
+  std::string bad = dir.write("bad.jsonl", "{\"prompt\":\"p\"}\n");
+  CHECK_THROWS_WITH_AS(append_negative_pairs(r, bad, {}),
+                       (bad + ":1: a negative pair needs prompt, chosen and rejected (strings)").c_str(),
+                       af::Error);
 }

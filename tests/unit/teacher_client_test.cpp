@@ -1,6 +1,7 @@
 // The teacher client against real loopback HTTP servers: protocol shape, retries, fallbacks, clear failures.
 #include <doctest/doctest.h>
 
+#include "config/resolve.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "support/scripted_server.h"
@@ -152,4 +153,41 @@ TEST_CASE("an unreachable teacher is one clear error naming the host and how to 
     CHECK(std::string(e.what()).rfind("cannot reach the teacher at http://127.0.0.1:9", 0) == 0);
     CHECK(e.hint().find("teacher-sim --port 9") != std::string::npos);
   }
+}
+
+TEST_CASE("teacher.num_ctx and teacher.num_predict reach the request, from the config") {
+  af::config::Findings findings;
+  af::config::ResolveInput in;
+  in.getenv = [](const std::string&) { return std::optional<std::string>(); };
+  in.sets = {"teacher.num_ctx=4096", "teacher.num_predict=256", "teacher.retries=0"};
+  af::config::Resolved cfg = af::config::resolve(in, findings);
+  REQUIRE_FALSE(findings.has_errors());
+  TeacherSettings s = teacher_settings(cfg);
+  CHECK(s.num_ctx == 4096);
+  CHECK(s.num_predict == 256);
+  ScriptedServer ollama;
+  ollama.then(200, ScriptedServer::ollama("{\"answer\": 1}"));
+  s.hosts = {ollama.url()};
+  TeacherClient(s).ask(question(), 0);
+  json body = json::parse(ollama.requests[0].body);
+  CHECK(body["options"]["num_ctx"] == 4096);
+  CHECK(body["options"]["num_predict"] == 256);
+  // OpenAI-compatible servers size their context themselves: num_predict is max_tokens, num_ctx is not sent.
+  ScriptedServer openai;
+  openai.then(200,
+              {{"choices", {{{"message", {{"content", "{\"answer\": 1}"}}}, {"finish_reason", "stop"}}}}});
+  s.hosts = {openai.url()};
+  s.protocol = "openai";
+  TeacherClient(s).ask(question(), 0);
+  json o = json::parse(openai.requests[0].body);
+  CHECK(o["max_tokens"] == 256);
+  CHECK_FALSE(o.contains("num_ctx"));
+  // An answer cut at num_predict is retried, and the reason names the limit.
+  ScriptedServer cut;
+  cut.then(200, ScriptedServer::ollama("{\"answer\":", "length"));
+  s.hosts = {cut.url()};
+  s.protocol = "ollama";
+  CHECK_THROWS_WITH_AS(TeacherClient(s).ask(question(), 0),
+                       doctest::Contains("the answer was cut at the token limit (num_predict 256)"),
+                       af::Error);
 }

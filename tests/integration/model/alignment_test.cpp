@@ -170,11 +170,35 @@ TEST_CASE("eval-teacher without a teacher reports the teacher-free rates and say
   CHECK(summary["teacher_rates_missing"].is_string());
   for (const auto& r : af::read_jsonl(p.dir.file("nojudge/evaluation_results.jsonl")))
     CHECK_FALSE(r.contains("teacher_verdict"));
-  // pairs-build refuses results nobody judged.
-  auto pairs = run_tool("pairs-build",
-                        with(p.config(), {"--eval-results", p.dir.file("nojudge/evaluation_results.jsonl")}));
-  CHECK(pairs.exit_code != 0);
-  CHECK(pairs.err.find("has no teacher verdicts") != std::string::npos);
+  // pairs-build refuses results nobody judged: its summary says so (alignment.eval_summary).
+  const std::string records = p.dir.file("nojudge/evaluation_results.jsonl");
+  const std::string unjudged = p.dir.file("nojudge/evaluation_summary.json");
+  auto pairs =
+      run_tool("pairs-build", with(p.config(), {"--eval-results", records, "--eval-summary", unjudged}));
+  CHECK(pairs.exit_code == 2);
+  CHECK(pairs.err.find(unjudged + " says no teacher judged this evaluation") != std::string::npos);
+  auto missing = run_tool("pairs-build", with(p.config(), {"--eval-results", records, "--eval-summary",
+                                                           p.dir.file("nojudge/none.json")}));
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.err.find("evaluation summary not found: " + p.dir.file("nojudge/none.json")) !=
+        std::string::npos);
+  // A judged summary beside records of another run: the counts give it away.
+  REQUIRE(run_tool("eval-teacher", p.eval_args()).exit_code == 0);
+  json judged = json::parse(slurp(p.eval_dir() + "/evaluation_summary.json"));
+  std::vector<json> fewer = af::read_jsonl(p.eval_dir() + "/evaluation_results.jsonl");
+  fewer.pop_back();
+  std::string text;
+  for (const json& r : fewer) text += r.dump() + "\n";
+  const std::string other = p.dir.write("other/evaluation_results.jsonl", text);
+  auto mismatch = run_tool("pairs-build", with(p.config(), {"--eval-results", other}));
+  CHECK(mismatch.exit_code == 2);
+  CHECK(mismatch.err.find("does not describe " + other + ": its samples is 6, the records give 5") !=
+        std::string::npos);
+  // Without a summary check the file alone would also say it: records with no verdict at all.
+  auto plain = run_tool("pairs-build", with(p.config(), {"--eval-results", records, "--eval-summary",
+                                                         p.eval_dir() + "/evaluation_summary.json"}));
+  CHECK(plain.exit_code == 2);
+  CHECK(judged["teacher_accept_rate"].is_number());
 }
 
 TEST_CASE(

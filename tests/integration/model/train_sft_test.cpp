@@ -304,6 +304,32 @@ TEST_CASE("an existing scratch student of other sizes is refused, not silently r
       run_tool("train-sft", with(sft_args(corpus, dir.file("run"), 2), {"--scratch-hidden-size", "48"}));
   CHECK(other.exit_code == 2);
   CHECK(other.err.find("holds a scratch student of other sizes") != std::string::npos);
+  CHECK(other.err.find("training.scratch.hidden_size is 48, the folder's is 32") != std::string::npos);
+  // The vocabulary too: its tokenizer was trained for 300 tokens (it was once reused silently).
+  auto vocab =
+      run_tool("train-sft", with(sft_args(corpus, dir.file("run"), 2), {"--scratch-vocab-size", "320"}));
+  CHECK(vocab.exit_code == 2);
+  CHECK(vocab.err.find("training.scratch.vocab_size is 320, the folder's is 300") != std::string::npos);
+  // Elsewhere (training.scratch.dir) a student of the new sizes is built.
+  auto elsewhere =
+      run_tool("train-sft", with(sft_args(corpus, dir.file("run"), 2),
+                                 {"--scratch-vocab-size", "320", "--scratch-dir", dir.file("other")}));
+  CHECK_MESSAGE(elsewhere.exit_code == 0, elsewhere.err);
+  CHECK(fs::exists(dir.file("other/tokenizer.model")));
+}
+
+TEST_CASE("LoRA's bias setting on a model without biases is refused, not silently ignored") {
+  TempDir dir;
+  std::string corpus = write_corpus(dir);
+  auto base = run_tool("train-sft", sft_args(corpus, dir.file("base"), 1));
+  REQUIRE_MESSAGE(base.exit_code == 0, base.err);
+  auto lora = run_tool("train-sft", with(sft_args(corpus, dir.file("lora"), 1),
+                                         {"--base-model", dir.file("base/checkpoint-final"), "--lora-enabled",
+                                          "--lora-bias", "all"}));
+  CHECK(lora.exit_code == 2);
+  CHECK(lora.err.find("training.lora.bias is all, but " + dir.file("base/checkpoint-final") +
+                      " has no bias terms (attention_bias is false in its config.json)") !=
+        std::string::npos);
 }
 
 TEST_CASE("two data-parallel ranks train as one rank with twice the gradient accumulation") {
@@ -333,6 +359,10 @@ TEST_CASE("gradient checkpointing trains the same as keeping every activation") 
       run_tool("train-sft", with(sft_args(corpus, dir.file("gc"), 8), {"--gradient-checkpointing"}));
   REQUIRE_MESSAGE(recomputed.exit_code == 0, recomputed.err);
   check_same_training(dir.file("plain"), dir.file("gc"));
+  // The same numbers by design, so the run says what it did: 8 steps x 1 micro-batch x 2 layers recomputed.
+  CHECK(recomputed.err.find("gradient checkpointing recomputed 16 layer forwards in backward") !=
+        std::string::npos);
+  CHECK(plain.err.find("gradient checkpointing") == std::string::npos);
 }
 
 TEST_CASE("inconsistent rank variables are refused with the variable's name") {
