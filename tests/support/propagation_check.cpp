@@ -23,9 +23,14 @@ const std::set<std::string> kTimingFields = {
 // Fields that only repeat a config value (or a hash of the settings) next to what the tool did with it:
 // comparing them would make a key look alive even when no code used it.
 const std::set<std::string> kEchoFields = {"fingerprint", "metric_for_best_model"};
-// evaluation_summary.json's record of what was evaluated with which settings.
-const std::set<std::string> kSummaryEchoFields = {"generation",    "base_model", "adapter",
-                                                  "teacher_model", "dataset",    "eval_results"};
+// Per file, its record of the settings it was made with: evaluation_summary.json's of what was evaluated how,
+// and a checkpoint's optimizer.json's of the hyperparameters (only its step count is ever read back). The
+// mutation test of issue 21 found the second: with AdamW's weight decay hard-coded, that record alone kept
+// training.weight_decay looking alive.
+const std::map<std::string, std::set<std::string>> kEchoFieldsOfFile = {
+    {"evaluation_summary.json",
+     {"generation", "base_model", "adapter", "teacher_model", "dataset", "eval_results"}},
+    {"optimizer.json", {"beta1", "beta2", "epsilon", "weight_decay"}}};
 // Files that are only a record of the settings (run_config.json; adapter_config.json, whose every field the
 // adapter's tensors already show by their shapes and values).
 const std::set<std::string> kEchoFiles = {"run_config.json", "adapter_config.json"};
@@ -204,9 +209,9 @@ void observe_files(const std::string& dir, Observation& out, const std::set<std:
     std::string content = replace_all(slurp(entry.path().string()), dir, "<run>");
     std::string ext = entry.path().extension().string();
     if (ext == ".json" || ext == ".jsonl") {
-      out[part] =
-          normalised_json(content, ext == ".jsonl",
-                          name == "evaluation_summary.json" ? kSummaryEchoFields : std::set<std::string>{});
+      auto echo = kEchoFieldsOfFile.find(name);
+      out[part] = normalised_json(content, ext == ".jsonl",
+                                  echo == kEchoFieldsOfFile.end() ? std::set<std::string>{} : echo->second);
     } else if (content.find('\0') != std::string::npos) {
       out[part] = "bytes " + std::to_string(content.size()) + " fnv " + std::to_string(fnv1a64(content));
     } else {
