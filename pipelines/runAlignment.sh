@@ -32,7 +32,8 @@ log "eval-teacher on the SFT student ($(cfg_get alignment.adapter))"
 "$ASTFORGE_BIN/eval-teacher" "${CONFIG_ARGS[@]}" "${TEACHER_ARGS[@]}" --adapter "$(cfg_get alignment.adapter)" \
   --out-dir "$sft_eval"
 log "pairs-build"
-"$ASTFORGE_BIN/pairs-build" "${CONFIG_ARGS[@]}" --eval-results "$sft_eval/evaluation_results.jsonl"
+"$ASTFORGE_BIN/pairs-build" "${CONFIG_ARGS[@]}" --eval-results "$sft_eval/evaluation_results.jsonl" \
+  --eval-summary "$sft_eval/evaluation_summary.json"
 pairs="$(cfg_get alignment.pairs_out)"
 if [ ! -s "$pairs" ]; then
   log "no preference pairs (see pairs-build's counts above): nothing for DPO to learn; stopping before train-dpo"
