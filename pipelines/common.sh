@@ -7,6 +7,13 @@ ASTFORGE_BIN="${ASTFORGE_BUILD_DIR:-$ASTFORGE_ROOT/build}/bin"
 
 log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
+# Children die with their runner, even one killed with SIGKILL (no trap runs then): a tool whose parent is
+# the runner named here asks the kernel for SIGTERM when it goes (lib/config/cli.cpp), and stops cleanly.
+# Nested runners are started through run_runner, which does the same for a bash script with SIGKILL (bash
+# would put off a trapped TERM until its own child ends).
+export ASTFORGE_RUNNER_PID=$$
+run_runner() { setpriv --pdeathsig KILL -- "$@"; }
+
 # libgomp's threads spin after every parallel region and starve OpenBLAS's threads on a small machine (a third
 # of a dev SFT step went to spinning and sched_yield); with no spinning, 16 dev SFT steps took 21-23 s instead
 # of 33-36 s on 2 cores. It must be set before a tool starts (libgomp reads it when loaded). A value the user

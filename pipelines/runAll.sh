@@ -32,7 +32,7 @@ started=$SECONDS
 timed() {
   local stage="$1" t0=$SECONDS
   shift
-  "$@"
+  run_runner "$@"
   printf '{"stage":"%s","seconds":%d}\n' "$stage" $((SECONDS - t0)) >> "$timings"
 }
 

@@ -22,7 +22,7 @@ CONFIG_ARGS=(--config "$CONFIG")
 ensure_built
 log "train-sft (config $CONFIG)"
 if [ "$NPROC" != 1 ]; then
-  "$ASTFORGE_ROOT/pipelines/launchRanks.sh" --nproc "$NPROC" "$ASTFORGE_BIN/train-sft" \
+  run_runner "$ASTFORGE_ROOT/pipelines/launchRanks.sh" --nproc "$NPROC" "$ASTFORGE_BIN/train-sft" \
     "${CONFIG_ARGS[@]}" "${RESUME[@]}" "${EXTRA[@]}"
 else
   "$ASTFORGE_BIN/train-sft" "${CONFIG_ARGS[@]}" "${RESUME[@]}" "${EXTRA[@]}"

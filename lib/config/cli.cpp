@@ -1,6 +1,11 @@
 #include "config/cli.h"
 
+#include <sys/prctl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
+#include <cstdlib>
 #include <iostream>
 
 #include "config/read_trace.h"
@@ -160,8 +165,22 @@ void apply_logging(const Resolved& resolved) {
   set_log_level(parse_log_level(resolved.get_string("run.log_level")));
 }
 
+// A tool started by a pipeline runner dies with it: a runner killed with SIGKILL runs no trap, and its
+// children would go on as orphans writing into the folders a re-run then uses. The runner names itself in
+// ASTFORGE_RUNNER_PID; when that is our parent, the kernel sends us SIGTERM when it goes (we stop at a clean
+// point, as on Ctrl-C).
+namespace {
+void die_with_runner() {
+  const char* runner = std::getenv("ASTFORGE_RUNNER_PID");
+  if (runner == nullptr || std::to_string(::getppid()) != runner) return;
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (std::to_string(::getppid()) != runner) ::raise(SIGTERM);  // it went before prctl took effect
+}
+}  // namespace
+
 int run_main(std::string_view program, const std::function<int()>& body) {
   set_log_program(program);
+  die_with_runner();
   try {
     return body();
   } catch (const Error& e) {

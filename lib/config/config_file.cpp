@@ -1,5 +1,6 @@
 #include "config/config_file.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -20,10 +21,21 @@ namespace fs = std::filesystem;
 
 const char* kRedacted = "<redacted>";
 
+const char* kReferenceHint = "see configs/REFERENCE.md (or cfg-check --reference) for every key";
+constexpr size_t kSuggestedUnknownKeys = 100;
+
+std::string too_deep_message() {
+  return "nested too deep (limit " + std::to_string(kMaxConfigDepth) + " levels)";
+}
+std::string too_deep_hint() {
+  return "config keys are at most three levels deep (section.subsection.key)";
+}
+
 // Converts a yaml-cpp node to JSON with plain scalars typed, within depth and node budgets.
 class Converter {
  public:
-  Converter(const std::string& file, Findings& findings) : file_(file), findings_(findings) {}
+  Converter(const std::string& file, const std::string& text, Findings& findings)
+      : file_(file), text_(text), findings_(findings) {}
 
   Origin origin_of(const YAML::Node& node) const {
     const YAML::Mark m = node.Mark();
@@ -41,8 +53,7 @@ class Converter {
           "configs are small: remove the anchors and aliases that multiply nodes");
     }
     if (depth > kMaxConfigDepth) {
-      return fail(node, "too_deep", "nested deeper than " + std::to_string(kMaxConfigDepth) + " levels",
-                  "config keys are at most three levels deep (section.subsection.key)");
+      return fail(node, "too_deep", too_deep_message(), too_deep_hint());
     }
     switch (node.Type()) {
       case YAML::NodeType::Null:
@@ -50,6 +61,13 @@ class Converter {
         out = nullptr;
         return true;
       case YAML::NodeType::Scalar:
+        if (!quote_closes_on_its_line(node.Mark())) {
+          return fail(node, "unclosed_quote",
+                      "the quoted value opened here does not close on its line: YAML reads the lines after it "
+                      "into the value, keys included",
+                      "close the quote on the same line; for a text over several lines use a block scalar "
+                      "(key: |)");
+        }
         out = scalar(node);
         return true;
       case YAML::NodeType::Sequence:
@@ -82,6 +100,29 @@ class Converter {
   bool failed() const { return failed_; }
 
  private:
+  // yaml-cpp accepts a double-quoted scalar left open (`name: "abc` then `seed: 5`) by folding the following
+  // lines into it, so a key silently keeps its default. Configs never need a quoted value over several lines
+  // (a block scalar says so plainly), so a quote must close on its line, or be continued by a backslash.
+  bool quote_closes_on_its_line(const YAML::Mark& m) const {
+    if (m.pos < 0 || static_cast<size_t>(m.pos) >= text_.size()) return true;
+    const char q = text_[static_cast<size_t>(m.pos)];
+    if (q != '"' && q != '\'') return true;
+    for (size_t i = static_cast<size_t>(m.pos) + 1; i < text_.size(); ++i) {
+      const char c = text_[i];
+      if (c == '\n') return false;
+      if (q == '"' && c == '\\') {
+        ++i;  // an escape, including an escaped line break
+      } else if (c == q) {
+        if (q == '\'' && i + 1 < text_.size() && text_[i + 1] == '\'') {
+          ++i;  // '' is a quote inside a single-quoted value
+        } else {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   bool fail(const YAML::Node& node, const char* code, std::string message, std::string hint) {
     failed_ = true;
     findings_.error(code, "", origin_of(node), std::move(message)).hint = std::move(hint);
@@ -89,6 +130,7 @@ class Converter {
   }
 
   const std::string& file_;
+  const std::string& text_;
   Findings& findings_;
   size_t nodes_ = 0;
   bool failed_ = false;
@@ -116,7 +158,7 @@ std::string suggest_for(const std::string& path) {
     if (a.old_path == path) near.insert(near.begin(), a.new_path);
   }
   if (near.size() > 3) near.resize(3);
-  if (near.empty()) return "see configs/REFERENCE.md (or cfg-check --reference) for every key";
+  if (near.empty()) return kReferenceHint;
   std::string out = "did you mean ";
   for (size_t i = 0; i < near.size(); ++i) out += (i ? " or " : "") + near[i];
   return out + "?";
@@ -188,7 +230,10 @@ class Walker {
         }
         walk_map(value_node, path);
       } else {
-        findings_.error("unknown_key", path, where, "unknown key").hint = suggest_for(path);
+        // Near spellings cost an edit distance per key of the table: a file of 100,000 junk keys gets them
+        // for its first few only, and is still reported at once.
+        findings_.error("unknown_key", path, where, "unknown key").hint =
+            ++unknown_keys_ <= kSuggestedUnknownKeys ? suggest_for(path) : kReferenceHint;
       }
     }
   }
@@ -222,6 +267,7 @@ class Walker {
   Converter& conv_;
   bool from_run_config_;
   std::map<std::string, std::string> skip_sources_;
+  size_t unknown_keys_ = 0;
 };
 
 }  // namespace
@@ -244,6 +290,12 @@ ConfigFile load_config_file(const std::string& path, Findings& findings) {
         .hint = "save the file as UTF-8";
     return file;
   }
+  if (auto nul = text.find('\0'); nul != std::string::npos) {
+    TextPos pos = text_pos_of(text, nul);
+    findings.error("nul_byte", "", Origin::in_file(path, pos.line, pos.column), "a NUL byte in the text").hint =
+        "config files are text: remove the NUL byte (was a binary file given?)";
+    return file;
+  }
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
     findings.error("empty", "", whole, "the config file is empty").hint =
         "write at least one key, or {} to use every default";
@@ -252,6 +304,11 @@ ConfigFile load_config_file(const std::string& path, Findings& findings) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    Origin where = Origin::in_file(path, static_cast<size_t>(std::max(0, e.mark.line)) + 1,
+                                   static_cast<size_t>(std::max(0, e.mark.column)) + 1);
+    findings.error("too_deep", "", where, too_deep_message()).hint = too_deep_hint();
+    return file;
   } catch (const YAML::Exception& e) {
     Origin where = Origin::in_file(path, static_cast<size_t>(std::max(0, e.mark.line)) + 1,
                                    static_cast<size_t>(std::max(0, e.mark.column)) + 1);
@@ -260,7 +317,7 @@ ConfigFile load_config_file(const std::string& path, Findings& findings) {
         "check indentation, quotes and brackets around this place";
     return file;
   }
-  Converter conv(path, findings);
+  Converter conv(path, text, findings);
   if (root.IsNull()) {
     findings.error("empty", "", whole, "the config file holds no keys").hint =
         "write at least one key, or {}";

@@ -97,7 +97,8 @@ class Resolver {
       }
       size_t close = text.find('}', open);
       if (close == std::string::npos) {
-        findings_.error("bad_reference", f.path, origin, "unclosed ${ in \"" + text + "\"");
+        findings_.error("bad_reference", f.path, origin,
+                        "unclosed ${ in " + (f.secret ? std::string("the value") : "\"" + text + "\""));
         ok = false;
         break;
       }
@@ -108,6 +109,13 @@ class Resolver {
         Finding& e = findings_.error("bad_reference", f.path, origin, "${" + ref + "} names no key");
         auto near = closest_matches(ref, field_paths());
         if (!near.empty()) e.hint = "did you mean ${" + near.front() + "}?";
+        ok = false;
+        break;
+      }
+      if (target->secret && !f.secret) {
+        // Copied into a key that is not secret, it would be printed and written in full.
+        findings_.error("bad_reference", f.path, origin,
+                        "${" + ref + "} is a secret and cannot be copied into a key that is not");
         ok = false;
         break;
       }

@@ -142,6 +142,11 @@ std::string describe_value(const json& value) {
   }
 }
 
+std::string describe_value_of(const Field& field, const json& value) {
+  if (field.secret && !value.is_null()) return "<redacted>";
+  return describe_value(value);
+}
+
 std::string describe_expected(const Field& f) {
   std::string base;
   switch (f.type) {
@@ -219,7 +224,7 @@ bool check_value(const Field& f, json& value, const Origin& where, Findings& out
   auto wrong = [&](std::string code, std::string message, std::string hint = {}) {
     Finding& e = out.error(std::move(code), f.path, where, std::move(message));
     e.expected = describe_expected(f);
-    e.found = describe_value(value);
+    e.found = describe_value_of(f, value);
     e.hint = std::move(hint);
     return false;
   };
@@ -306,7 +311,7 @@ bool check_value(const Field& f, json& value, const Origin& where, Findings& out
       for (const auto& item : value) {
         if (!item.is_string()) return wrong("wrong_type", "every item must be a string");
         const auto& s = item.get_ref<const std::string&>();
-        if (!seen.insert(s).second) return wrong("duplicate_value", "\"" + s + "\" is listed twice");
+        if (!seen.insert(s).second) return wrong("duplicate_value", (f.secret ? "an item" : "\"" + s + "\"") + " is listed twice");
         if (f.type == FieldType::EnumList &&
             std::find(f.choices.begin(), f.choices.end(), s) == f.choices.end()) {
           auto near = closest_matches(s, f.choices, 1);
@@ -336,7 +341,7 @@ bool check_value(const Field& f, json& value, const Origin& where, Findings& out
   }
   if (value_is_listed(value, f.invalid_values)) {
     Finding& e = out.error("invalid_value", f.path, where, f.invalid_reason);
-    e.found = describe_value(value);
+    e.found = describe_value_of(f, value);
     e.hint = "remove the key (default " + describe_value(f.default_value) + ")";
     return false;
   }
@@ -344,7 +349,7 @@ bool check_value(const Field& f, json& value, const Origin& where, Findings& out
       !f.unsupported_values.empty() && f.unsupported_values.front() == "*" && value != f.default_value;
   if (any_non_default || value_is_listed(value, f.unsupported_values)) {
     Finding& e = out.error("not_supported", f.path, where, "not supported yet: " + f.unsupported_reason);
-    e.found = describe_value(value);
+    e.found = describe_value_of(f, value);
     e.hint = "remove the key (default " + describe_value(f.default_value) + ")";
     return false;
   }

@@ -28,6 +28,9 @@ bool check_value(const Field& field, nlohmann::json& value, const Origin& where,
 
 /// A short human text of a value for messages ("-1", "\"yes\"", "a mapping", "null").
 std::string describe_value(const nlohmann::json& value);
+/// describe_value, or "<redacted>" for any value but null of a secret key, whatever its type: how a message
+/// shows the value it found.
+std::string describe_value_of(const Field& field, const nlohmann::json& value);
 
 /// The range of a numeric field in words ("a number > 0 and <= 1").
 std::string describe_expected(const Field& field);

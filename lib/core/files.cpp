@@ -56,13 +56,32 @@ std::string read_file_limited(const std::string& path, uint64_t max_bytes, std::
   if (fs::is_directory(path, ec))
     throw usage_error(path + ": is a directory, expected a " + std::string(what));
   auto size = fs::file_size(path, ec);
-  if (ec) throw usage_error(path + ": cannot open: " + ec.message(), "check that the path exists");
-  if (size > max_bytes) {
+  if (ec && !fs::exists(path)) throw usage_error(path + ": cannot open: " + ec.message(), "check that the path exists");
+  if (!ec && size > max_bytes) {
     throw usage_error(path + ": file is " + std::to_string(size) + " bytes; a " + std::string(what) +
                           " may be at most " + std::to_string(max_bytes) + " bytes",
                       "is this the right file?");
   }
-  return read_file(path);
+  // A device or a pipe (/dev/zero) has no size: read no more than the limit allows.
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw usage_error(path + ": cannot open: " + errno_text(), "check that the path exists");
+  return read_stream_limited(in, max_bytes, path, what);
+}
+
+std::string read_stream_limited(std::istream& in, uint64_t max_bytes, const std::string& name,
+                                std::string_view what) {
+  std::string out;
+  char buf[1 << 16];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    out.append(buf, static_cast<size_t>(in.gcount()));
+    if (out.size() > max_bytes) {
+      throw usage_error(name + ": more than " + std::to_string(max_bytes) + " bytes; a " + std::string(what) +
+                            " may be at most " + std::to_string(max_bytes) + " bytes",
+                        "is this the right file?");
+    }
+  }
+  if (in.bad()) throw runtime_error(name + ": read failed: " + errno_text());
+  return out;
 }
 
 void ensure_parent_dir(const std::string& path) {

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <istream>
 #include <string>
 #include <string_view>
 
@@ -12,6 +13,10 @@ std::string read_file(const std::string& path);
 
 /// Reads at most `max_bytes`; a larger file is a usage error that names the size limit.
 std::string read_file_limited(const std::string& path, uint64_t max_bytes, std::string_view what);
+
+/// Reads `in` to its end, but at most `max_bytes`: more is a usage error naming `name` and the limit.
+std::string read_stream_limited(std::istream& in, uint64_t max_bytes, const std::string& name,
+                                std::string_view what);
 
 /// Creates the parent directories of `path` (no-op when it has none).
 void ensure_parent_dir(const std::string& path);

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/log.h"
 
 namespace af {
@@ -211,7 +212,12 @@ JsonlStats scan_lines(const std::string& path, OnBadLine policy, const LineParse
       break;
     }
     if (rest == capacity) {
-      // One line longer than the buffer: grow.
+      // One line longer than the buffer: grow, up to the most one record may hold.
+      if (capacity >= kMaxLineBytes) {
+        throw usage_error(path + ":" + std::to_string(line_no + 1) + ": a line longer than " +
+                              std::to_string(kMaxLineBytes) + " bytes, the most one record may hold",
+                          "one JSON record per line; is this the right file?");
+      }
       capacity *= 2;
       std::unique_ptr<char[]> bigger(new char[capacity + simdjson::SIMDJSON_PADDING]);
       std::memcpy(bigger.get(), buf.get(), rest);

@@ -58,4 +58,43 @@ size_t utf8_length(std::string_view text) {
   return count;
 }
 
+std::string_view utf8_first_chars(std::string_view text, size_t n) {
+  size_t chars = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 && chars++ == n) return text.substr(0, i);
+  }
+  return text;
+}
+
+std::string_view utf8_last_chars(std::string_view text, size_t n) {
+  size_t chars = 0;
+  for (size_t i = text.size(); i > 0; --i) {
+    if ((static_cast<unsigned char>(text[i - 1]) & 0xC0) != 0x80 && ++chars == n) return text.substr(i - 1);
+  }
+  return text;
+}
+
+std::string utf8_valid(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    auto bad = first_invalid_utf8(text);
+    if (!bad) {
+      out.append(text);
+      break;
+    }
+    out.append(text.substr(0, *bad));
+    out.append("\xEF\xBF\xBD");  // U+FFFD, the replacement character
+    text.remove_prefix(*bad + 1);
+  }
+  return out;
+}
+
+std::string utf8_shorten(std::string_view text, size_t max_chars) {
+  std::string valid = utf8_valid(text);
+  if (utf8_length(valid) <= max_chars) return valid;
+  size_t keep = max_chars > 3 ? max_chars - 3 : 0;
+  return std::string(utf8_first_chars(valid, keep)) + "...";
+}
+
 }  // namespace af

@@ -15,11 +15,14 @@ namespace af::dataset {
 
 class ResumableOutput {
  public:
-  /// With `resume`, continues an earlier run of the same inputs (a different fingerprint is a usage error
-  /// that says what to do); without it, starts the file afresh.
-  ResumableOutput(std::string path, std::string checkpoint_path, std::string fingerprint, bool resume);
+  /// With `resume`, continues an earlier run of the same `inputs` (settings and input hashes): other inputs
+  /// are a usage error that names the settings that differ and says what to do. Without it, starts afresh.
+  ResumableOutput(std::string path, std::string checkpoint_path, const nlohmann::json& inputs, bool resume);
   /// Rows already written by earlier runs (the caller skips that many units of work).
   uint64_t done() const { return done_; }
+  /// Refuses a file holding more rows than the `total` these settings make (two writers interleaved, or an
+  /// edit): resuming would build on rows that are not this run's.
+  void require_at_most(uint64_t total) const;
   /// True when an earlier run finished the file.
   bool complete() const { return complete_; }
   /// Appends one row (in order).
@@ -33,6 +36,7 @@ class ResumableOutput {
   void write_checkpoint(bool complete, bool durable);
 
   std::string path_, checkpoint_path_, fingerprint_;
+  nlohmann::json settings_;  // the inputs, lists as fingerprints: what a refused resume names
   std::unique_ptr<JsonlWriter> writer_;
   uint64_t done_ = 0, rows_ = 0;
   bool complete_ = false;

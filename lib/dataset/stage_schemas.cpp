@@ -1,5 +1,6 @@
 #include "dataset/stage_schemas.h"
 
+#include "core/output_lock.h"
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -22,6 +23,7 @@ size_t run_schemas_stage(const DatasetSettings& settings) {
   const SchemasSettings& s = settings.schemas;
   const std::string& specs_path = s.specs_path;
   const std::string& out_path = s.out_path;
+  const auto lock = lock_folder_of(out_path, "ds-build schemas");
   const auto catalog = load_operator_catalog(s.operator_catalog);
   const std::string& template_path = s.base_schema_template;
   json base_template;

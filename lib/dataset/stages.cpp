@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "core/output_lock.h"
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -76,6 +77,7 @@ size_t run_specs_stage(const DatasetSettings& settings, const teacher::TeacherCl
   const SpecsSettings& s = settings.specs;
   const std::string& prompts_path = s.prompts_path;
   const std::string& out_path = s.out_path;
+  const auto lock = lock_folder_of(out_path, "ds-build specs");
   auto prompts = read_jsonl_records(prompts_path);
   if (s.max_domains) prompts.resize(std::min<size_t>(prompts.size(), static_cast<size_t>(*s.max_domains)));
   for (const auto& p : prompts) {
@@ -90,7 +92,7 @@ size_t run_specs_stage(const DatasetSettings& settings, const teacher::TeacherCl
   json inputs = {
       {"examples", examples}, {"french", french}, {"seed", seed}, {"model", teacher.settings().model}};
   for (const auto& p : prompts) inputs["prompts"].push_back(p.value);
-  ResumableOutput out(out_path, out_path + ".checkpoint.json", fingerprint_of(inputs), settings.resume);
+  ResumableOutput out(out_path, out_path + ".checkpoint.json", inputs, settings.resume);
   if (!out.complete()) {
     Progress progress("specs", prompts.size(), settings.progress);
     progress.advance(out.done());
@@ -130,6 +132,7 @@ size_t run_samples_stage(const DatasetSettings& settings, const teacher::Teacher
   const SamplesSettings& ss = settings.samples;
   const std::string& schemas_path = ss.schemas_path;
   const std::string& out_path = ss.out_path;
+  const auto locks = lock_folders_of({out_path, ss.checkpoint_path}, "ds-build samples");
   auto schemas = read_jsonl_records(schemas_path);
   if (schemas.empty()) throw runtime_error(schemas_path + ": no schemas", "run `ds-build schemas` first");
   const int64_t per_schema = ss.samples_per_schema;
@@ -150,8 +153,9 @@ size_t run_samples_stage(const DatasetSettings& settings, const teacher::Teacher
     compiled.push_back(jsonschema::Schema::compile(s.value["schema"]));
     inputs["schemas"].push_back(fingerprint_of(s.value));
   }
-  ResumableOutput out(out_path, ss.checkpoint_path, fingerprint_of(inputs), settings.resume);
+  ResumableOutput out(out_path, ss.checkpoint_path, inputs, settings.resume);
   const uint64_t total = schemas.size() * static_cast<uint64_t>(per_schema);
+  out.require_at_most(total);
   if (!out.complete()) {
     Progress progress("samples", total, settings.progress);
     progress.advance(out.done());
@@ -258,6 +262,9 @@ size_t run_samples_stage(const DatasetSettings& settings, const teacher::Teacher
 size_t run_corpus_stage(const DatasetSettings& settings) {
   const CorpusSettings& cs = settings.corpus;
   const std::string& dataset_path = cs.dataset_path;
+  std::vector<std::string> outputs = {cs.corpus_path, cs.eval_path};
+  if (!cs.negative_pairs_path.empty()) outputs.push_back(cs.negative_pairs_path);
+  const auto locks = lock_folders_of(outputs, "ds-build corpus");
   const uint64_t seed = settings.seed;
   std::map<std::string, json> schemas;
   std::vector<std::string> ids;

@@ -5,7 +5,10 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +18,7 @@
 
 #include "core/error.h"
 #include "core/utf8.h"
+#include "jsonschema/exact_number.h"
 #include "jsonschema/format.h"
 #include "jsonschema/type_bits.h"
 #include "jsonschema/uri.h"
@@ -73,17 +77,9 @@ bool json_equal(const json& a, const json& b) {
   return a == b;
 }
 
+// The instance as a message quotes it: at most 60 characters, cut between characters (never inside "é").
 std::string short_text(const json& v) {
-  std::string s = v.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
-
-std::string number_text(double d) {
-  std::ostringstream out;
-  out.precision(17);
-  out << d;
-  return out.str();
+  return utf8_shorten(v.dump(), 60);
 }
 
 // True when `j` nests deeper than `limit`, found without recursion.
@@ -133,6 +129,9 @@ struct Node {
   const json* enum_values = nullptr;
   const json* const_value = nullptr;
   std::optional<double> minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
+  // The same keywords as written, for exact decisions (exact_number.h).
+  const json *minimum_json = nullptr, *maximum_json = nullptr, *exclusive_minimum_json = nullptr,
+             *exclusive_maximum_json = nullptr, *multiple_of_json = nullptr;
   std::optional<size_t> min_length, max_length, min_items, max_items, min_properties, max_properties;
   std::optional<size_t> min_contains, max_contains;
   bool unique_items = false;
@@ -436,6 +435,44 @@ class Compiled {
           ++i;
           continue;
         }
+        // \uXXXX (a surrogate pair as one code point), \u{X...} and \cX: RE2 spells them \x{...}.
+        if (c == 'u') {
+          auto hex4 = [&](size_t at) -> long {
+            if (at + 4 > p.size()) return -1;
+            std::string h = p.substr(at, 4);
+            if (h.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) return -1;
+            return std::stol(h, nullptr, 16);
+          };
+          if (i + 2 < p.size() && p[i + 2] == '{') {
+            auto close = p.find('}', i + 3);
+            std::string h = close == std::string::npos ? "" : p.substr(i + 3, close - i - 3);
+            if (!h.empty() && h.size() <= 6 && h.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos) {
+              out += "\\x{" + h + "}";
+              i = close;
+              continue;
+            }
+          } else if (long cp = hex4(i + 2); cp >= 0) {
+            size_t used = 6;
+            if (cp >= 0xD800 && cp <= 0xDBFF && p.compare(i + 6, 2, "\\u") == 0) {
+              if (long low = hex4(i + 8); low >= 0xDC00 && low <= 0xDFFF) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                used = 12;
+              }
+            }
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "\\x{%lx}", cp);
+            out += buf;
+            i += used - 1;
+            continue;
+          }
+        }
+        if (c == 'c' && i + 2 < p.size() && std::isalpha(static_cast<unsigned char>(p[i + 2]))) {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "\\x{%x}", static_cast<unsigned>(p[i + 2]) % 32);
+          out += buf;
+          i += 2;
+          continue;
+        }
         if ((c == 'p' || c == 'P') && i + 2 < p.size() && p[i + 2] == '{') {
           auto close = p.find('}', i + 3);
           if (close != std::string::npos) {
@@ -641,15 +678,22 @@ class Compiled {
 
   void compile_validation(Node& n, const json& j, bool legacy) {
     if (auto it = j.find("type"); it != j.end()) {
+      // A misspelt name ("strin") would make a schema every instance fails: it is the schema's error.
+      auto add_type = [&](const json& t) {
+        if (!t.is_string()) bad(n, "type", "must list type names");
+        const std::string name = t.get<std::string>();
+        if (type_bit(name) == 0)
+          bad(n, "type",
+              short_text(t) + " is not a JSON Schema type (null, boolean, integer, number, string, array, object)");
+        if (std::find(n.types.begin(), n.types.end(), name) != n.types.end())
+          bad(n, "type", "lists " + short_text(t) + " twice");
+        n.types.push_back(name);
+        n.type_mask |= type_bit(name);
+      };
       if (it->is_string()) {
-        n.types.push_back(*it);
-        n.type_mask |= type_bit(*it);
+        add_type(*it);
       } else if (it->is_array()) {
-        for (const auto& t : *it) {
-          if (!t.is_string()) bad(n, "type", "must list type names");
-          n.types.push_back(t);
-          n.type_mask |= type_bit(t);
-        }
+        for (const auto& t : *it) add_type(t);
       } else {
         bad(n, "type", "must be a string or a list of strings");
       }
@@ -659,20 +703,21 @@ class Compiled {
       n.enum_values = &*it;
     }
     if (auto it = j.find("const"); it != j.end()) n.const_value = &*it;
-    auto number = [&](const char* key) -> std::optional<double> {
+    auto number = [&](const char* key, const json*& written) -> std::optional<double> {
       auto it = j.find(key);
       if (it == j.end()) return std::nullopt;
       if (!it->is_number()) {
         if (legacy && it->is_boolean()) return std::nullopt;  // draft-04 style, not ours
         bad(n, key, "must be a number");
       }
+      written = &*it;
       return it->get<double>();
     };
-    n.minimum = number("minimum");
-    n.maximum = number("maximum");
-    n.exclusive_minimum = number("exclusiveMinimum");
-    n.exclusive_maximum = number("exclusiveMaximum");
-    n.multiple_of = number("multipleOf");
+    n.minimum = number("minimum", n.minimum_json);
+    n.maximum = number("maximum", n.maximum_json);
+    n.exclusive_minimum = number("exclusiveMinimum", n.exclusive_minimum_json);
+    n.exclusive_maximum = number("exclusiveMaximum", n.exclusive_maximum_json);
+    n.multiple_of = number("multipleOf", n.multiple_of_json);
     if (n.multiple_of && *n.multiple_of <= 0) bad(n, "multipleOf", "must be greater than 0");
     auto count = [&](const char* key) -> std::optional<size_t> {
       auto it = j.find(key);
@@ -1026,43 +1071,35 @@ class Evaluator {
     return out;
   }
 
+  // Bounds compare as doubles where that is exact and as the written decimals where it is not (an integer
+  // beyond 2^53); multipleOf is decided on the decimals, never on a rounded quotient.
+  static int compare_numbers(const json& a, const json& b) {
+    if (needs_exact_compare(a, b)) return compare_exact(exact_number(a), exact_number(b));
+    const double x = a.get<double>(), y = b.get<double>();
+    return x < y ? -1 : (x > y ? 1 : 0);
+  }
+  static bool is_multiple(const json& a, const json& b) {
+    constexpr uint64_t kMax = static_cast<uint64_t>(INT64_MAX);
+    auto small = [&](const json& v) {
+      return v.is_number_integer() && (!v.is_number_unsigned() || v.get<uint64_t>() <= kMax);
+    };
+    if (small(a) && small(b)) return a.get<int64_t>() % b.get<int64_t>() == 0;  // the common case
+    return is_multiple_exact(exact_number(a), exact_number(b));
+  }
+
   bool eval_number(const Node& n, const json& inst) {
-    double v = inst.get<double>();
     bool ok = true;
-    if (n.minimum && v < *n.minimum)
-      ok = fail("minimum",
-                [&] { return std::string(number_text(v) + " is less than " + number_text(*n.minimum)); });
-    if ((ok || collecting()) && n.maximum && v > *n.maximum) {
-      ok = fail("maximum",
-                [&] { return std::string(number_text(v) + " is greater than " + number_text(*n.maximum)); });
-    }
-    if ((ok || collecting()) && n.exclusive_minimum && v <= *n.exclusive_minimum) {
-      ok = fail("exclusiveMinimum", [&] {
-        return std::string(number_text(v) + " is not greater than " + number_text(*n.exclusive_minimum));
-      });
-    }
-    if ((ok || collecting()) && n.exclusive_maximum && v >= *n.exclusive_maximum) {
-      ok = fail("exclusiveMaximum", [&] {
-        return std::string(number_text(v) + " is not less than " + number_text(*n.exclusive_maximum));
-      });
-    }
-    if ((ok || collecting()) && n.multiple_of) {
-      bool multiple;
-      if ((inst.is_number_integer() || inst.is_number_unsigned()) &&
-          *n.multiple_of == std::floor(*n.multiple_of) && *n.multiple_of < 9.2e18) {
-        multiple = inst.get<int64_t>() % static_cast<int64_t>(*n.multiple_of) == 0;
-      } else {
-        double q = v / *n.multiple_of;
-        if (std::isfinite(q)) {
-          multiple = std::fabs(q - std::nearbyint(q)) <= 1e-9 * std::max(1.0, std::fabs(q));
-        } else {
-          multiple = std::fmod(v, *n.multiple_of) == 0;  // the quotient overflows; fmod is exact
-        }
-      }
-      if (!multiple)
-        ok = fail("multipleOf", [&] {
-          return std::string(number_text(v) + " is not a multiple of " + number_text(*n.multiple_of));
-        });
+    auto check = [&](const json* bound, const char* keyword, bool (*holds)(int), const char* words) {
+      if (bound == nullptr || !(ok || collecting()) || holds(compare_numbers(inst, *bound))) return;
+      ok = fail(keyword, [&] { return std::string(inst.dump() + words + bound->dump()); });
+    };
+    check(n.minimum_json, "minimum", [](int c) { return c >= 0; }, " is less than ");
+    check(n.maximum_json, "maximum", [](int c) { return c <= 0; }, " is greater than ");
+    check(n.exclusive_minimum_json, "exclusiveMinimum", [](int c) { return c > 0; }, " is not greater than ");
+    check(n.exclusive_maximum_json, "exclusiveMaximum", [](int c) { return c < 0; }, " is not less than ");
+    if ((ok || collecting()) && n.multiple_of_json && !is_multiple(inst, *n.multiple_of_json)) {
+      ok = fail("multipleOf",
+                [&] { return std::string(inst.dump() + " is not a multiple of " + n.multiple_of_json->dump()); });
     }
     return ok;
   }

@@ -18,7 +18,10 @@ struct StreamCounts {
 /// writes
 /// `{"line":N,"valid":bool,"errors":[...]}` per instance to `out`. A line that is not JSON is reported as an
 /// invalid instance whose error says why.
-StreamCounts validate_stream(const Schema& schema, std::istream& in, bool whole_document, std::ostream& out);
+/// `name` is how messages name the input (a path, or "stdin"). A line over kMaxLineBytes, or a document over
+/// kMaxDocumentBytes (core/limits.h), is a usage error naming it.
+StreamCounts validate_stream(const Schema& schema, std::istream& in, bool whole_document, std::ostream& out,
+                             const std::string& name = "stdin");
 
 /// Reads a schema file (JSON) and compiles it; its file:// URI is the base for relative $refs to sibling
 /// files. A missing file, bad JSON or an invalid schema is a usage error naming the file.

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "core/output_lock.h"
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -128,6 +129,7 @@ size_t run_eval_teacher(const EvalSettings& settings) {
   const std::string& adapter = st.adapter;
   const bool judge = st.judge;
   const uint64_t seed = st.seed;
+  const auto locks = lock_folders_of({results_path, summary_path}, "eval-teacher");
 
   for (const auto& [path, what, flag] : {std::tuple{dataset_path, "evaluation dataset", "--dataset"},
                                          {schemas_path, "schemas file", "--schemas"}})
@@ -175,9 +177,9 @@ size_t run_eval_teacher(const EvalSettings& settings) {
     fingerprint["samples"].push_back({s.id, dataset::fingerprint_of(s.prompt)});
   fs::create_directories(fs::path(results_path).parent_path().empty() ? "."
                                                                       : fs::path(results_path).parent_path());
-  dataset::ResumableOutput out(results_path, st.checkpoint_path, dataset::fingerprint_of(fingerprint),
-                               st.resume);
+  dataset::ResumableOutput out(results_path, st.checkpoint_path, fingerprint, st.resume);
   const size_t total = set.samples.size();
+  out.require_at_most(total);
   // The rows on disk count, whatever the checkpoint says (a finished file may have lost rows since).
   size_t next = std::min(total, static_cast<size_t>(out.done()));
 

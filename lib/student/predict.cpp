@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/output_lock.h"
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -102,6 +103,8 @@ class Output {
 }  // namespace
 
 void run_predict(const PredictSettings& st) {
+  std::unique_ptr<OutputLock> lock;
+  if (st.output != "-") lock = lock_folder_of(st.output, "predict");
   std::vector<InputRow> rows = read_rows(st.input);
   std::vector<std::string> prompts;
   for (const auto& r : rows) prompts.push_back(row_prompt(r));  // every row checked before the model loads

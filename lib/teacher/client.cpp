@@ -11,6 +11,7 @@
 #include "config/resolve.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/utf8.h"
 
 namespace af::teacher {
 namespace {
@@ -39,7 +40,7 @@ std::string error_text(const json& body, const std::string& raw) {
       return e["message"].get<std::string>();
     return e.dump();
   }
-  return raw.substr(0, 300);
+  return utf8_shorten(raw, 300);
 }
 
 json request_body(const TeacherSettings& s, const ChatRequest& r, bool plain_json) {
@@ -138,7 +139,7 @@ Outcome exchange(const TeacherSettings& s, const std::string& host, const ChatRe
   auto parsed = first_json_object(content);
   if (!parsed) {
     out.kind = Outcome::Kind::Retry;
-    out.reason = "the answer holds no JSON object: " + content.substr(0, 120);
+    out.reason = "the answer holds no JSON object: " + utf8_shorten(content, 120);
     return out;
   }
   out.value = std::move(*parsed);

@@ -8,6 +8,7 @@
 
 #include "core/canonical_json.h"
 #include "core/hash.h"
+#include "core/utf8.h"
 #include "jsonschema/schema.h"
 #include "teachersim/query_language.h"
 
@@ -79,7 +80,7 @@ json random_value(const std::string& op, const SimField& f, Rng& rng) {
   }
   if (op == "starts_with" || op == "ends_with" || op == "contains") {
     std::string s = f.samples.empty() ? "x" : f.samples[pick(rng, f.samples.size())];
-    if (s.size() > 3) s = op == "ends_with" ? s.substr(s.size() - 3) : s.substr(0, 3);
+    s = std::string(op == "ends_with" ? af::utf8_last_chars(s, 3) : af::utf8_first_chars(s, 3));
     return s;
   }
   return random_scalar(f, rng);

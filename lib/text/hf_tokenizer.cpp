@@ -61,20 +61,6 @@ struct Trie {
   }
 };
 
-// Appends `bytes` with every invalid UTF-8 byte replaced by U+FFFD, as Hugging Face's decoders do.
-void append_lossy_utf8(std::string& out, std::string_view bytes) {
-  while (!bytes.empty()) {
-    auto bad = first_invalid_utf8(bytes);
-    if (!bad) {
-      out.append(bytes);
-      return;
-    }
-    out.append(bytes.substr(0, *bad));
-    out.append("\xef\xbf\xbd");
-    bytes.remove_prefix(*bad + 1);
-  }
-}
-
 struct Merge {
   int32_t rank;
   int32_t result;
@@ -385,14 +371,14 @@ std::string HfTokenizer::decode(const std::vector<int32_t>& ids, bool skip_speci
       chars += t.tokens[static_cast<size_t>(id)];
     }
     std::string out;
-    append_lossy_utf8(out, chars_to_bytes(chars));
+    out += utf8_valid(chars_to_bytes(chars));  // invalid bytes become U+FFFD, as Hugging Face decodes
     return out;
   }
   std::string out, bytes;
   auto flush_bytes = [&] {
     if (bytes.empty()) return;
     // Byte-fallback tokens: invalid UTF-8 becomes U+FFFD, one per bad byte, as the ByteFallback decoder does.
-    append_lossy_utf8(out, bytes);
+    out += utf8_valid(bytes);
     bytes.clear();
   };
   for (int32_t id : ids) {

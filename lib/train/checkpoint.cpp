@@ -25,6 +25,7 @@ int64_t checkpoint_step(const std::string& name) {
   if (name.rfind(prefix, 0) != 0 || name.size() == prefix.size()) return -1;
   std::string digits = name.substr(prefix.size());
   if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) return -1;
+  if (digits.size() > 18) return -1;  // beyond any step count (and int64): not a folder astforge wrote
   return std::stoll(digits);
 }
 
@@ -80,29 +81,110 @@ void save_final(const std::string& dir, const CheckpointParts& parts) {
   });
 }
 
-bool checkpoint_valid(const std::string& dir) {
+namespace {
+
+// The JSON document in `file`, or a description of what is wrong with it.
+std::optional<nlohmann::json> read_json_object(const fs::path& file, std::string& problem) {
+  if (!fs::exists(file)) {
+    problem = file.filename().string() + " is missing";
+    return std::nullopt;
+  }
+  auto doc = nlohmann::json::parse(read_file(file.string()), nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    problem = file.filename().string() + " is not a JSON object (damaged?)";
+    return std::nullopt;
+  }
+  return doc;
+}
+
+// The first of `fields` (paths "a.b") that `doc` lacks or holds with another type, or "".
+std::string missing_field(const nlohmann::json& doc,
+                          const std::vector<std::pair<std::string, nlohmann::json::value_t>>& fields) {
+  for (const auto& [path, type] : fields) {
+    const nlohmann::json* v = &doc;
+    for (size_t start = 0; v != nullptr && start <= path.size();) {
+      size_t dot = std::min(path.find('.', start), path.size());
+      std::string key = path.substr(start, dot - start);
+      v = v->is_object() && v->contains(key) ? &(*v)[key] : nullptr;
+      start = dot + 1;
+    }
+    const bool integer = type == nlohmann::json::value_t::number_integer;
+    const bool number = type == nlohmann::json::value_t::number_float;
+    if (v == nullptr || (integer && !v->is_number_integer()) || (number && !v->is_number()) ||
+        (!integer && !number && v->type() != type))
+      return path;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string checkpoint_problem(const std::string& dir) {
+  using T = nlohmann::json::value_t;
   fs::path d(dir);
-  if (!fs::exists(d / "trainer_state.json") || !fs::exists(d / "optimizer.safetensors") ||
-      !fs::exists(d / "rng_state.json"))
-    return false;
-  if (!fs::exists(d / "adapter_model.safetensors") && !fs::exists(d / "model.safetensors") &&
-      !fs::exists(d / "model.safetensors.index.json"))
-    return false;
-  auto state = nlohmann::json::parse(read_file((d / "trainer_state.json").string()), nullptr, false);
-  return !state.is_discarded() && state.contains("global_step");
+  std::string problem;
+  auto state = read_json_object(d / "trainer_state.json", problem);
+  if (!state) return problem;
+  if (auto f = missing_field(*state, {{"global_step", T::number_integer},
+                                      {"data.epoch", T::number_integer},
+                                      {"data.batch", T::number_integer},
+                                      {"window.loss", T::number_float},
+                                      {"window.steps", T::number_integer}});
+      !f.empty())
+    return "trainer_state.json has no valid \"" + f + "\"";
+  if ((*state)["global_step"].get<int64_t>() < 0) return "trainer_state.json: global_step is negative";
+  auto rng = read_json_object(d / "rng_state.json", problem);
+  if (!rng) return problem;
+  const auto& cpu = rng->value("cpu", nlohmann::json());
+  if (!cpu.is_string() || cpu.get<std::string>().empty() || cpu.get<std::string>().size() % 2 != 0 ||
+      cpu.get<std::string>().find_first_not_of("0123456789abcdef") != std::string::npos)
+    return "rng_state.json has no valid \"cpu\" state (hex bytes)";
+  const auto state_bytes = at::detail::getDefaultCPUGenerator().get_state().numel();
+  if (cpu.get<std::string>().size() != static_cast<size_t>(state_bytes) * 2)
+    return "rng_state.json: the \"cpu\" state is " + std::to_string(cpu.get<std::string>().size() / 2) +
+           " bytes, not the generator's " + std::to_string(state_bytes);
+  auto opt = read_json_object(d / "optimizer.json", problem);
+  if (!opt) return problem;
+  if (auto f = missing_field(*opt, {{"steps", T::number_integer}}); !f.empty())
+    return "optimizer.json has no valid \"steps\"";
+  // The weight files, opened as a load would open them: header, byte ranges and length (a truncated file).
+  try {
+    (void)model::WeightFiles::open(dir, "optimizer");
+    if (fs::exists(d / "adapter_model.safetensors")) {
+      (void)model::WeightFiles::open(dir, "adapter_model");
+    } else if (fs::exists(d / "model.safetensors") || fs::exists(d / "model.safetensors.index.json")) {
+      (void)model::WeightFiles::open(dir);
+    } else {
+      return "no weights (adapter_model.safetensors or model.safetensors)";
+    }
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+bool checkpoint_valid(const std::string& dir) {
+  return checkpoint_problem(dir).empty();
 }
 
 std::string latest_checkpoint(const std::string& output_dir) {
   if (!fs::is_directory(output_dir)) return "";
   std::vector<std::pair<int64_t, std::string>> found;
   for (const auto& entry : fs::directory_iterator(output_dir)) {
-    int64_t step = checkpoint_step(entry.path().filename().string());
-    if (step >= 0 && entry.is_directory()) found.emplace_back(step, entry.path().string());
+    const std::string name = entry.path().filename().string();
+    int64_t step = checkpoint_step(name);
+    if (step >= 0 && entry.is_directory()) {
+      found.emplace_back(step, entry.path().string());
+    } else if (step < 0 && entry.is_directory() && name.rfind("checkpoint-", 0) == 0 && name != "checkpoint-final" &&
+               name.find(".tmp") == std::string::npos) {
+      log_warn(entry.path().string(), " is not a checkpoint-<step> folder astforge writes; ignoring it");
+    }
   }
   std::sort(found.rbegin(), found.rend());
   for (const auto& [step, path] : found) {
-    if (checkpoint_valid(path)) return path;
-    log_warn(path, " is incomplete (a save was interrupted); skipping it");
+    std::string problem = checkpoint_problem(path);
+    if (problem.empty()) return path;
+    log_warn(path, " is not a whole checkpoint (", problem, "); skipping it for an earlier one");
   }
   return "";
 }

@@ -34,10 +34,13 @@ void save_checkpoint(const std::string& dir, const CheckpointParts& parts,
 /// Writes the weights only (checkpoint-final): adapter or model folder, plus the tokenizer files.
 void save_final(const std::string& dir, const CheckpointParts& parts);
 
-/// Whether `dir` is a complete checkpoint (trainer_state.json readable, weights and optimizer present).
+/// What is wrong with checkpoint `dir` ("trainer_state.json has no valid \"global_step\"", a truncated
+/// weights file, ...), or "" when it is whole: every file a resume reads, checked as the resume reads it.
+std::string checkpoint_problem(const std::string& dir);
+/// Whether `dir` is a whole checkpoint (checkpoint_problem is empty).
 bool checkpoint_valid(const std::string& dir);
-/// The valid checkpoint-N under `output_dir` with the largest N, or "" (half-written ones are skipped, with a
-/// warning).
+/// The whole checkpoint-N under `output_dir` with the largest N, or "" (damaged and half-written ones are
+/// skipped, each with a warning naming what is wrong).
 std::string latest_checkpoint(const std::string& output_dir);
 /// Loads the weights of checkpoint `dir` into `model`: the adapter's tensors when `lora` is set, else every
 /// weight.

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include "config/resume_check.h"
+#include "core/output_lock.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/jsonl_reader.h"
@@ -73,13 +75,16 @@ int64_t run_dpo(const DpoSettings& settings, const std::string& run_config) {
   if (s.trainer.fp16) throw usage_error("alignment.fp16 needs CUDA", "use alignment.bf16 on the CPU");
   if (!fs::exists(pairs_path))
     throw usage_error("pairs not found: " + pairs_path, "run pairs-build first (or pass --pairs)");
+  const OutputLock lock(output_dir, "train-dpo");
   if (!fs::is_directory(adapter))
     throw usage_error("SFT checkpoint not found: " + adapter, "run train-sft first (or pass --adapter)");
   student::apply_threads(s.runtime.threads);
   student::keep_freed_memory();
   at::manual_seed(s.seed);
   fs::create_directories(output_dir);
-  write_file_atomic((fs::path(output_dir) / "run_config.json").string(), run_config);
+  const std::string saved_config = (fs::path(output_dir) / "run_config.json").string();
+  if (!s.trainer.loop.resume.empty()) config::warn_settings_changed(saved_config, run_config, config::Tool::TrainDpo);
+  write_file_atomic(saved_config, run_config);
 
   const std::string& base_dir = s.base.dir;
   auto device = student::resolve_device(s.runtime.device);

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <thread>
 
+#include "config/resume_check.h"
+#include "core/output_lock.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -183,6 +185,9 @@ int64_t run_sft(const SftSettings& settings, const std::string& run_config) {
     set_log_program("train-sft[rank " + std::to_string(ranks.rank) + "]");
     if (ranks.rank != 0 && log_level() < LogLevel::Warn) set_log_level(LogLevel::Warn);  // rank 0 speaks
   }
+  // One writer per output folder; the ranks of one run share it through rank 0, which writes for them.
+  std::unique_ptr<OutputLock> lock;
+  if (ranks.rank == 0) lock = std::make_unique<OutputLock>(output_dir, "train-sft");
   // Ranks on one machine share its cores unless run.threads says otherwise.
   int64_t threads = s.runtime.threads;
   if (threads == 0 && ranks.local_world_size > 1)
@@ -195,7 +200,11 @@ int64_t run_sft(const SftSettings& settings, const std::string& run_config) {
     log_info("rank ", dist.rank(), " of ", dist.world_size(), " joined ", ranks.master_addr, ":",
              ranks.master_port);
   fs::create_directories(output_dir);
-  if (dist.is_main()) write_file_atomic((fs::path(output_dir) / "run_config.json").string(), run_config);
+  if (dist.is_main()) {
+    const std::string saved = (fs::path(output_dir) / "run_config.json").string();
+    if (!s.trainer.loop.resume.empty()) config::warn_settings_changed(saved, run_config, config::Tool::TrainSft);
+    write_file_atomic(saved, run_config);
+  }
 
   // Rank 0 builds the scratch student; the others wait for it, then load the same folder.
   std::string base_dir = dist.is_main() ? prepare_base(s) : std::string();

@@ -117,10 +117,9 @@ int64_t train_loop(model::Gemma3& model, const std::optional<model::LoraSettings
   if (s.resume == "latest" && resume_from.empty())
     log_info("no checkpoint in ", s.output_dir, ": starting fresh");
   if (!resume_from.empty()) {
-    if (!checkpoint_valid(resume_from))
-      throw usage_error(
-          resume_from + " is not a complete checkpoint (no trainer_state.json, weights or optimizer)",
-          "pass another --resume-from-checkpoint, or --resume to pick the latest valid one");
+    if (std::string problem = checkpoint_problem(resume_from); !problem.empty())
+      throw usage_error(resume_from + " is not a whole checkpoint: " + problem,
+                        "pass another --resume-from-checkpoint, or --resume to pick the latest whole one");
     json st = read_trainer_state(resume_from);
     step = st.at("global_step").get<int64_t>();
     data_epoch = st.at("data").at("epoch").get<int64_t>();

@@ -1,6 +1,7 @@
 // cfg-check and cfg-resolve driven as a user drives them: real files, real exit codes, real output.
 #include <doctest/doctest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "support/run_tool.h"
@@ -177,4 +178,51 @@ TEST_CASE("cfg-resolve --explain and --get") {
   CHECK(bad.exit_code == 2);
   CHECK(bad.out.empty());
   CHECK(bad.err.find("flag --set training.batch_size=0: error: training.batch_size") != std::string::npos);
+}
+
+// issue 22: a secret was printed whole by the messages about it (cfg-check's "not supported yet ... (found
+// \"HubTok_...\")", a list of the wrong type "found a list [...]"). Every error path of every tool that reads
+// the key is run, in text and JSON, and its whole output searched for the planted secret.
+TEST_CASE("a secret is never printed, whatever its type and whatever is wrong with it") {
+  TempDir dir;
+  const std::string plant = "Sekr3tPlant";
+  const std::map<std::string, std::string> configs = {
+      {"hub-token.yaml", "training:\n  hub_token: \"HubTok_" + plant + "\"\n"},
+      {"api-key-list.yaml", "teacher:\n  api_key: [\"" + plant + "\", \"" + plant + "\"]\n"},
+      {"api-key-number.yaml", "teacher:\n  api_key: 4242" + std::string("4242") + "\n"},
+      {"api-key-map.yaml", "teacher:\n  api_key: {k: " + plant + "}\n"},
+      {"api-key-unclosed.yaml", "teacher:\n  api_key: \"${" + plant + "\"\n"},
+      {"api-key-copied.yaml", "teacher:\n  api_key: " + plant + "\n  model: \"m-${teacher.api_key}\"\n"},
+  };
+  const std::vector<std::vector<std::string>> commands = {
+      {"cfg-check"},           {"cfg-check", "--format", "json"}, {"cfg-resolve", "-o", "-"},
+      {"train-sft", "--dry-run"}, {"ds-build", "--dry-run"},         {"eval-teacher", "--dry-run"}};
+  for (const auto& [name, text] : configs) {
+    const std::string cfg = dir.write(name, text);
+    for (auto command : commands) {
+      const std::string tool = command.front();
+      command.erase(command.begin());
+      if (tool == "cfg-check") {
+        command.push_back(cfg);
+      } else {
+        command.insert(command.begin(), {"--config", cfg});
+      }
+      auto run = run_tool(tool, command, {{"OLLAMA_HOST", ""}, {"LLM_MODEL", ""}});
+      CAPTURE(name);
+      CAPTURE(tool);
+      // Each config is wrong in a way that every tool refuses (a tool validates the whole file).
+      CHECK(run.exit_code == 2);
+      CHECK(run.out.find(plant) == std::string::npos);
+      CHECK(run.err.find(plant) == std::string::npos);
+      CHECK(run.out.find("42424242") == std::string::npos);
+      CHECK(run.err.find("42424242") == std::string::npos);
+    }
+  }
+  // The same by --set, where the command line itself is echoed in messages.
+  auto set = run_tool("train-sft", {"--set", "training.hub_token=HubTok_" + plant, "--dry-run"});
+  CHECK(set.exit_code == 2);
+  CHECK(set.err.find("<redacted>") != std::string::npos);
+  CHECK(set.err.find(plant) == std::string::npos);
+  auto list = run_tool("cfg-check", {"--format", "json", dir.file("api-key-list.yaml")});
+  CHECK(json::parse(list.out)[0]["found"] == "<redacted>");
 }

@@ -127,7 +127,8 @@ TEST_CASE("ds-build all builds every output from a faulty teacher-sim") {
     return a;
   }());
   CHECK(changed.exit_code == 2);
-  CHECK(changed.err.find("was made from other inputs or settings") != std::string::npos);
+  CHECK(changed.err.find("was made from other inputs or settings than this run's: refusals is 0.5 now, ") !=
+        std::string::npos);
 }
 
 TEST_CASE("a sample run killed with -9 resumes to the same files as an uninterrupted run") {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "core/jsonl_reader.h"
@@ -143,4 +144,86 @@ TEST_CASE("runAll.sh: killed in the middle of SFT, a second run finishes without
   CHECK(steps.back() == 40);
   CHECK(std::adjacent_find(steps.begin(), steps.end(), [](int64_t a, int64_t b) { return b <= a; }) ==
         steps.end());
+}
+
+namespace {
+
+// The processes whose parent is `pid`, from /proc.
+std::vector<pid_t> children_of(pid_t pid) {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat;
+    try {
+      stat = slurp(entry.path().string() + "/stat");
+    } catch (...) {
+      continue;  // gone meanwhile
+    }
+    // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == pid && state != "Z") out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
+}
+
+std::vector<pid_t> descendants_of(pid_t pid) {
+  std::vector<pid_t> out, todo = {pid};
+  while (!todo.empty()) {
+    pid_t p = todo.back();
+    todo.pop_back();
+    for (pid_t c : children_of(p)) {
+      out.push_back(c);
+      todo.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+// issue 22: a runner killed with SIGKILL runs no trap; its ds-build, train-sft and teacher-sim went on as
+// orphans, and a re-run wrote into the same folders beside them.
+TEST_CASE("runAll.sh killed alone with SIGKILL takes every process it started with it, and a re-run finishes") {
+  TempDir dir;
+  std::string config = tiny_config(dir, 40, "  fail_rate: 0.0\n");
+  std::string out = dir.file("out"), sft = out + "/student_runs/e2e";
+  pid_t pid = spawn_tool(kRoot + "/runAll.sh", {"--config", config, "--with-training"}, dir.file("first.out"),
+                         dir.file("first.err"), kEnv);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+  while (!fs::exists(sft + "/checkpoint-2/trainer_state.json") &&
+         std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    REQUIRE_MESSAGE(waitpid(pid, &status, WNOHANG) == 0, slurp(dir.file("first.err")));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(fs::exists(sft + "/checkpoint-2/trainer_state.json"));
+  const std::vector<pid_t> started = descendants_of(pid);
+  REQUIRE(started.size() >= 2);  // runTraining.sh and its train-sft at least
+  ::kill(pid, SIGKILL);          // the runner only: no trap of its runs
+  int status = 0;
+  waitpid(pid, &status, 0);
+  auto alive = [&] {
+    std::vector<pid_t> left;
+    for (pid_t p : started)
+      if (::kill(p, 0) == 0 && fs::exists("/proc/" + std::to_string(p)) &&
+          slurp("/proc/" + std::to_string(p) + "/stat").find(") Z ") == std::string::npos)
+        left.push_back(p);
+    return left;
+  };
+  auto gone_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!alive().empty() && std::chrono::steady_clock::now() < gone_by)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_MESSAGE(alive().empty(), alive().size(), " of the ", started.size(),
+                " processes runAll.sh started outlived it");
+  // Nothing holds the folders now: a re-run resumes and finishes.
+  auto again = run_tool(kRoot + "/runAll.sh", {"--config", config, "--with-training"}, kEnv);
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(fs::exists(sft + "/checkpoint-final/model.safetensors"));
+  CHECK_FALSE(fs::exists(sft + "/" + std::string(".astforge.lock")));
 }

@@ -210,8 +210,11 @@ void observe_files(const std::string& dir, Observation& out, const std::set<std:
     std::string ext = entry.path().extension().string();
     if (ext == ".json" || ext == ".jsonl") {
       auto echo = kEchoFieldsOfFile.find(name);
-      out[part] = normalised_json(content, ext == ".jsonl",
-                                  echo == kEchoFieldsOfFile.end() ? std::set<std::string>{} : echo->second);
+      std::set<std::string> extra = echo == kEchoFieldsOfFile.end() ? std::set<std::string>{} : echo->second;
+      // A resumable output's checkpoint records the settings it was made with, to name them when a resume
+      // with others is refused.
+      if (name.size() > 16 && name.compare(name.size() - 16, 16, ".checkpoint.json") == 0) extra.insert("settings");
+      out[part] = normalised_json(content, ext == ".jsonl", extra);
     } else if (content.find('\0') != std::string::npos) {
       out[part] = "bytes " + std::to_string(content.size()) + " fnv " + std::to_string(fnv1a64(content));
     } else {
@@ -281,6 +284,12 @@ Verdict PropagationChecker::check(const Probe& p) {
         head + " changed nothing the tool did: the key is dead (or the probe cannot show it). Compared " +
         describe_parts(compared_parts(first, p.watch)) + "; baseline settings " + base.settings.dump() + why;
   return v;
+}
+
+bool refused_when_set(const af::config::Field& f) {
+  return (!f.unsupported_values.empty() &&
+          (f.unsupported_values.front() == "*" || f.type == af::config::FieldType::Bool)) ||
+         !f.invalid_values.empty();
 }
 
 }  // namespace af::test

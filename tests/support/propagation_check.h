@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "config/field.h"
+
 namespace af::test {
 
 /// What one run did, as named parts ("exit", "stdout", "file out/d_01_domain_specs.jsonl", "requests",
@@ -96,6 +98,10 @@ std::string replace_all(std::string text, const std::string& what, const std::st
 
 /// Sets `path` ("training.lora.r") to `value` in a nested document.
 void put_key(nlohmann::json& doc, const std::string& path, const nlohmann::json& value);
+
+/// True when setting `f` to another value is refused because its feature is not built (load_in_4bit, the Hub
+/// keys): such a key is proven by its refusal (propagation_test.cpp), not by behaviour.
+bool refused_when_set(const af::config::Field& f);
 
 /// The read trace file's lines ("tool<TAB>key<TAB>kind") as key -> kind (direct wins).
 std::map<std::string, std::string> parse_read_trace(const std::string& text);

@@ -127,3 +127,52 @@ TEST_CASE("extends chains load parents first and cycles are reported") {
   load_with_extends(dir.file("x.yaml"), g, cyc);
   CHECK(find_code(g, "extends_cycle") != nullptr);
 }
+
+// issue 22: yaml-cpp folded the lines after an unclosed quote into the value, so `run.seed` kept its default
+// and cfg-check said ok.
+TEST_CASE("a quote left open is an error at the line where it opened") {
+  TempDir dir;
+  auto l = load(dir, "c.yaml", "run:\n  name: \"abc\n  seed: 5\n");
+  const Finding* f = find_code(l.findings, "unclosed_quote");
+  REQUIRE(f != nullptr);
+  CHECK(f->where.line == 2);
+  CHECK(f->where.column == 9);
+  auto single = load(dir, "s.yaml", "run:\n  seed: 5\n  name: 'it''s\n  device: cpu\n");
+  REQUIRE(find_code(single.findings, "unclosed_quote") != nullptr);
+  CHECK(find_code(single.findings, "unclosed_quote")->where.line == 3);
+  // Quotes that close, escapes, '' inside single quotes and a backslash-continued line are fine.
+  auto fine = load(dir, "f.yaml",
+                   "run:\n  name: \"a \\\" b # c\"\n  device: 'it''s'\nteacher:\n  model: \"long \\\n    name\"\n");
+  CHECK_FALSE(fine.findings.has_errors());
+  REQUIRE(fine.file.entries.size() == 3);
+  CHECK(fine.file.entries[0].value == "a \" b # c");
+  CHECK(fine.file.entries[1].value == "it's");
+  CHECK(fine.file.entries[2].value == "long name");
+}
+
+TEST_CASE("a NUL byte and a document nested too deep are named as such") {
+  TempDir dir;
+  auto nul = load(dir, "n.yaml", std::string("run:\n  name: a\0b\n", 17));
+  const Finding* f = find_code(nul.findings, "nul_byte");
+  REQUIRE(f != nullptr);
+  CHECK(f->where.line == 2);
+  CHECK(f->where.column == 10);
+  std::string deep = "run:\n  name: " + std::string(5000, '[') + std::string(5000, ']') + "\n";
+  auto d = load(dir, "d.yaml", deep);
+  REQUIRE(find_code(d.findings, "too_deep") != nullptr);
+  CHECK(find_code(d.findings, "too_deep")->message == "nested too deep (limit 32 levels)");
+  auto shallow = load(dir, "s.yaml", "run:\n  name: " + std::string(40, '[') + std::string(40, ']') + "\n");
+  REQUIRE(find_code(shallow.findings, "too_deep") != nullptr);
+  CHECK(find_code(shallow.findings, "too_deep")->message == "nested too deep (limit 32 levels)");
+}
+
+TEST_CASE("a hundred thousand unknown keys are each reported, the first ones with near spellings") {
+  TempDir dir;
+  std::string text = "training:\n  learnig_rate: 1\n";
+  for (int i = 0; i < 100000; ++i) text += "junk_key_" + std::to_string(i) + ": 1\n";
+  auto l = load(dir, "u.yaml", text);
+  size_t unknown = 0;
+  for (const auto& x : l.findings.all()) unknown += x.code == "unknown_key";
+  CHECK(unknown == 100001);
+  CHECK(find_code(l.findings, "unknown_key")->hint == "did you mean training.learning_rate?");
+}

@@ -10,6 +10,7 @@
 #include "core/files.h"
 #include "core/jsonl_reader.h"
 #include "core/jsonl_writer.h"
+#include "core/limits.h"
 #include "support/temp_dir.h"
 
 using af::test::TempDir;
@@ -138,4 +139,23 @@ TEST_CASE("an atomic write that cannot happen throws and keeps the old file") {
   std::filesystem::permissions(dir.path(), std::filesystem::perms::owner_all);
   CHECK(af::test::slurp(p) == (root ? af::test::slurp(p) : "old"));
   CHECK_THROWS_AS(af::read_file_limited(p, 2, "config file"), af::Error);
+}
+
+// issue 22: one 100 MB line drove train-sft to 19.6 GB; a line is now refused once it passes the limit, before
+// the reader holds more of it.
+TEST_CASE("a line over the record limit is an error naming the file, the line and the limit") {
+  TempDir dir;
+  std::string big = "{\"ok\":1}\n{\"text\":\"" + std::string(af::kMaxLineBytes, 'x') + "\"}\n";
+  const std::string path = dir.write("huge.jsonl", big);
+  CHECK_THROWS_WITH_AS(af::read_jsonl(path),
+                       (path + ":2: a line longer than 16777216 bytes, the most one record may hold").c_str(),
+                       af::Error);
+  // Just under the limit is a record like any other.
+  std::string fits = "{\"text\":\"" + std::string(af::kMaxLineBytes - 64, 'x') + "\"}\n";
+  CHECK(af::read_jsonl(dir.write("fits.jsonl", fits)).size() == 1);
+}
+
+TEST_CASE("a file with no size (/dev/zero) is read up to the limit, not without end") {
+  CHECK_THROWS_WITH_AS(af::read_file_limited("/dev/zero", 1 << 20, "schema file"),
+                       "/dev/zero: more than 1048576 bytes; a schema file may be at most 1048576 bytes", af::Error);
 }

@@ -1,8 +1,12 @@
 // lib/jsonschema beyond the official suite: error lists, hostile schemas and instances, local documents.
 #include <doctest/doctest.h>
 
+#include <sstream>
+
 #include "core/error.h"
+#include "core/limits.h"
 #include "jsonschema/schema.h"
+#include "jsonschema/validate_stream.h"
 #include "jsonschema/uri.h"
 #include "support/temp_dir.h"
 
@@ -144,4 +148,78 @@ TEST_CASE("hostile schemas and instances are errors, not crashes or hangs") {
   CHECK_FALSE(redos.is_valid(std::string(100000, 'a') + "!"));
   CHECK_THROWS_AS(compile(R"({"minLength": -1})"), af::Error);
   CHECK_THROWS_AS(compile(R"({"type": 5})"), af::Error);
+}
+
+// issue 22: the message quoted the instance cut at a fixed byte count; inside "é" that left half a character,
+// and writing the message as JSON threw (ds-build validate stopped at the line, samples failed every retry).
+TEST_CASE("a message quoting French text cuts between characters and can be written as JSON") {
+  Schema s = compile(R"({"enum": ["livrée"]})");
+  const std::string instance = std::string(55, 'x') + "ée au client";
+  auto errors = s.validate(json(instance));
+  REQUIRE(errors.size() == 1);
+  // 57 characters quoted ("\"" and 55 x's and "é"), then "...".
+  CHECK(errors[0].message == "\"" + std::string(55, 'x') + "é... is not one of the allowed values");
+  CHECK_NOTHROW((void)json(errors[0].message).dump());
+}
+
+// issue 22: an unknown type name made a schema that every instance failed, with no word about the schema.
+TEST_CASE("an unknown or repeated type name is the schema's error") {
+  CHECK_THROWS_WITH_AS(compile(R"({"type": "strin"})"),
+                       doctest::Contains("\"type\" \"strin\" is not a JSON Schema type"), af::Error);
+  CHECK_THROWS_WITH_AS(compile(R"({"properties": {"a": {"type": ["string", "nul"]}}})"),
+                       doctest::Contains("\"nul\" is not a JSON Schema type"), af::Error);
+  CHECK_THROWS_WITH_AS(compile(R"({"type": ["string", "string"]})"), doctest::Contains("lists \"string\" twice"),
+                       af::Error);
+  CHECK(compile(R"({"type": ["string", "null"]})").is_valid(nullptr));
+}
+
+// issue 22: ECMA-262 escapes RE2 lacks were refused as invalid patterns.
+TEST_CASE("ECMA-262 escapes that RE2 lacks are translated: u-escapes, surrogate pairs, control letters") {
+  CHECK(compile(R"({"pattern": "^[\\u00e9]$"})").is_valid("é"));
+  CHECK_FALSE(compile(R"({"pattern": "^[\\u00e9]$"})").is_valid("e"));
+  CHECK(compile(R"({"pattern": "^livr\\u00E9e$"})").is_valid("livrée"));
+  CHECK(compile(R"({"pattern": "^\\uD83D\\uDE00$"})").is_valid("\xf0\x9f\x98\x80"));
+  CHECK(compile(R"({"pattern": "^\\u{1F600}$"})").is_valid("\xf0\x9f\x98\x80"));
+  CHECK(compile(R"({"pattern": "^a\\cJb$"})").is_valid("a\nb"));
+  CHECK_FALSE(compile(R"({"pattern": "^a\\cJb$"})").is_valid("acJb"));
+}
+
+// issue 22: numbers were decided as doubles (and 64-bit unsigned integers wrapped as signed ones).
+TEST_CASE("minimum, maximum and multipleOf are decided exactly on the decimals written") {
+  auto valid = [](const char* schema, const char* instance) {
+    return compile(schema).is_valid(json::parse(instance));
+  };
+  CHECK_FALSE(valid(R"({"multipleOf": 2})", "1e-9"));
+  CHECK_FALSE(valid(R"({"multipleOf": 1e308})", "10"));
+  CHECK(valid(R"({"multipleOf": 1e308})", "1e308"));
+  CHECK(valid(R"({"multipleOf": 3})", "18446744073709551615"));
+  CHECK_FALSE(valid(R"({"multipleOf": 2})", "18446744073709551615"));
+  CHECK(valid(R"({"multipleOf": 0.1})", "0.3"));
+  CHECK(valid(R"({"multipleOf": 0.0001})", "0.0075"));
+  CHECK_FALSE(valid(R"({"multipleOf": 0.123456789})", "1e308"));
+  CHECK(valid(R"({"multipleOf": 1e-8})", "12391239123"));
+  CHECK(valid(R"({"multipleOf": 2.5})", "-7.5"));
+  CHECK(valid(R"({"multipleOf": 7})", "0"));
+  CHECK_FALSE(valid(R"({"maximum": 9007199254740992})", "9007199254740993"));
+  CHECK(valid(R"({"maximum": 9007199254740993})", "9007199254740993"));
+  CHECK_FALSE(valid(R"({"exclusiveMaximum": 9007199254740993})", "9007199254740993"));
+  CHECK_FALSE(valid(R"({"minimum": -9007199254740992})", "-9007199254740993"));
+  CHECK_FALSE(valid(R"({"minimum": 18446744073709551615})", "18446744073709551614"));
+  CHECK(valid(R"({"maximum": 1.5})", "1.5"));
+  CHECK_FALSE(valid(R"({"exclusiveMinimum": 0.1})", "0.1"));
+  auto errors = compile(R"({"maximum": 9007199254740992})").validate(json::parse("9007199254740993"));
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].message == "9007199254740993 is greater than 9007199254740992");
+}
+
+// issue 22: `ds-build validate --schema /dev/zero` grew without limit; a huge line too.
+TEST_CASE("schema files, documents and instance lines have size limits") {
+  CHECK_THROWS_WITH_AS(compile_schema_file("/dev/zero"), doctest::Contains("/dev/zero: more than 67108864 bytes"),
+                       af::Error);
+  Schema s = compile(R"({"type": "string"})");
+  std::istringstream lines("\"ok\"\n\"" + std::string(af::kMaxLineBytes + 1, 'x') + "\"\n");
+  std::ostringstream out;
+  CHECK_THROWS_WITH_AS(validate_stream(s, lines, false, out, "in.jsonl"),
+                       "in.jsonl:2: a line longer than 16777216 bytes, the most one instance may hold", af::Error);
+  CHECK(out.str() == "{\"errors\":[],\"line\":1,\"valid\":true}\n");
 }

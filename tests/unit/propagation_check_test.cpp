@@ -5,8 +5,11 @@
 #include <doctest/doctest.h>
 
 #include <random>
+#include <regex>
 
 #include "config/read_trace.h"
+#include "config/table.h"
+#include "core/files.h"
 #include "config/resolve.h"
 #include "support/propagation_check.h"
 #include "support/temp_dir.h"
@@ -118,7 +121,7 @@ TEST_CASE("observed files leave out what only measures time or echoes the settin
   dir.write("out/run_config.json", "{\"config\":{\"training\":{\"learning_rate\":0.1}}}");
   dir.write("out/d_03.jsonl", "{\"query\":\"q\",\"teacher\":{\"model\":\"m\",\"protocol\":\"ollama\"}}\n");
   dir.write("out/evaluation_summary.json", "{\"samples\":3,\"generation\":{\"temperature\":0.7}}");
-  dir.write("out/c.checkpoint.json", "{\"rows\":4,\"fingerprint\":\"abc\"}");
+  dir.write("out/c.checkpoint.json", "{\"rows\":4,\"fingerprint\":\"abc\",\"settings\":{\"seed\":1}}");
   Observation o;
   observe_files(dir.path(), o);
   CHECK(o.at("file out/metrics.jsonl") == "{\"loss\":0.5,\"step\":1}\n");
@@ -126,4 +129,36 @@ TEST_CASE("observed files leave out what only measures time or echoes the settin
   CHECK(o.at("file out/d_03.jsonl") == "{\"query\":\"q\"}\n");
   CHECK(o.at("file out/evaluation_summary.json") == "{\"samples\":3}");
   CHECK(o.at("file out/c.checkpoint.json") == "{\"rows\":4}");
+}
+
+// README's Configuration section gives the counts of what the propagation tests prove: they must be the
+// field table's, so a key added, removed or refused changes the test that checks the sentence, not only the
+// sentence.
+TEST_CASE("README's propagation counts are the field table's") {
+  using af::config::Tool;
+  size_t pairs = 0, refused = 0;
+  std::string per_tool;
+  for (Tool tool : af::config::all_tools()) {
+    size_t proven = 0;
+    for (const af::config::Field* f : af::config::fields_for(tool)) {
+      ++pairs;
+      if (refused_when_set(*f)) {
+        ++refused;
+      } else {
+        ++proven;
+      }
+    }
+    per_tool += (per_tool.empty() ? "" : ", ") + std::string(af::config::tool_name(tool)) + " " +
+                std::to_string(proven);
+  }
+  const std::string counts = std::to_string(af::config::fields().size()) + " keys, " +
+                             std::to_string(pairs) + " key-consumer pairs; " +
+                             std::to_string(pairs - refused) +
+                             " pairs proven by behaviour and by read trace (" + per_tool + ")";
+  const std::string refusals = std::to_string(refused) + " pairs refused when set";
+  // The README wraps lines: compare with every run of spaces and newlines as one space.
+  std::string readme = af::read_file(std::string(ASTFORGE_SOURCE_DIR) + "/README.md");
+  readme = std::regex_replace(readme, std::regex("[ \n]+"), " ");
+  CHECK_MESSAGE(readme.find(counts) != std::string::npos, "README.md should say: ", counts);
+  CHECK_MESSAGE(readme.find(refusals) != std::string::npos, "README.md should say: ", refusals);
 }

@@ -19,3 +19,17 @@ TEST_CASE("text positions are 1-based lines and columns") {
   CHECK(p.column == 2);
   CHECK(af::utf8_length("caf\xc3\xa9") == 4);
 }
+
+TEST_CASE("cuts count characters, never split one, and mark what was cut") {
+  CHECK(af::utf8_first_chars("\xc3\xa9t\xc3\xa9", 2) == "\xc3\xa9t");
+  CHECK(af::utf8_first_chars("ab", 5) == "ab");
+  CHECK(af::utf8_last_chars("livr\xc3\xa9\x65", 2) == "\xc3\xa9\x65");
+  CHECK(af::utf8_last_chars("\xf0\x9f\x98\x80", 1) == "\xf0\x9f\x98\x80");
+  CHECK(af::utf8_shorten("short", 10) == "short");
+  CHECK(af::utf8_shorten("abcd\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 7) == "abcd...");
+  CHECK(af::utf8_shorten("abc\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 7) == "abc\xc3\xa9...");
+  // Bytes that are not UTF-8 (a truncated "é", a stray 0xff) become U+FFFD.
+  CHECK(af::utf8_valid("a\xc3") == "a\xef\xbf\xbd");
+  CHECK(af::utf8_valid("\xff" "b") == "\xef\xbf\xbd" "b");
+  CHECK(af::utf8_shorten("x\xff", 10) == "x\xef\xbf\xbd");
+}

@@ -22,12 +22,6 @@ using json = nlohmann::json;
 
 namespace {
 
-bool refused_when_set(const Field& f) {
-  return (!f.unsupported_values.empty() &&
-          (f.unsupported_values.front() == "*" || f.type == FieldType::Bool)) ||
-         !f.invalid_values.empty();
-}
-
 // How a probe differs from the automatic one (a value one step from the scenario's, the base as it is).
 struct Shape {
   std::optional<json> value;

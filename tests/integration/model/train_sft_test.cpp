@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -204,7 +205,9 @@ TEST_CASE("a run resumed from a checkpoint, or after kill -9, ends bit-identical
   dir.write("b/checkpoint-12/model.safetensors", "partial");
   auto resumed = run_tool("train-sft", with(sft_args(corpus, dir.file("b")), {"--resume"}));
   REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
-  CHECK(resumed.err.find("checkpoint-12 is incomplete") != std::string::npos);
+  CHECK(resumed.err.find(dir.file("b/checkpoint-12") +
+                         " is not a whole checkpoint (trainer_state.json is missing); skipping it") !=
+        std::string::npos);
   CHECK(resumed.err.find("resuming from " + dir.file("b/checkpoint-8") + " (step 8 of 16)") !=
         std::string::npos);
   CHECK(af::test::slurp(dir.file("b/checkpoint-final/model.safetensors")) == final_a);
@@ -221,6 +224,51 @@ TEST_CASE("a run resumed from a checkpoint, or after kill -9, ends bit-identical
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);
   CHECK(af::test::slurp(c + "/checkpoint-final/model.safetensors") == final_a);
   CHECK(timeless(c + "/training_metrics.jsonl") == timeless(dir.file("a/training_metrics.jsonl")));
+}
+
+// issue 22: damaged checkpoints gave raw internal errors (a JSON key missing, std::stoll out of range).
+TEST_CASE("a damaged newest checkpoint is named with what is wrong, and --resume falls back to a whole one") {
+  TempDir dir;
+  std::string corpus = write_corpus(dir);
+  auto full = run_tool("train-sft", sft_args(corpus, dir.file("a")));
+  REQUIRE_MESSAGE(full.exit_code == 0, full.err);
+  const std::string final_a = af::test::slurp(dir.file("a/checkpoint-final/model.safetensors"));
+  auto truncate = [](const std::string& path) { fs::resize_file(path, fs::file_size(path) / 2); };
+  const std::vector<std::pair<std::string, std::function<void(const std::string&)>>> damages = {
+      {"trainer_state.json has no valid \"global_step\"",
+       [&](const std::string& c) { dir.write(fs::relative(c + "/trainer_state.json", dir.path()).string(),
+                                             "{\"data\": {\"epoch\": 0, \"batch\": 3}}"); }},
+      {"rng_state.json has no valid \"cpu\" state (hex bytes)",
+       [&](const std::string& c) { dir.write(fs::relative(c + "/rng_state.json", dir.path()).string(),
+                                             "{\"cpu\": \"zz\"}"); }},
+      {"model.safetensors", [&](const std::string& c) { truncate(c + "/model.safetensors"); }},
+      {"optimizer.safetensors", [&](const std::string& c) { truncate(c + "/optimizer.safetensors"); }},
+  };
+  int n = 0;
+  for (const auto& [problem, damage] : damages) {
+    CAPTURE(problem);
+    const std::string out = dir.file("d" + std::to_string(n++));
+    fs::create_directories(out);
+    fs::copy(dir.file("a/scratch-base"), out + "/scratch-base", fs::copy_options::recursive);
+    fs::copy(dir.file("a/checkpoint-8"), out + "/checkpoint-8", fs::copy_options::recursive);
+    fs::copy(dir.file("a/checkpoint-8"), out + "/checkpoint-12", fs::copy_options::recursive);
+    fs::copy(dir.file("a/training_metrics.jsonl"), out + "/training_metrics.jsonl");
+    fs::create_directories(out + "/checkpoint-123456789012345678901");  // no step fits int64
+    damage(out + "/checkpoint-12");
+    // Named explicitly, the damaged checkpoint is a usage error that says what is wrong.
+    auto named = run_tool("train-sft", with(sft_args(corpus, out), {"--resume-from-checkpoint", out + "/checkpoint-12"}));
+    CHECK(named.exit_code == 2);
+    CHECK(named.err.find(out + "/checkpoint-12 is not a whole checkpoint: ") != std::string::npos);
+    CHECK(named.err.find(problem) != std::string::npos);
+    // --resume skips it, with a warning naming it and the problem, and ends as the uninterrupted run did.
+    auto resumed = run_tool("train-sft", with(sft_args(corpus, out), {"--resume"}));
+    REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+    CHECK(resumed.err.find(out + "/checkpoint-12 is not a whole checkpoint (") != std::string::npos);
+    CHECK(resumed.err.find(problem) != std::string::npos);
+    CHECK(resumed.err.find("checkpoint-123456789012345678901 is not a checkpoint-<step> folder") != std::string::npos);
+    CHECK(resumed.err.find("resuming from " + out + "/checkpoint-8 (step 8 of 16)") != std::string::npos);
+    CHECK(af::test::slurp(out + "/checkpoint-final/model.safetensors") == final_a);
+  }
 }
 
 TEST_CASE("Ctrl-C finishes the step, saves a checkpoint and exits 130") {
