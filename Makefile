@@ -5,7 +5,11 @@ BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: deps configure build all test bench format format-check reference clean
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_RUNS ?= 3000
+
+.PHONY: deps configure build all test bench format format-check reference clean fuzz fuzz-build fuzz-smoke
 
 deps:
 	@bash scripts/install-deps.sh
@@ -20,8 +24,20 @@ build: configure
 # Every tool of the pipeline.
 all: build
 
-test: deps build
+test: deps build fuzz-smoke
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer targets (fuzz/): built with clang in their own tree; `make fuzz` runs each for FUZZ_SECONDS, the
+# smoke run (part of `make test`) a fixed number of inputs from the checked-in seed corpus.
+fuzz-build:
+	@CXX=clang++ cmake -S fuzz -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS)
+
+fuzz: fuzz-build
+	@bash fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-build
+	@bash fuzz/run.sh $(FUZZ_DIR) runs=$(FUZZ_SMOKE_RUNS)
 
 bench: build
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_jsonl bench_validate bench_tokenizer bench_model bench_constrain
@@ -35,10 +51,10 @@ bench: build
 	@BUILD_DIR=$(abspath $(BUILD_DIR)) bash tests/bench/bench_dataset.sh
 
 format:
-	@clang-format -i $$(find lib tools tests -name '*.cpp' -o -name '*.h')
+	@clang-format -i $$(find lib tools tests fuzz -name '*.cpp' -o -name '*.h')
 
 format-check:
-	@clang-format --dry-run -Werror $$(find lib tools tests -name '*.cpp' -o -name '*.h')
+	@clang-format --dry-run -Werror $$(find lib tools tests fuzz -name '*.cpp' -o -name '*.h')
 
 # Regenerates configs/REFERENCE.md from the field table.
 reference: build

@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config clang-format
+  clang libclang-rt-14-dev                          # the libFuzzer targets (fuzz/, make fuzz-smoke)
   libtorch-dev libopenblas0-pthread libgloo-dev    # tensors, autograd, c10d; fast float32 BLAS
   libsimdjson-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev doctest-dev
   libcpp-httplib-dev libsentencepiece-dev libre2-dev libutf8proc-dev

@@ -1346,8 +1346,10 @@ class Evaluator {
       if (!inst.contains(name)) continue;
       for (const auto& r : needed)
         if (!inst.contains(r)) {
+          // A structured binding named in a lambda is C++20 that clang 14 (the fuzz build) lacks: a reference.
+          const std::string& prop = name;
           ok = fail("dependentRequired",
-                    [&] { return std::string("property \"" + name + "\" requires \"" + r + "\""); });
+                    [&] { return std::string("property \"" + prop + "\" requires \"" + r + "\""); });
           if (!collecting()) return false;
         }
     }
@@ -1383,8 +1385,9 @@ class Evaluator {
         Annotations a;
         if (n.additional_properties->is_bool && !n.additional_properties->bool_value) {
           ipath_.push_back(Seg{nullptr, &k});
+          const std::string& prop = k;
           ok = fail("additionalProperties",
-                    [&] { return std::string("property \"" + k + "\" is not allowed"); }) &&
+                    [&] { return std::string("property \"" + prop + "\" is not allowed"); }) &&
                ok;
           ipath_.pop_back();
         } else {

@@ -224,5 +224,5 @@ TEST_CASE("a secret is never printed, whatever its type and whatever is wrong wi
   CHECK(set.err.find("<redacted>") != std::string::npos);
   CHECK(set.err.find(plant) == std::string::npos);
   auto list = run_tool("cfg-check", {"--format", "json", dir.file("api-key-list.yaml")});
-  CHECK(json::parse(list.out)[0]["found"] == "<redacted>");
+  CHECK(json::parse(list.out.substr(0, list.out.find('\n')))["found"] == "<redacted>");
 }

@@ -80,3 +80,21 @@ TEST_CASE("format is checked only on request") {
   CHECK(strict.exit_code == 1);
   CHECK(strict.out.find("is not a valid date") != std::string::npos);
 }
+
+// issue 22: the message cut the instance inside "é" and writing it as JSON killed ds-build at that line.
+TEST_CASE("French text cut in a message does not stop ds-build validate, and /dev/zero is refused") {
+  TempDir dir;
+  std::string schema = dir.write("s.json", R"({"enum": ["livrée"]})");
+  std::string input = dir.write("in.jsonl", "\"" + std::string(55, 'x') + "ée au client\"\n\"livrée\"\n");
+  auto run = run_tool("ds-build", {"validate", "--schema", schema, "--input", input});
+  CHECK(run.exit_code == 1);
+  auto rows = af::test::json_lines(run.out);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]["errors"][0]["message"] == "\"" + std::string(55, 'x') + "é... is not one of the allowed values");
+  CHECK(rows[1]["valid"] == true);
+  CHECK(run.err == "ds-build validate: 1 valid, 1 invalid\n");
+  auto zero = run_tool("ds-build", {"validate", "--schema", "/dev/zero", "--input", input});
+  CHECK(zero.exit_code == 2);
+  CHECK(zero.err.find("/dev/zero: more than 67108864 bytes; a schema file may be at most 67108864 bytes") !=
+        std::string::npos);
+}

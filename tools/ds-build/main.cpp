@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
       } else {
         std::ifstream in(input, std::ios::binary);
         if (!in) throw af::usage_error(input + ": cannot open", "check the --input path");
-        counts = af::jsonschema::validate_stream(schema, in, document, std::cout);
+        counts = af::jsonschema::validate_stream(schema, in, document, std::cout, input);
       }
       std::cerr << "ds-build validate: " << counts.valid << " valid, " << counts.invalid << " invalid\n";
       return counts.invalid == 0 ? 0 : 1;

@@ -271,6 +271,29 @@ TEST_CASE("a damaged newest checkpoint is named with what is wrong, and --resume
   }
 }
 
+// issue 22: a resume with another learning rate was accepted silently.
+TEST_CASE("a resume with settings that change the result names each one, and one with the same names none") {
+  TempDir dir;
+  std::string corpus = write_corpus(dir);
+  const std::string out = dir.file("out");
+  auto first = run_tool("train-sft", sft_args(corpus, out, 4));
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  // More steps at another rate, and more logging (which changes nothing the run computes).
+  auto other = run_tool("train-sft", with(sft_args(corpus, out, 8), {"--resume", "--learning-rate", "2e-2",
+                                                                     "--logging-steps", "1"}));
+  REQUIRE_MESSAGE(other.exit_code == 0, other.err);
+  const std::string saved = out + "/run_config.json";
+  CHECK(other.err.find("resuming with other settings: training.learning_rate is 0.02 now, 0.01 in the run being "
+                       "resumed (" + saved + ")") != std::string::npos);
+  CHECK(other.err.find("training.max_steps is 8 now, 4 in the run being resumed") != std::string::npos);
+  CHECK(other.err.find("logging_steps") == std::string::npos);
+  // The same settings again: nothing to say.
+  auto same = run_tool("train-sft", with(sft_args(corpus, out, 8), {"--resume", "--learning-rate", "2e-2",
+                                                                    "--logging-steps", "1"}));
+  REQUIRE_MESSAGE(same.exit_code == 0, same.err);
+  CHECK(same.err.find("resuming with other settings") == std::string::npos);
+}
+
 TEST_CASE("Ctrl-C finishes the step, saves a checkpoint and exits 130") {
   TempDir dir;
   std::string corpus = write_corpus(dir), out = dir.file("run");
