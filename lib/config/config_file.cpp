@@ -62,11 +62,12 @@ class Converter {
         return true;
       case YAML::NodeType::Scalar:
         if (!quote_closes_on_its_line(node.Mark())) {
-          return fail(node, "unclosed_quote",
-                      "the quoted value opened here does not close on its line: YAML reads the lines after it "
-                      "into the value, keys included",
-                      "close the quote on the same line; for a text over several lines use a block scalar "
-                      "(key: |)");
+          return fail(
+              node, "unclosed_quote",
+              "the quoted value opened here does not close on its line: YAML reads the lines after it "
+              "into the value, keys included",
+              "close the quote on the same line; for a text over several lines use a block scalar "
+              "(key: |)");
         }
         out = scalar(node);
         return true;
@@ -180,8 +181,10 @@ class Walker {
     std::map<std::string, Origin> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
       if (conv_.failed()) return;
-      const YAML::Node& key_node = it->first;
-      const YAML::Node& value_node = it->second;
+      // Copies, not references: `it->first` is a member of a temporary the iterator makes, gone at the `;`
+      // (AddressSanitizer's stack-use-after-scope, found by fuzz_config).
+      const YAML::Node key_node = it->first;
+      const YAML::Node value_node = it->second;
       Origin where = conv_.origin_of(key_node);
       if (!key_node.IsScalar()) {
         findings_.error("wrong_type", prefix, where, "a key must be a plain name, not a list or mapping");
@@ -292,8 +295,8 @@ ConfigFile load_config_file(const std::string& path, Findings& findings) {
   }
   if (auto nul = text.find('\0'); nul != std::string::npos) {
     TextPos pos = text_pos_of(text, nul);
-    findings.error("nul_byte", "", Origin::in_file(path, pos.line, pos.column), "a NUL byte in the text").hint =
-        "config files are text: remove the NUL byte (was a binary file given?)";
+    findings.error("nul_byte", "", Origin::in_file(path, pos.line, pos.column), "a NUL byte in the text")
+        .hint = "config files are text: remove the NUL byte (was a binary file given?)";
     return file;
   }
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {

@@ -16,8 +16,8 @@ using json = nlohmann::json;
 // Keys that say how a run reports, saves or where it reads and writes, not what it computes.
 bool cannot_change_result(const Field& f) {
   static const std::set<std::string> kNames = {
-      "log_level",      "progress",  "progress_interval", "threads", "resume", "resume_from_checkpoint",
-      "logging_steps",  "save_steps", "save_total_limit", "name",    "dir"};
+      "log_level",     "progress",   "progress_interval", "threads", "resume", "resume_from_checkpoint",
+      "logging_steps", "save_steps", "save_total_limit",  "name",    "dir"};
   return f.type == FieldType::Path || f.secret || kNames.count(f.name()) > 0;
 }
 

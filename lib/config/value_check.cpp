@@ -311,7 +311,8 @@ bool check_value(const Field& f, json& value, const Origin& where, Findings& out
       for (const auto& item : value) {
         if (!item.is_string()) return wrong("wrong_type", "every item must be a string");
         const auto& s = item.get_ref<const std::string&>();
-        if (!seen.insert(s).second) return wrong("duplicate_value", (f.secret ? "an item" : "\"" + s + "\"") + " is listed twice");
+        if (!seen.insert(s).second)
+          return wrong("duplicate_value", (f.secret ? "an item" : "\"" + s + "\"") + " is listed twice");
         if (f.type == FieldType::EnumList &&
             std::find(f.choices.begin(), f.choices.end(), s) == f.choices.end()) {
           auto near = closest_matches(s, f.choices, 1);

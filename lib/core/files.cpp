@@ -56,7 +56,8 @@ std::string read_file_limited(const std::string& path, uint64_t max_bytes, std::
   if (fs::is_directory(path, ec))
     throw usage_error(path + ": is a directory, expected a " + std::string(what));
   auto size = fs::file_size(path, ec);
-  if (ec && !fs::exists(path)) throw usage_error(path + ": cannot open: " + ec.message(), "check that the path exists");
+  if (ec && !fs::exists(path))
+    throw usage_error(path + ": cannot open: " + ec.message(), "check that the path exists");
   if (!ec && size > max_bytes) {
     throw usage_error(path + ": file is " + std::to_string(size) + " bytes; a " + std::string(what) +
                           " may be at most " + std::to_string(max_bytes) + " bytes",

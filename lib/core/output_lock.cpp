@@ -68,7 +68,8 @@ int acquire(const std::string& dir, const std::string& lock_path, std::string_vi
       ::close(fd);
       if (err != EWOULDBLOCK) throw runtime_error(lock_path + ": cannot lock: " + std::strerror(err));
       std::string pid = who.substr(0, who.find(' '));
-      std::string name = who.find(' ') == std::string::npos ? "another astforge tool" : who.substr(who.find(' ') + 1);
+      std::string name =
+          who.find(' ') == std::string::npos ? "another astforge tool" : who.substr(who.find(' ') + 1);
       throw runtime_error(dir + " is being written by " + name + (pid.empty() ? "" : " (pid " + pid + ")") +
                               ": two writers on one folder would mix their rows",
                           pid.empty() ? "wait for it to finish, or stop it"
@@ -77,16 +78,18 @@ int acquire(const std::string& dir, const std::string& lock_path, std::string_vi
     }
     // A holder releasing unlinks the file before it unlocks: when the path is no longer the file we locked,
     // we locked a file nobody else will ever see, so try again on the new one.
-    struct stat locked{}, named{};
-    if (::fstat(fd, &locked) == 0 && ::stat(lock_path.c_str(), &named) == 0 && locked.st_ino == named.st_ino &&
-        locked.st_dev == named.st_dev) {
+    struct stat locked {
+    }, named{};
+    if (::fstat(fd, &locked) == 0 && ::stat(lock_path.c_str(), &named) == 0 &&
+        locked.st_ino == named.st_ino && locked.st_dev == named.st_dev) {
       std::string me = std::to_string(::getpid()) + " " + std::string(holder) + "\n";
       if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) != static_cast<ssize_t>(me.size()))
         log_debug(lock_path, ": could not record the holder: ", std::strerror(errno));
       return fd;
     }
     ::close(fd);
-    if (attempt > 100) throw runtime_error(lock_path + ": the lock file keeps changing; is another tool looping?");
+    if (attempt > 100)
+      throw runtime_error(lock_path + ": the lock file keeps changing; is another tool looping?");
   }
 }
 

@@ -45,7 +45,8 @@ void differences(const json& then, const json& now, const std::string& at, std::
 
 }  // namespace
 
-ResumableOutput::ResumableOutput(std::string path, std::string checkpoint_path, const json& inputs, bool resume)
+ResumableOutput::ResumableOutput(std::string path, std::string checkpoint_path, const json& inputs,
+                                 bool resume)
     : path_(std::move(path)),
       checkpoint_path_(std::move(checkpoint_path)),
       fingerprint_(fingerprint_of(inputs)),
@@ -65,9 +66,10 @@ ResumableOutput::ResumableOutput(std::string path, std::string checkpoint_path, 
       if (cp.contains("settings")) differences(cp["settings"], settings_, "", changed);
       std::string what;
       for (const auto& c : changed) what += (what.empty() ? ": " : "; ") + c;
-      throw usage_error(path_ + " was made from other inputs or settings than this run's" + what,
-                        "run with --no-resume to start it over, or restore the inputs and settings it was made "
-                        "from");
+      throw usage_error(
+          path_ + " was made from other inputs or settings than this run's" + what,
+          "run with --no-resume to start it over, or restore the inputs and settings it was made "
+          "from");
     }
     complete_ = cp.value("complete", false);
     writer_ = std::make_unique<JsonlWriter>(path_, JsonlWriter::Mode::Append);
@@ -93,7 +95,8 @@ ResumableOutput::ResumableOutput(std::string path, std::string checkpoint_path, 
 
 void ResumableOutput::require_at_most(uint64_t total) const {
   if (done_ <= total) return;
-  throw runtime_error(path_ + " holds " + std::to_string(done_) + " rows, more than the " + std::to_string(total) +
+  throw runtime_error(path_ + " holds " + std::to_string(done_) + " rows, more than the " +
+                          std::to_string(total) +
                           " these settings make: two writers ran on it, or it was edited",
                       "start it over with --no-resume");
 }

@@ -1,12 +1,12 @@
 #include "dataset/stage_schemas.h"
 
-#include "core/output_lock.h"
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/jsonl_reader.h"
 #include "core/jsonl_writer.h"
 #include "core/log.h"
+#include "core/output_lock.h"
 #include "dataset/pretty_copy.h"
 #include "dataset/schema_builder.h"
 #include "dataset/settings.h"

@@ -6,7 +6,6 @@
 #include <random>
 #include <set>
 
-#include "core/output_lock.h"
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -15,6 +14,7 @@
 #include "core/jsonl_reader.h"
 #include "core/jsonl_writer.h"
 #include "core/log.h"
+#include "core/output_lock.h"
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "dataset/domain_spec.h"

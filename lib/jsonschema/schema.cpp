@@ -446,7 +446,8 @@ class Compiled {
           if (i + 2 < p.size() && p[i + 2] == '{') {
             auto close = p.find('}', i + 3);
             std::string h = close == std::string::npos ? "" : p.substr(i + 3, close - i - 3);
-            if (!h.empty() && h.size() <= 6 && h.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos) {
+            if (!h.empty() && h.size() <= 6 &&
+                h.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos) {
               out += "\\x{" + h + "}";
               i = close;
               continue;
@@ -684,7 +685,8 @@ class Compiled {
         const std::string name = t.get<std::string>();
         if (type_bit(name) == 0)
           bad(n, "type",
-              short_text(t) + " is not a JSON Schema type (null, boolean, integer, number, string, array, object)");
+              short_text(t) +
+                  " is not a JSON Schema type (null, boolean, integer, number, string, array, object)");
         if (std::find(n.types.begin(), n.types.end(), name) != n.types.end())
           bad(n, "type", "lists " + short_text(t) + " twice");
         n.types.push_back(name);
@@ -1093,13 +1095,18 @@ class Evaluator {
       if (bound == nullptr || !(ok || collecting()) || holds(compare_numbers(inst, *bound))) return;
       ok = fail(keyword, [&] { return std::string(inst.dump() + words + bound->dump()); });
     };
-    check(n.minimum_json, "minimum", [](int c) { return c >= 0; }, " is less than ");
-    check(n.maximum_json, "maximum", [](int c) { return c <= 0; }, " is greater than ");
-    check(n.exclusive_minimum_json, "exclusiveMinimum", [](int c) { return c > 0; }, " is not greater than ");
-    check(n.exclusive_maximum_json, "exclusiveMaximum", [](int c) { return c < 0; }, " is not less than ");
+    check(
+        n.minimum_json, "minimum", [](int c) { return c >= 0; }, " is less than ");
+    check(
+        n.maximum_json, "maximum", [](int c) { return c <= 0; }, " is greater than ");
+    check(
+        n.exclusive_minimum_json, "exclusiveMinimum", [](int c) { return c > 0; }, " is not greater than ");
+    check(
+        n.exclusive_maximum_json, "exclusiveMaximum", [](int c) { return c < 0; }, " is not less than ");
     if ((ok || collecting()) && n.multiple_of_json && !is_multiple(inst, *n.multiple_of_json)) {
-      ok = fail("multipleOf",
-                [&] { return std::string(inst.dump() + " is not a multiple of " + n.multiple_of_json->dump()); });
+      ok = fail("multipleOf", [&] {
+        return std::string(inst.dump() + " is not a multiple of " + n.multiple_of_json->dump());
+      });
     }
     return ok;
   }
@@ -1346,7 +1353,8 @@ class Evaluator {
       if (!inst.contains(name)) continue;
       for (const auto& r : needed)
         if (!inst.contains(r)) {
-          // A structured binding named in a lambda is C++20 that clang 14 (the fuzz build) lacks: a reference.
+          // A structured binding named in a lambda is C++20 that clang 14 (the fuzz build) lacks: a
+          // reference.
           const std::string& prop = name;
           ok = fail("dependentRequired",
                     [&] { return std::string("property \"" + prop + "\" requires \"" + r + "\""); });

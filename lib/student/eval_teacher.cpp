@@ -5,13 +5,13 @@
 #include <memory>
 #include <optional>
 
-#include "core/output_lock.h"
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/interrupt.h"
 #include "core/jsonl_reader.h"
 #include "core/log.h"
+#include "core/output_lock.h"
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "dataset/resumable_output.h"

@@ -5,12 +5,12 @@
 #include <iostream>
 #include <sstream>
 
-#include "core/output_lock.h"
 #include "core/canonical_json.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/jsonl_writer.h"
 #include "core/log.h"
+#include "core/output_lock.h"
 #include "core/progress.h"
 #include "dataset/student_prompt.h"
 #include "eval/student_output.h"

@@ -213,6 +213,10 @@ HfTokenizer::~HfTokenizer() = default;
 HfTokenizer::HfTokenizer(HfTokenizer&&) noexcept = default;
 HfTokenizer& HfTokenizer::operator=(HfTokenizer&&) noexcept = default;
 
+namespace {
+constexpr int64_t kMaxTokenId = (int64_t{1} << 24) - 1;
+}  // namespace
+
 HfTokenizer HfTokenizer::load(const std::string& path) {
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
@@ -228,8 +232,16 @@ HfTokenizer HfTokenizer::load(const std::string& path) {
     if (type != "BPE") throw fail("model type " + std::string(type) + " is not supported (only BPE)");
     simdjson::dom::object vocab = model["vocab"];
     t.tokens.resize(vocab.size());
+    // An id is an index into the token table: a negative or huge one (found by fuzzing) would size that table
+    // beyond memory. Real vocabularies stop near 262,144 (Gemma 3).
+    auto checked_id = [&](int64_t id, std::string_view token) {
+      if (id < 0 || id > kMaxTokenId)
+        throw fail("token \"" + utf8_shorten(token, 40) + "\" has id " + std::to_string(id) +
+                   "; ids run from 0 to " + std::to_string(kMaxTokenId));
+      return static_cast<int32_t>(id);
+    };
     for (auto [token, id] : vocab) {
-      auto i = static_cast<int32_t>(int64_t(id));
+      auto i = checked_id(int64_t(id), token);
       if (static_cast<size_t>(i) >= t.tokens.size()) t.tokens.resize(static_cast<size_t>(i) + 1);
       t.tokens[static_cast<size_t>(i)] = std::string(token);
       t.vocab.emplace(std::string(token), i);
@@ -271,8 +283,8 @@ HfTokenizer HfTokenizer::load(const std::string& path) {
     }
     t.special.assign(t.tokens.size(), false);
     for (auto a : simdjson::dom::array(doc["added_tokens"])) {
-      auto id = static_cast<int32_t>(int64_t(a["id"]));
       std::string content{std::string_view(a["content"])};
+      auto id = checked_id(int64_t(a["id"]), content);
       if (static_cast<size_t>(id) >= t.tokens.size()) {
         t.tokens.resize(static_cast<size_t>(id) + 1);
         t.special.resize(t.tokens.size(), false);

@@ -175,8 +175,8 @@ std::string latest_checkpoint(const std::string& output_dir) {
     int64_t step = checkpoint_step(name);
     if (step >= 0 && entry.is_directory()) {
       found.emplace_back(step, entry.path().string());
-    } else if (step < 0 && entry.is_directory() && name.rfind("checkpoint-", 0) == 0 && name != "checkpoint-final" &&
-               name.find(".tmp") == std::string::npos) {
+    } else if (step < 0 && entry.is_directory() && name.rfind("checkpoint-", 0) == 0 &&
+               name != "checkpoint-final" && name.find(".tmp") == std::string::npos) {
       log_warn(entry.path().string(), " is not a checkpoint-<step> folder astforge writes; ignoring it");
     }
   }

@@ -8,11 +8,11 @@
 #include <sstream>
 
 #include "config/resume_check.h"
-#include "core/output_lock.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/jsonl_reader.h"
 #include "core/log.h"
+#include "core/output_lock.h"
 #include "dataset/resumable_output.h"
 #include "model/lm_loss.h"
 #include "model/lora.h"
@@ -83,7 +83,8 @@ int64_t run_dpo(const DpoSettings& settings, const std::string& run_config) {
   at::manual_seed(s.seed);
   fs::create_directories(output_dir);
   const std::string saved_config = (fs::path(output_dir) / "run_config.json").string();
-  if (!s.trainer.loop.resume.empty()) config::warn_settings_changed(saved_config, run_config, config::Tool::TrainDpo);
+  if (!s.trainer.loop.resume.empty())
+    config::warn_settings_changed(saved_config, run_config, config::Tool::TrainDpo);
   write_file_atomic(saved_config, run_config);
 
   const std::string& base_dir = s.base.dir;

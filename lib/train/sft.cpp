@@ -9,10 +9,10 @@
 #include <thread>
 
 #include "config/resume_check.h"
-#include "core/output_lock.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/output_lock.h"
 #include "model/lm_loss.h"
 #include "model/model_folder.h"
 #include "model/scratch.h"
@@ -202,7 +202,8 @@ int64_t run_sft(const SftSettings& settings, const std::string& run_config) {
   fs::create_directories(output_dir);
   if (dist.is_main()) {
     const std::string saved = (fs::path(output_dir) / "run_config.json").string();
-    if (!s.trainer.loop.resume.empty()) config::warn_settings_changed(saved, run_config, config::Tool::TrainSft);
+    if (!s.trainer.loop.resume.empty())
+      config::warn_settings_changed(saved, run_config, config::Tool::TrainSft);
     write_file_atomic(saved, run_config);
   }
 

@@ -194,9 +194,12 @@ TEST_CASE("a secret is never printed, whatever its type and whatever is wrong wi
       {"api-key-unclosed.yaml", "teacher:\n  api_key: \"${" + plant + "\"\n"},
       {"api-key-copied.yaml", "teacher:\n  api_key: " + plant + "\n  model: \"m-${teacher.api_key}\"\n"},
   };
-  const std::vector<std::vector<std::string>> commands = {
-      {"cfg-check"},           {"cfg-check", "--format", "json"}, {"cfg-resolve", "-o", "-"},
-      {"train-sft", "--dry-run"}, {"ds-build", "--dry-run"},         {"eval-teacher", "--dry-run"}};
+  const std::vector<std::vector<std::string>> commands = {{"cfg-check"},
+                                                          {"cfg-check", "--format", "json"},
+                                                          {"cfg-resolve", "-o", "-"},
+                                                          {"train-sft", "--dry-run"},
+                                                          {"ds-build", "--dry-run"},
+                                                          {"eval-teacher", "--dry-run"}};
   for (const auto& [name, text] : configs) {
     const std::string cfg = dir.write(name, text);
     for (auto command : commands) {

@@ -90,7 +90,8 @@ TEST_CASE("French text cut in a message does not stop ds-build validate, and /de
   CHECK(run.exit_code == 1);
   auto rows = af::test::json_lines(run.out);
   REQUIRE(rows.size() == 2);
-  CHECK(rows[0]["errors"][0]["message"] == "\"" + std::string(55, 'x') + "é... is not one of the allowed values");
+  CHECK(rows[0]["errors"][0]["message"] ==
+        "\"" + std::string(55, 'x') + "é... is not one of the allowed values");
   CHECK(rows[1]["valid"] == true);
   CHECK(run.err == "ds-build validate: 1 valid, 1 invalid\n");
   auto zero = run_tool("ds-build", {"validate", "--schema", "/dev/zero", "--input", input});

@@ -189,7 +189,8 @@ std::vector<pid_t> descendants_of(pid_t pid) {
 
 // issue 22: a runner killed with SIGKILL runs no trap; its ds-build, train-sft and teacher-sim went on as
 // orphans, and a re-run wrote into the same folders beside them.
-TEST_CASE("runAll.sh killed alone with SIGKILL takes every process it started with it, and a re-run finishes") {
+TEST_CASE(
+    "runAll.sh killed alone with SIGKILL takes every process it started with it, and a re-run finishes") {
   TempDir dir;
   std::string config = tiny_config(dir, 40, "  fail_rate: 0.0\n");
   std::string out = dir.file("out"), sft = out + "/student_runs/e2e";

@@ -213,7 +213,8 @@ void observe_files(const std::string& dir, Observation& out, const std::set<std:
       std::set<std::string> extra = echo == kEchoFieldsOfFile.end() ? std::set<std::string>{} : echo->second;
       // A resumable output's checkpoint records the settings it was made with, to name them when a resume
       // with others is refused.
-      if (name.size() > 16 && name.compare(name.size() - 16, 16, ".checkpoint.json") == 0) extra.insert("settings");
+      if (name.size() > 16 && name.compare(name.size() - 16, 16, ".checkpoint.json") == 0)
+        extra.insert("settings");
       out[part] = normalised_json(content, ext == ".jsonl", extra);
     } else if (content.find('\0') != std::string::npos) {
       out[part] = "bytes " + std::to_string(content.size()) + " fnv " + std::to_string(fnv1a64(content));

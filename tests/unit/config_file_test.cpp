@@ -141,8 +141,9 @@ TEST_CASE("a quote left open is an error at the line where it opened") {
   REQUIRE(find_code(single.findings, "unclosed_quote") != nullptr);
   CHECK(find_code(single.findings, "unclosed_quote")->where.line == 3);
   // Quotes that close, escapes, '' inside single quotes and a backslash-continued line are fine.
-  auto fine = load(dir, "f.yaml",
-                   "run:\n  name: \"a \\\" b # c\"\n  device: 'it''s'\nteacher:\n  model: \"long \\\n    name\"\n");
+  auto fine =
+      load(dir, "f.yaml",
+           "run:\n  name: \"a \\\" b # c\"\n  device: 'it''s'\nteacher:\n  model: \"long \\\n    name\"\n");
   CHECK_FALSE(fine.findings.has_errors());
   REQUIRE(fine.file.entries.size() == 3);
   CHECK(fine.file.entries[0].value == "a \" b # c");

@@ -150,6 +150,24 @@ TEST_CASE("a tokenizer.json of an unsupported kind is a clear error") {
   CHECK_THROWS_AS(HfTokenizer::load(dir.file("missing.json")), af::Error);
 }
 
+// Found by fuzz_tokenizer: a negative or huge id sized the token table to it (std::length_error, or every
+// byte of memory) instead of naming the file.
+TEST_CASE("a token id out of range is an error naming the file and the token, before any table is sized") {
+  af::test::TempDir dir;
+  for (const char* id : {"-1", "4294967296", "16777216"}) {
+    CAPTURE(id);
+    std::string p =
+        dir.write("t.json", std::string(R"({"model": {"type": "BPE", "vocab": {"a": 0, "livrée": )") + id +
+                                R"(}, "merges": []}, "added_tokens": []})");
+    CHECK_THROWS_WITH_AS(HfTokenizer::load(p),
+                         (p + ": token \"livrée\" has id " + id + "; ids run from 0 to 16777215").c_str(),
+                         af::Error);
+  }
+  std::string added = dir.write("a.json", R"({"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []},
+                                              "added_tokens": [{"id": -7, "content": "<x>", "special": true}]})");
+  CHECK_THROWS_WITH_AS(HfTokenizer::load(added), doctest::Contains("token \"<x>\" has id -7"), af::Error);
+}
+
 TEST_CASE(
     "the chat template: one <bos>, the completion span ends with <end_of_turn>, generation stops on 106 or "
     "1") {

@@ -141,8 +141,8 @@ TEST_CASE("an atomic write that cannot happen throws and keeps the old file") {
   CHECK_THROWS_AS(af::read_file_limited(p, 2, "config file"), af::Error);
 }
 
-// issue 22: one 100 MB line drove train-sft to 19.6 GB; a line is now refused once it passes the limit, before
-// the reader holds more of it.
+// issue 22: one 100 MB line drove train-sft to 19.6 GB; a line is now refused once it passes the limit,
+// before the reader holds more of it.
 TEST_CASE("a line over the record limit is an error naming the file, the line and the limit") {
   TempDir dir;
   std::string big = "{\"ok\":1}\n{\"text\":\"" + std::string(af::kMaxLineBytes, 'x') + "\"}\n";
@@ -157,5 +157,6 @@ TEST_CASE("a line over the record limit is an error naming the file, the line an
 
 TEST_CASE("a file with no size (/dev/zero) is read up to the limit, not without end") {
   CHECK_THROWS_WITH_AS(af::read_file_limited("/dev/zero", 1 << 20, "schema file"),
-                       "/dev/zero: more than 1048576 bytes; a schema file may be at most 1048576 bytes", af::Error);
+                       "/dev/zero: more than 1048576 bytes; a schema file may be at most 1048576 bytes",
+                       af::Error);
 }

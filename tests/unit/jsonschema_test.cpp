@@ -6,8 +6,8 @@
 #include "core/error.h"
 #include "core/limits.h"
 #include "jsonschema/schema.h"
-#include "jsonschema/validate_stream.h"
 #include "jsonschema/uri.h"
+#include "jsonschema/validate_stream.h"
 #include "support/temp_dir.h"
 
 using namespace af::jsonschema;
@@ -168,8 +168,8 @@ TEST_CASE("an unknown or repeated type name is the schema's error") {
                        doctest::Contains("\"type\" \"strin\" is not a JSON Schema type"), af::Error);
   CHECK_THROWS_WITH_AS(compile(R"({"properties": {"a": {"type": ["string", "nul"]}}})"),
                        doctest::Contains("\"nul\" is not a JSON Schema type"), af::Error);
-  CHECK_THROWS_WITH_AS(compile(R"({"type": ["string", "string"]})"), doctest::Contains("lists \"string\" twice"),
-                       af::Error);
+  CHECK_THROWS_WITH_AS(compile(R"({"type": ["string", "string"]})"),
+                       doctest::Contains("lists \"string\" twice"), af::Error);
   CHECK(compile(R"({"type": ["string", "null"]})").is_valid(nullptr));
 }
 
@@ -214,12 +214,13 @@ TEST_CASE("minimum, maximum and multipleOf are decided exactly on the decimals w
 
 // issue 22: `ds-build validate --schema /dev/zero` grew without limit; a huge line too.
 TEST_CASE("schema files, documents and instance lines have size limits") {
-  CHECK_THROWS_WITH_AS(compile_schema_file("/dev/zero"), doctest::Contains("/dev/zero: more than 67108864 bytes"),
-                       af::Error);
+  CHECK_THROWS_WITH_AS(compile_schema_file("/dev/zero"),
+                       doctest::Contains("/dev/zero: more than 67108864 bytes"), af::Error);
   Schema s = compile(R"({"type": "string"})");
   std::istringstream lines("\"ok\"\n\"" + std::string(af::kMaxLineBytes + 1, 'x') + "\"\n");
   std::ostringstream out;
   CHECK_THROWS_WITH_AS(validate_stream(s, lines, false, out, "in.jsonl"),
-                       "in.jsonl:2: a line longer than 16777216 bytes, the most one instance may hold", af::Error);
+                       "in.jsonl:2: a line longer than 16777216 bytes, the most one instance may hold",
+                       af::Error);
   CHECK(out.str() == "{\"errors\":[],\"line\":1,\"valid\":true}\n");
 }

@@ -60,9 +60,9 @@ TEST_CASE("a second writer of a folder fails at once, naming the holder, and the
     OutputLock second(out, "ds-build all");
     FAIL("a second writer got the folder");
   } catch (const af::Error& e) {
-    CHECK(std::string(e.what()) == fs::canonical(out).string() +
-                                       " is being written by ds-build samples (pid " + std::to_string(holder) +
-                                       "): two writers on one folder would mix their rows");
+    CHECK(std::string(e.what()) ==
+          fs::canonical(out).string() + " is being written by ds-build samples (pid " +
+              std::to_string(holder) + "): two writers on one folder would mix their rows");
     CHECK(e.hint().find("kill " + std::to_string(holder)) != std::string::npos);
   }
   ::kill(holder, SIGKILL);  // no clean-up runs: the kernel drops the flock

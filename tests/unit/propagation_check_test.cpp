@@ -8,9 +8,9 @@
 #include <regex>
 
 #include "config/read_trace.h"
+#include "config/resolve.h"
 #include "config/table.h"
 #include "core/files.h"
-#include "config/resolve.h"
 #include "support/propagation_check.h"
 #include "support/temp_dir.h"
 
@@ -151,9 +151,8 @@ TEST_CASE("README's propagation counts are the field table's") {
     per_tool += (per_tool.empty() ? "" : ", ") + std::string(af::config::tool_name(tool)) + " " +
                 std::to_string(proven);
   }
-  const std::string counts = std::to_string(af::config::fields().size()) + " keys, " +
-                             std::to_string(pairs) + " key-consumer pairs; " +
-                             std::to_string(pairs - refused) +
+  const std::string counts = std::to_string(af::config::fields().size()) + " keys, " + std::to_string(pairs) +
+                             " key-consumer pairs; " + std::to_string(pairs - refused) +
                              " pairs proven by behaviour and by read trace (" + per_tool + ")";
   const std::string refusals = std::to_string(refused) + " pairs refused when set";
   // The README wraps lines: compare with every run of spaces and newlines as one space.

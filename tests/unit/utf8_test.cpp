@@ -30,6 +30,9 @@ TEST_CASE("cuts count characters, never split one, and mark what was cut") {
   CHECK(af::utf8_shorten("abc\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", 7) == "abc\xc3\xa9...");
   // Bytes that are not UTF-8 (a truncated "é", a stray 0xff) become U+FFFD.
   CHECK(af::utf8_valid("a\xc3") == "a\xef\xbf\xbd");
-  CHECK(af::utf8_valid("\xff" "b") == "\xef\xbf\xbd" "b");
+  CHECK(af::utf8_valid("\xff"
+                       "b") ==
+        "\xef\xbf\xbd"
+        "b");
   CHECK(af::utf8_shorten("x\xff", 10) == "x\xef\xbf\xbd");
 }

@@ -236,11 +236,14 @@ TEST_CASE("a damaged newest checkpoint is named with what is wrong, and --resume
   auto truncate = [](const std::string& path) { fs::resize_file(path, fs::file_size(path) / 2); };
   const std::vector<std::pair<std::string, std::function<void(const std::string&)>>> damages = {
       {"trainer_state.json has no valid \"global_step\"",
-       [&](const std::string& c) { dir.write(fs::relative(c + "/trainer_state.json", dir.path()).string(),
-                                             "{\"data\": {\"epoch\": 0, \"batch\": 3}}"); }},
+       [&](const std::string& c) {
+         dir.write(fs::relative(c + "/trainer_state.json", dir.path()).string(),
+                   "{\"data\": {\"epoch\": 0, \"batch\": 3}}");
+       }},
       {"rng_state.json has no valid \"cpu\" state (hex bytes)",
-       [&](const std::string& c) { dir.write(fs::relative(c + "/rng_state.json", dir.path()).string(),
-                                             "{\"cpu\": \"zz\"}"); }},
+       [&](const std::string& c) {
+         dir.write(fs::relative(c + "/rng_state.json", dir.path()).string(), "{\"cpu\": \"zz\"}");
+       }},
       {"model.safetensors", [&](const std::string& c) { truncate(c + "/model.safetensors"); }},
       {"optimizer.safetensors", [&](const std::string& c) { truncate(c + "/optimizer.safetensors"); }},
   };
@@ -256,7 +259,8 @@ TEST_CASE("a damaged newest checkpoint is named with what is wrong, and --resume
     fs::create_directories(out + "/checkpoint-123456789012345678901");  // no step fits int64
     damage(out + "/checkpoint-12");
     // Named explicitly, the damaged checkpoint is a usage error that says what is wrong.
-    auto named = run_tool("train-sft", with(sft_args(corpus, out), {"--resume-from-checkpoint", out + "/checkpoint-12"}));
+    auto named = run_tool("train-sft",
+                          with(sft_args(corpus, out), {"--resume-from-checkpoint", out + "/checkpoint-12"}));
     CHECK(named.exit_code == 2);
     CHECK(named.err.find(out + "/checkpoint-12 is not a whole checkpoint: ") != std::string::npos);
     CHECK(named.err.find(problem) != std::string::npos);
@@ -265,7 +269,8 @@ TEST_CASE("a damaged newest checkpoint is named with what is wrong, and --resume
     REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
     CHECK(resumed.err.find(out + "/checkpoint-12 is not a whole checkpoint (") != std::string::npos);
     CHECK(resumed.err.find(problem) != std::string::npos);
-    CHECK(resumed.err.find("checkpoint-123456789012345678901 is not a checkpoint-<step> folder") != std::string::npos);
+    CHECK(resumed.err.find("checkpoint-123456789012345678901 is not a checkpoint-<step> folder") !=
+          std::string::npos);
     CHECK(resumed.err.find("resuming from " + out + "/checkpoint-8 (step 8 of 16)") != std::string::npos);
     CHECK(af::test::slurp(out + "/checkpoint-final/model.safetensors") == final_a);
   }
@@ -279,17 +284,19 @@ TEST_CASE("a resume with settings that change the result names each one, and one
   auto first = run_tool("train-sft", sft_args(corpus, out, 4));
   REQUIRE_MESSAGE(first.exit_code == 0, first.err);
   // More steps at another rate, and more logging (which changes nothing the run computes).
-  auto other = run_tool("train-sft", with(sft_args(corpus, out, 8), {"--resume", "--learning-rate", "2e-2",
-                                                                     "--logging-steps", "1"}));
+  auto other = run_tool("train-sft", with(sft_args(corpus, out, 8),
+                                          {"--resume", "--learning-rate", "2e-2", "--logging-steps", "1"}));
   REQUIRE_MESSAGE(other.exit_code == 0, other.err);
   const std::string saved = out + "/run_config.json";
-  CHECK(other.err.find("resuming with other settings: training.learning_rate is 0.02 now, 0.01 in the run being "
-                       "resumed (" + saved + ")") != std::string::npos);
+  CHECK(other.err.find(
+            "resuming with other settings: training.learning_rate is 0.02 now, 0.01 in the run being "
+            "resumed (" +
+            saved + ")") != std::string::npos);
   CHECK(other.err.find("training.max_steps is 8 now, 4 in the run being resumed") != std::string::npos);
   CHECK(other.err.find("logging_steps") == std::string::npos);
   // The same settings again: nothing to say.
-  auto same = run_tool("train-sft", with(sft_args(corpus, out, 8), {"--resume", "--learning-rate", "2e-2",
-                                                                    "--logging-steps", "1"}));
+  auto same = run_tool("train-sft", with(sft_args(corpus, out, 8),
+                                         {"--resume", "--learning-rate", "2e-2", "--logging-steps", "1"}));
   REQUIRE_MESSAGE(same.exit_code == 0, same.err);
   CHECK(same.err.find("resuming with other settings") == std::string::npos);
 }
