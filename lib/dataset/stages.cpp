@@ -89,8 +89,10 @@ size_t run_specs_stage(const DatasetSettings& settings, const teacher::TeacherCl
   const int64_t examples = s.examples_per_schema;
   const double french = s.french_ratio;
   const uint64_t seed = settings.seed;
-  json inputs = {
-      {"examples", examples}, {"french", french}, {"seed", seed}, {"model", teacher.settings().model}};
+  json inputs = {{"examples", examples},
+                 {"french", french},
+                 {"seed", seed},
+                 {"teacher", teacher.settings().answer_settings()}};
   for (const auto& p : prompts) inputs["prompts"].push_back(p.value);
   ResumableOutput out(out_path, out_path + ".checkpoint.json", inputs, settings.resume);
   if (!out.complete()) {
@@ -143,7 +145,7 @@ size_t run_samples_stage(const DatasetSettings& settings, const teacher::Teacher
                  {"french", french},
                  {"refusals", refusals},
                  {"seed", seed},
-                 {"model", teacher.settings().model}};
+                 {"teacher", teacher.settings().answer_settings()}};
   std::vector<jsonschema::Schema> compiled;
   for (const auto& s : schemas) {
     const std::string where = schemas_path + ":" + std::to_string(s.line);

@@ -172,7 +172,7 @@ size_t run_eval_teacher(const EvalSettings& settings) {
                         {"compare_constrained", st.compare_constrained},
                         {"key_order", st.decode.key_order == constrain::KeyOrder::Free ? "free" : "sorted"}}},
                       {"judge", judge},
-                      {"teacher", judge ? json(teacher->settings().model) : json(nullptr)}};
+                      {"teacher", judge ? teacher->settings().answer_settings() : json(nullptr)}};
   for (const auto& s : set.samples)
     fingerprint["samples"].push_back({s.id, dataset::fingerprint_of(s.prompt)});
   fs::create_directories(fs::path(results_path).parent_path().empty() ? "."

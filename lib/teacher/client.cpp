@@ -187,6 +187,10 @@ TeacherSettings teacher_settings(const config::Resolved& cfg) {
   return s;
 }
 
+json TeacherSettings::answer_settings() const {
+  return {{"model", model}, {"temperature", temperature}, {"num_ctx", num_ctx}, {"num_predict", num_predict}};
+}
+
 json TeacherSettings::to_json() const {
   ChatRequest example{
       "<the task's instructions>", "<the task's input>", {{"$comment", "the answer's JSON Schema"}}, 0};

@@ -31,6 +31,9 @@ struct TeacherSettings {
   /// What --dry-run shows: hosts, endpoint, limits and the body of a request as it would be sent (the key
   /// redacted).
   nlohmann::json to_json() const;
+  /// The settings the teacher's answers depend on (model, temperature, context and answer limits): part of
+  /// what a resumable output records, so a resume with another teacher temperature is refused by name.
+  nlohmann::json answer_settings() const;
 };
 
 /// Reads the teacher.* keys (and the API key variable): the one place the client's settings come from.

@@ -129,6 +129,16 @@ TEST_CASE("ds-build all builds every output from a faulty teacher-sim") {
   CHECK(changed.exit_code == 2);
   CHECK(changed.err.find("was made from other inputs or settings than this run's: refusals is 0.5 now, ") !=
         std::string::npos);
+  // The teacher's temperature changes its answers: the same refusal, naming it.
+  auto hotter = run_tool("ds-build", [&] {
+    auto a = base_args(out, port);
+    a.insert(a.begin(), "samples");
+    a.push_back("--set");
+    a.push_back("teacher.temperature=0.9");
+    return a;
+  }());
+  CHECK(hotter.exit_code == 2);
+  CHECK(hotter.err.find("teacher.temperature is 0.9 now, ") != std::string::npos);
 }
 
 TEST_CASE("a sample run killed with -9 resumes to the same files as an uninterrupted run") {
