@@ -128,8 +128,7 @@ struct Node {
   uint8_t type_mask = 0;
   const json* enum_values = nullptr;
   const json* const_value = nullptr;
-  std::optional<double> minimum, maximum, exclusive_minimum, exclusive_maximum, multiple_of;
-  // The same keywords as written, for exact decisions (exact_number.h).
+  // The numeric keywords as written, decided exactly (exact_number.h); nullptr when absent.
   const json *minimum_json = nullptr, *maximum_json = nullptr, *exclusive_minimum_json = nullptr,
              *exclusive_maximum_json = nullptr, *multiple_of_json = nullptr;
   std::optional<size_t> min_length, max_length, min_items, max_items, min_properties, max_properties;
@@ -661,7 +660,8 @@ class Compiled {
     if (auto it = j.find("format"); it != j.end() && it->is_string()) {
       if (options_.format_assertion || vocab.format_assertion) n.format = *it;
     }
-    n.has_numeric = n.minimum || n.maximum || n.exclusive_minimum || n.exclusive_maximum || n.multiple_of;
+    n.has_numeric = n.minimum_json || n.maximum_json || n.exclusive_minimum_json ||
+                    n.exclusive_maximum_json || n.multiple_of_json;
     n.has_string = n.min_length || n.max_length || n.pattern;
     n.has_combinators = !n.all_of.empty() || !n.any_of.empty() || !n.one_of.empty() || n.not_ || n.if_ ||
                         !n.dependent_schemas.empty();
@@ -705,22 +705,22 @@ class Compiled {
       n.enum_values = &*it;
     }
     if (auto it = j.find("const"); it != j.end()) n.const_value = &*it;
-    auto number = [&](const char* key, const json*& written) -> std::optional<double> {
+    auto number = [&](const char* key) -> const json* {
       auto it = j.find(key);
-      if (it == j.end()) return std::nullopt;
+      if (it == j.end()) return nullptr;
       if (!it->is_number()) {
-        if (legacy && it->is_boolean()) return std::nullopt;  // draft-04 style, not ours
+        if (legacy && it->is_boolean()) return nullptr;  // draft-04 style, not ours
         bad(n, key, "must be a number");
       }
-      written = &*it;
-      return it->get<double>();
+      return &*it;
     };
-    n.minimum = number("minimum", n.minimum_json);
-    n.maximum = number("maximum", n.maximum_json);
-    n.exclusive_minimum = number("exclusiveMinimum", n.exclusive_minimum_json);
-    n.exclusive_maximum = number("exclusiveMaximum", n.exclusive_maximum_json);
-    n.multiple_of = number("multipleOf", n.multiple_of_json);
-    if (n.multiple_of && *n.multiple_of <= 0) bad(n, "multipleOf", "must be greater than 0");
+    n.minimum_json = number("minimum");
+    n.maximum_json = number("maximum");
+    n.exclusive_minimum_json = number("exclusiveMinimum");
+    n.exclusive_maximum_json = number("exclusiveMaximum");
+    n.multiple_of_json = number("multipleOf");
+    if (n.multiple_of_json && n.multiple_of_json->get<double>() <= 0)
+      bad(n, "multipleOf", "must be greater than 0");
     auto count = [&](const char* key) -> std::optional<size_t> {
       auto it = j.find(key);
       if (it == j.end()) return std::nullopt;

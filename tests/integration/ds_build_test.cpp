@@ -119,24 +119,18 @@ TEST_CASE("ds-build all builds every output from a faulty teacher-sim") {
   CHECK(slurp(out + "/d_03_dataset.jsonl") == before);
 
   // Other settings with --resume: a clear refusal instead of mixing two datasets.
-  auto changed = run_tool("ds-build", [&] {
+  auto samples_with = [&](std::vector<std::string> extra) {
     auto a = base_args(out, port);
     a.insert(a.begin(), "samples");
-    a.push_back("--refusal-ratio");
-    a.push_back("0.5");
-    return a;
-  }());
+    a.insert(a.end(), extra.begin(), extra.end());
+    return run_tool("ds-build", a);
+  };
+  auto changed = samples_with({"--refusal-ratio", "0.5"});
   CHECK(changed.exit_code == 2);
   CHECK(changed.err.find("was made from other inputs or settings than this run's: refusals is 0.5 now, ") !=
         std::string::npos);
   // The teacher's temperature changes its answers: the same refusal, naming it.
-  auto hotter = run_tool("ds-build", [&] {
-    auto a = base_args(out, port);
-    a.insert(a.begin(), "samples");
-    a.push_back("--set");
-    a.push_back("teacher.temperature=0.9");
-    return a;
-  }());
+  auto hotter = samples_with({"--set", "teacher.temperature=0.9"});
   CHECK(hotter.exit_code == 2);
   CHECK(hotter.err.find("teacher.temperature is 0.9 now, ") != std::string::npos);
 }

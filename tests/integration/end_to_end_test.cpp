@@ -49,6 +49,17 @@ std::string tiny_config(const TempDir& dir, int sft_steps, const std::string& fa
                       "alignment:\n  max_steps: 2\n  save_steps: 1\n  warmup_steps: 0\n  logging_steps: 1\n");
 }
 
+// Waits (up to 10 minutes) for `file` of the run `pid` (its stderr in `err`), which must still be running.
+void wait_for_checkpoint(pid_t pid, const std::string& file, const std::string& err) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
+  while (!fs::exists(file) && std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    REQUIRE_MESSAGE(waitpid(pid, &status, WNOHANG) == 0, slurp(err));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  REQUIRE(fs::exists(file));
+}
+
 void check_jsonl(const std::string& path, size_t at_least = 1) {
   INFO(path);
   REQUIRE(fs::exists(path));
@@ -114,14 +125,7 @@ TEST_CASE("runAll.sh: killed in the middle of SFT, a second run finishes without
   // In its own session (setsid), so the kill reaches runAll.sh, train-sft and teacher-sim at once.
   pid_t pid = spawn_tool("/usr/bin/setsid", {kRoot + "/runAll.sh", "--config", config, "--with-training"},
                          dir.file("first.out"), dir.file("first.err"), kEnv);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
-  while (!fs::exists(sft + "/checkpoint-2/trainer_state.json") &&
-         std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    REQUIRE_MESSAGE(waitpid(pid, &status, WNOHANG) == 0, slurp(dir.file("first.err")));
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  REQUIRE(fs::exists(sft + "/checkpoint-2/trainer_state.json"));
+  wait_for_checkpoint(pid, sft + "/checkpoint-2/trainer_state.json", dir.file("first.err"));
   ::kill(-pid, SIGKILL);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -196,14 +200,7 @@ TEST_CASE(
   std::string out = dir.file("out"), sft = out + "/student_runs/e2e";
   pid_t pid = spawn_tool(kRoot + "/runAll.sh", {"--config", config, "--with-training"}, dir.file("first.out"),
                          dir.file("first.err"), kEnv);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
-  while (!fs::exists(sft + "/checkpoint-2/trainer_state.json") &&
-         std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    REQUIRE_MESSAGE(waitpid(pid, &status, WNOHANG) == 0, slurp(dir.file("first.err")));
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  REQUIRE(fs::exists(sft + "/checkpoint-2/trainer_state.json"));
+  wait_for_checkpoint(pid, sft + "/checkpoint-2/trainer_state.json", dir.file("first.err"));
   const std::vector<pid_t> started = descendants_of(pid);
   REQUIRE(started.size() >= 2);  // runTraining.sh and its train-sft at least
   ::kill(pid, SIGKILL);          // the runner only: no trap of its runs
