@@ -55,6 +55,14 @@ TEST_CASE("a second writer of a folder fails at once, naming the holder, and the
   TempDir dir;
   const std::string out = dir.file("out");
   pid_t holder = hold_in_child(out);
+  // Killed however the test ends, so a failing check leaves no child behind.
+  struct Reaper {
+    pid_t pid;
+    ~Reaper() {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  } reaper{holder};
   CHECK(fs::exists(out + "/" + af::kOutputLockName));
   try {
     OutputLock second(out, "ds-build all");
@@ -65,8 +73,8 @@ TEST_CASE("a second writer of a folder fails at once, naming the holder, and the
               std::to_string(holder) + "): two writers on one folder would mix their rows");
     CHECK(e.hint().find("kill " + std::to_string(holder)) != std::string::npos);
   }
-  ::kill(holder, SIGKILL);  // no clean-up runs: the kernel drops the flock
-  ::waitpid(holder, nullptr, 0);
+  ::kill(holder, SIGKILL);        // no clean-up runs: the kernel drops the flock
+  ::waitpid(holder, nullptr, 0);  // (the reaper's second kill and wait then find nothing)
   {
     OutputLock mine(out, "ds-build all");
     OutputLock again(out, "ds-build corpus");  // the same process may claim it twice
