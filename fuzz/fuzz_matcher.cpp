@@ -1,5 +1,8 @@
-// The constrained-decoding matcher: any bytes fed to a d_02-like schema's matcher, one at a time.
+// The constrained-decoding matcher: any bytes fed to a d_02-like schema's matcher, one at a time; where they
+// stop, the shortest completion must close the document.
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "constrain/json_matcher.h"
 #include "constrain/schema_grammar.h"
@@ -30,6 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!m.advance(data[i])) break;
     }
     (void)m.complete();
+    std::optional<std::string> rest = m.shortest_completion();
+    if (rest && !(m.advance(*rest) && m.complete())) __builtin_trap();
   }
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <limits>
 #include <set>
 
+#include "constrain/flat.h"
 #include "core/canonical_json.h"
 #include "jsonschema/format.h"
 
@@ -20,143 +21,21 @@ struct JsonMatcher::Context {
   KeyOrder order;
   std::vector<std::string>& unenforced;
   FlatCache& flats;
+  ShortestCache& shortest;
+  /// The same context over another text (completion searches write ahead of the document).
+  Context over(const std::string& other) const { return {g, other, order, unenforced, flats, shortest}; }
 };
 using Ctx = JsonMatcher::Context;
-
-// One way a value's schema can be satisfied: the conjunction of nodes left after choosing an alternative in
-// every anyOf/oneOf, with what they say about each type merged.
-struct Flat {
-  uint8_t types = kAnyType;
-  std::vector<int> nodes;
-  std::optional<std::vector<std::string>> literals;  // enum/const: canonical texts, sorted
-  double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
-  bool lo_open = false, hi_open = false;
-  std::vector<int> patterns;
-  bool date = false;
-  int64_t min_length = 0, max_length = -1;
-  std::vector<int> items;
-  int64_t min_items = 0, max_items = -1;
-  bool unique = false;
-  bool bounded() const { return std::isfinite(lo) || std::isfinite(hi); }
-};
 
 namespace {
 
 constexpr size_t kMaxThreads = 256;  // beyond this the schema's choices are not followed further
-constexpr int kMaxExpansion = 4096;  // flat alternatives built for one value
+constexpr size_t kMaxFinishes = 16;  // ways to finish one value that completion weighs (the shortest first)
+constexpr size_t kMaxSearch = 4096;  // states one completion search may visit
+constexpr size_t kMaxFinishMembers = 256;  // members completion adds to one object before it gives up
 
-using FlatPtr = std::shared_ptr<const Flat>;
-
-struct Builder {
-  Flat flat;
-  std::vector<std::vector<int>> pending;  // anyOf groups not yet chosen
-  std::optional<std::vector<json>> values;
-};
-
-void finish(const SchemaGrammar& g, Builder& b, std::vector<FlatPtr>& out) {
-  Flat& f = b.flat;
-  for (int id : f.nodes) {
-    const Node& n = g.nodes[static_cast<size_t>(id)];
-    // The tightest bound wins; at equal values an exclusive bound is tighter.
-    if (n.minimum && *n.minimum > f.lo) {
-      f.lo = *n.minimum;
-      f.lo_open = false;
-    }
-    if (n.exclusive_minimum && *n.exclusive_minimum >= f.lo) {
-      f.lo = *n.exclusive_minimum;
-      f.lo_open = true;
-    }
-    if (n.maximum && *n.maximum < f.hi) {
-      f.hi = *n.maximum;
-      f.hi_open = false;
-    }
-    if (n.exclusive_maximum && *n.exclusive_maximum <= f.hi) {
-      f.hi = *n.exclusive_maximum;
-      f.hi_open = true;
-    }
-    if (n.pattern >= 0) f.patterns.push_back(n.pattern);
-    f.date = f.date || !n.format.empty();
-    f.min_length = std::max(f.min_length, n.min_length);
-    if (n.max_length >= 0)
-      f.max_length = f.max_length < 0 ? n.max_length : std::min(f.max_length, n.max_length);
-    if (n.items >= 0) f.items.push_back(n.items);
-    f.min_items = std::max(f.min_items, n.min_items);
-    if (n.max_items >= 0) f.max_items = f.max_items < 0 ? n.max_items : std::min(f.max_items, n.max_items);
-    f.unique = f.unique || n.unique_items;
-  }
-  if (b.values) {
-    std::vector<std::string> texts;
-    for (const json& v : *b.values) {
-      if ((f.types & jsonschema::instance_bit(v)) == 0) continue;
-      bool ok = true;
-      for (int id : f.nodes) ok = ok && g.accepts(id, v);
-      if (ok) texts.push_back(canonical_json(v));
-    }
-    std::sort(texts.begin(), texts.end());
-    texts.erase(std::unique(texts.begin(), texts.end()), texts.end());
-    if (texts.empty()) return;
-    f.literals = std::move(texts);
-  }
-  if (f.types == 0) return;
-  out.push_back(std::make_shared<Flat>(std::move(f)));
-}
-
-void expand(const SchemaGrammar& g, std::vector<int> todo, Builder b, std::vector<FlatPtr>& out,
-            int& budget) {
-  while (!todo.empty()) {
-    int id = todo.back();
-    todo.pop_back();
-    if (id < 0 || std::find(b.flat.nodes.begin(), b.flat.nodes.end(), id) != b.flat.nodes.end()) continue;
-    const Node& n = g.nodes[static_cast<size_t>(id)];
-    if (n.never) return;
-    b.flat.nodes.push_back(id);
-    b.flat.types &= n.types;
-    if (b.flat.types == 0) return;
-    if (n.values) {
-      if (!b.values) {
-        b.values = n.values;
-      } else {
-        std::vector<json> both;
-        for (const json& v : *b.values)
-          if (std::find(n.values->begin(), n.values->end(), v) != n.values->end()) both.push_back(v);
-        b.values = both;
-      }
-      if (b.values->empty()) return;
-    }
-    for (int m : n.all_of) todo.push_back(m);
-    for (const auto& group : n.any_of) b.pending.push_back(group);
-  }
-  if (--budget < 0) return;
-  if (b.pending.empty()) {
-    finish(g, b, out);
-    return;
-  }
-  std::vector<int> group = b.pending.back();
-  b.pending.pop_back();
-  for (int alt : group) expand(g, {alt}, b, out, budget);
-}
-
-// The flat alternatives of a conjunction of nodes. A pure function of the grammar, so each matcher keeps the
-// answers: the mask search asks again for every byte it tries at a value or array item start.
 const std::vector<FlatPtr>& flats_of(const Ctx& c, const std::vector<int>& conj) {
-  auto it = c.flats.find(conj);
-  if (it != c.flats.end()) return it->second;
-  std::vector<FlatPtr> out;
-  int budget = kMaxExpansion;
-  expand(c.g, conj, Builder{}, out, budget);
-  return c.flats.emplace(conj, std::move(out)).first->second;
-}
-
-// Every value a unique array's items may take, when each way to read the item schema is an enum/const;
-// null otherwise (and when items need not be unique).
-std::shared_ptr<const std::vector<std::string>> unique_item_literals(const Ctx& c, const Flat& f) {
-  if (!f.unique || f.items.empty()) return nullptr;
-  auto all = std::make_shared<std::vector<std::string>>();
-  for (const FlatPtr& item : flats_of(c, f.items)) {
-    if (!item->literals) return nullptr;
-    all->insert(all->end(), item->literals->begin(), item->literals->end());
-  }
-  return all;
+  return flats_of(c.g, c.flats, conj);
 }
 
 // Whether node `n`, checked against an object (an `if`), may look at the value of member `key`: it names the
@@ -198,12 +77,37 @@ struct Frame {
   /// Adds to `bytes` every byte this value itself may take next (when it is complete, the parent's bytes are
   /// added by the caller); false when it cannot say. A superset is fine: it only skips hopeless tries.
   virtual bool next_bytes(const Ctx& /*c*/, std::bitset<256>& /*bytes*/) const { return false; }
+
+  // Completion (JsonMatcher::shortest_completion). Called only while no child value is open.
+  /// Ways to finish this value from where it stands (the bytes to add), shortest first; none when the frame
+  /// cannot tell. The default searches byte by byte with search_bytes and lower_bound.
+  virtual std::vector<std::string> finishes(const Ctx& c) const;
+  /// Bytes worth trying next when searching for the shortest end of this value (a few representatives:
+  /// which letter fills a free string does not matter).
+  virtual std::string search_bytes(const Ctx& /*c*/) const { return {}; }
+  /// At most as many bytes as this value still needs: it keeps the search shortest-first and short.
+  virtual int64_t lower_bound(const Ctx& /*c*/) const { return 0; }
+  /// The shortest end of the stack from here once the open child completes, kept when blind_to_child (it is
+  /// then the same whatever the child's text): the mask search asks it for every token it tries. Belongs to
+  /// this frame alone: a frame made by copying starts without it.
+  struct Kept {
+    std::optional<std::optional<std::string>> rest;
+    Kept() = default;
+    Kept(const Kept& /*other*/) {}
+    Kept& operator=(const Kept& /*other*/) { return *this; }
+  };
+  mutable Kept rest_after_child;
 };
 
 namespace {
 
 void push_values(const Ctx& c, const FramePtr& parent, const std::vector<int>& conj, size_t start,
                  std::shared_ptr<const std::set<std::string>> exclude, std::vector<FramePtr>& out);
+// The shortest bytes that finish the stack from `top` up (the document whole), or none.
+std::optional<std::string> finish_stack(const Ctx& c, const FramePtr& top);
+// The shortest text of a value of `conj` (its items not among `exclude`), or none.
+std::optional<std::string> shortest_value(const Ctx& c, const std::vector<int>& conj,
+                                          const std::shared_ptr<const std::set<std::string>>& exclude);
 
 // The bytes a value of `f` may start with.
 void first_bytes(const Flat& f, std::bitset<256>& bytes) {
@@ -231,6 +135,7 @@ struct ValueFrame : Frame {
     first_bytes(*flat, bytes);
     return true;
   }
+  std::vector<std::string> finishes(const Ctx& c) const override;
 };
 
 // One of a sorted set of fixed texts (enum values, true/false/null, object keys).
@@ -251,6 +156,14 @@ struct LiteralFrame : Frame {
     out.push_back(f);
   }
   bool complete(const Ctx&) const override { return lo < hi && (*texts)[lo].size() == pos; }
+  std::vector<std::string> finishes(const Ctx&) const override {
+    std::vector<std::string> rests;
+    for (size_t i = lo; i < hi; ++i) rests.push_back((*texts)[i].substr(pos));
+    std::stable_sort(rests.begin(), rests.end(),
+                     [](const std::string& a, const std::string& b) { return a.size() < b.size(); });
+    if (rests.size() > kMaxFinishes) rests.resize(kMaxFinishes);
+    return rests;
+  }
   bool next_bytes(const Ctx&, std::bitset<256>& bytes) const override {
     for (size_t i = lo; i < hi; ++i)
       if ((*texts)[i].size() > pos) bytes.set(static_cast<unsigned char>((*texts)[i][pos]));
@@ -464,6 +377,43 @@ struct StringFrame : Frame {
     return true;
   }
   bool complete(const Ctx&) const override { return closed; }
+
+  std::string search_bytes(const Ctx& c) const override {
+    if (closed) return {};
+    if (escape == 1) return "\"\\/bfnrt";
+    if (escape >= 2) return "0123456789abcdef";
+    std::string out;
+    if (utf8_left > 0) {
+      for (int b = 0x80; b <= 0xBF; ++b) out.push_back(static_cast<char>(b));
+      return out;
+    }
+    out = "\"ab";
+    if (flat && flat->date) out += "0123456789-";
+    if (flat)
+      for (size_t i = 0; i < flat->patterns.size(); ++i)
+        for (uint32_t cp : c.g.patterns[static_cast<size_t>(flat->patterns[i])].sample_characters(nfa[i]))
+          out += utf8_lead(cp);
+    return out;
+  }
+  int64_t lower_bound(const Ctx& c) const override {
+    if (closed) return 0;
+    int64_t pending = utf8_left + (escape == 1 ? 1 : escape >= 2 ? 6 - escape : 0);
+    int64_t chars = flat ? std::max<int64_t>(flat->min_length - length, 0) : 0;
+    if (flat && flat->date) chars = std::max<int64_t>(chars, 10 - static_cast<int64_t>(date.size()));
+    if (flat)
+      for (size_t i = 0; i < flat->patterns.size(); ++i)
+        chars = std::max<int64_t>(
+            chars, c.g.patterns[static_cast<size_t>(flat->patterns[i])].characters_to_accept(nfa[i]));
+    if (pending > 0) chars = std::max<int64_t>(chars - 1, 0);
+    return 1 + pending + chars;
+  }
+  // The first byte of code point `cp` in UTF-8.
+  static char utf8_lead(uint32_t cp) {
+    if (cp < 0x80) return static_cast<char>(cp);
+    if (cp < 0x800) return static_cast<char>(0xC0 | (cp >> 6));
+    if (cp < 0x10000) return static_cast<char>(0xE0 | (cp >> 12));
+    return static_cast<char>(0xF0 | (cp >> 18));
+  }
 };
 
 // Whether some number written with the prefix `text` lies within the flat's bounds.
@@ -552,6 +502,8 @@ struct NumberFrame : Frame {
     return (v > flat->lo || (v == flat->lo && !flat->lo_open)) &&
            (v < flat->hi || (v == flat->hi && !flat->hi_open));
   }
+  std::string search_bytes(const Ctx&) const override { return "0123456789.-+eE"; }
+  int64_t lower_bound(const Ctx&) const override { return text.empty() || !digit(text.back()) ? 1 : 0; }
 };
 
 // An object after '{'.
@@ -791,6 +743,66 @@ struct ObjectFrame : Frame {
         return false;  // a key or value is being read
     }
   }
+  // The shortest way to close: '}' when the object may end here, else one more member (a missing required
+  // key first, in key order; else the cheapest key it may take) and the shortest way on from there.
+  std::vector<std::string> finishes(const Ctx& c) const override {
+    if (phase == Closed) return {""};
+    if (phase == Colon) {
+      auto v = shortest_value(c, value_conj(c, applying(c, nullptr, false), pending_key), nullptr);
+      if (!v) return {};
+      auto whole = member_then_rest(c, ":", pending_key, *v);
+      return whole ? std::vector<std::string>{*whole} : std::vector<std::string>{};
+    }
+    if (phase != Key && phase != NextKey && phase != After) return {};
+    if (phase != NextKey && may_close(c)) return {"}"};
+    if (!room(c)) return {};
+    bool open = false;
+    std::vector<std::string> keys = next_keys(c, &open);
+    std::vector<int> nodes = applying(c, nullptr, false);
+    std::set<std::string> req = required(c, nodes);
+    std::vector<std::string> tries;
+    for (const auto& k : keys)
+      if (req.count(k) != 0) {
+        tries.push_back(k);
+        break;
+      }
+    // A required key that can no longer come (keys are sorted and it sorts before the last): a dead end.
+    // Without one missing, only a minProperties or a condition still open can keep it from closing: add a
+    // member, a bounded number of times.
+    bool missing = std::any_of(req.begin(), req.end(), [&](const std::string& r) { return !has(r); });
+    if (tries.empty() && (missing || members.size() > kMaxFinishMembers)) return {};
+    if (tries.empty()) {
+      tries = keys;
+      if (open) {
+        // The shortest name not used yet (after the last key, when keys are sorted).
+        std::string name = c.order == KeyOrder::Sorted && !members.empty() ? members.back().first + " " : "";
+        while (has(name)) name += "a";
+        tries.push_back(name);
+      }
+    }
+    std::optional<std::string> best;
+    std::string prefix = phase == After ? "," : "";
+    for (size_t i = 0; i < tries.size() && i < kMaxFinishes; ++i) {
+      auto v = shortest_value(c, value_conj(c, nodes, tries[i]), nullptr);
+      if (!v) continue;
+      auto whole = member_then_rest(c, prefix + canonical_json(tries[i]) + ":", tries[i], *v);
+      if (whole && (!best || whole->size() < best->size())) best = whole;
+    }
+    return best ? std::vector<std::string>{*best} : std::vector<std::string>{};
+  }
+  // `prefix` (up to the value), `value` as member `key`, then the shortest way to close from there.
+  std::optional<std::string> member_then_rest(const Ctx& c, const std::string& prefix, const std::string& key,
+                                              const std::string& value) const {
+    std::string text = c.text + prefix + value;
+    auto f = std::make_shared<ObjectFrame>(*this);
+    f->phase = Value;
+    f->pending_key = key;
+    FramePtr after = f->child_done(c.over(text), c.text.size() + prefix.size(), text.size());
+    if (!after) return std::nullopt;
+    std::vector<std::string> rest = after->finishes(c.over(text));
+    if (rest.empty()) return std::nullopt;
+    return prefix + value + rest.front();
+  }
   FramePtr child_done(const Ctx& c, size_t child_start, size_t end) const override {
     auto f = std::make_shared<ObjectFrame>(*this);
     std::string text = c.text.substr(child_start, end - child_start);
@@ -877,6 +889,23 @@ struct ArrayFrame : Frame {
         return false;  // an item is being read
     }
   }
+  // ']' once there are items enough, else one more (the shortest, unused when items are unique) and on.
+  std::vector<std::string> finishes(const Ctx& c) const override {
+    if (phase == Closed) return {""};
+    if ((phase == First || phase == After) && count >= flat->min_items) return {"]"};
+    if (phase == Item || !room()) return {};
+    std::string prefix = phase == After ? "," : "";
+    auto v = shortest_value(c, flat->items, flat->unique ? used : nullptr);
+    if (!v) return {};
+    std::string text = c.text + prefix + *v;
+    auto f = std::make_shared<ArrayFrame>(*this);
+    f->phase = Item;
+    FramePtr after = f->child_done(c.over(text), c.text.size() + prefix.size(), text.size());
+    if (!after) return {};
+    std::vector<std::string> rest = after->finishes(c.over(text));
+    if (rest.empty()) return {};
+    return {prefix + *v + rest.front()};
+  }
   FramePtr child_done(const Ctx& c, size_t child_start, size_t end) const override {
     if (phase != Item) return nullptr;
     auto f = std::make_shared<ArrayFrame>(*this);
@@ -908,6 +937,9 @@ struct RootFrame : Frame {
   void advance(const Ctx&, unsigned char, std::vector<FramePtr>&) const override {}
   bool complete(const Ctx&) const override { return done; }
   bool next_bytes(const Ctx&, std::bitset<256>&) const override { return true; }  // nothing follows
+  std::vector<std::string> finishes(const Ctx&) const override {
+    return done ? std::vector<std::string>{""} : std::vector<std::string>{};
+  }
   bool blind_to_child(const Ctx&) const override { return true; }
   FramePtr child_done(const Ctx&, size_t, size_t) const override {
     if (done) return nullptr;
@@ -936,7 +968,7 @@ void ValueFrame::advance(const Ctx& c, unsigned char b, std::vector<FramePtr>& o
   } else if (b == '[' && (f.types & kArray) != 0) {
     auto a = new_frame<ArrayFrame>(parent, at);
     a->flat = flat;
-    a->item_literals = unique_item_literals(c, f);
+    a->item_literals = unique_item_literals(c.g, c.flats, f);
     out.push_back(a);
   } else if (b == '"' && (f.types & kString) != 0) {
     auto s = new_frame<StringFrame>(parent, at);
@@ -965,6 +997,75 @@ void push_values(const Ctx& c, const FramePtr& parent, const std::vector<int>& c
   }
 }
 
+std::vector<std::string> ValueFrame::finishes(const Ctx& c) const {
+  std::bitset<256> firsts;
+  first_bytes(*flat, firsts);
+  std::vector<std::string> out;
+  for (int b = 0; b < 256; ++b) {
+    if (!firsts[static_cast<size_t>(b)]) continue;
+    std::vector<FramePtr> next;
+    advance(c, static_cast<unsigned char>(b), next);
+    std::string text = c.text + static_cast<char>(b);
+    for (const FramePtr& f : next)
+      for (const std::string& x : f->finishes(c.over(text))) out.push_back(static_cast<char>(b) + x);
+  }
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
+  });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  if (out.size() > kMaxFinishes) out.resize(kMaxFinishes);
+  return out;
+}
+
+std::optional<std::string> finish_stack(const Ctx& c, const FramePtr& top) {
+  const Frame* up = top->parent.get();
+  bool blind = up != nullptr && up->blind_to_child(c);
+  std::optional<std::string> best;
+  for (const std::string& x : top->finishes(c)) {
+    if (best && x.size() >= best->size()) continue;  // what the parents add cannot make it shorter
+    if (up == nullptr) {
+      best = x;
+      continue;
+    }
+    std::optional<std::string> rest;
+    if (blind && up->rest_after_child.rest) {
+      rest = *up->rest_after_child.rest;
+    } else {
+      std::string text = c.text + x;
+      FramePtr parent = up->child_done(c.over(text), top->start, text.size());
+      if (!parent) continue;
+      rest = finish_stack(c.over(text), parent);
+      if (blind) up->rest_after_child.rest = rest;
+    }
+    if (rest && (!best || x.size() + rest->size() < best->size())) best = x + *rest;
+  }
+  return best;
+}
+
+std::optional<std::string> shortest_value(const Ctx& c, const std::vector<int>& conj,
+                                          const std::shared_ptr<const std::set<std::string>>& exclude) {
+  // A value's shortest text depends on its schema alone (and on the items it may not repeat): kept per
+  // schema. A schema met again while its own value is being built needs itself: no finite value that way.
+  bool keep = !exclude || exclude->empty();
+  if (keep) {
+    auto it = c.shortest.find(conj);
+    if (it != c.shortest.end()) return it->second.second;
+    c.shortest[conj] = {false, std::nullopt};
+  }
+  std::string local;
+  Ctx at_start = c.over(local);
+  std::vector<FramePtr> starts;
+  push_values(at_start, std::make_shared<RootFrame>(), conj, 0, exclude, starts);
+  std::optional<std::string> best;
+  for (const FramePtr& v : starts) {
+    std::optional<std::string> text = finish_stack(at_start, v);
+    if (text && (!best || text->size() < best->size() || (text->size() == best->size() && *text < *best)))
+      best = text;
+  }
+  if (keep) c.shortest[conj] = {true, best};
+  return best;
+}
+
 // Every state `top` can be in after `b`: continuing the top value, or ending it (and its parents) first.
 void step(const Ctx& c, const FramePtr& top, unsigned char b, std::vector<FramePtr>& out) {
   top->advance(c, b, out);
@@ -984,15 +1085,55 @@ bool finishable(const Ctx& c, FramePtr f) {
 
 }  // namespace
 
+// Best-first over the bytes search_bytes offers: the fewest bytes added plus the frame's lower bound; on ties
+// the deepest first (so a date or a fixed-length pattern runs straight to its end), then the earliest tried
+// (so '0' comes before '9').
+std::vector<std::string> Frame::finishes(const Ctx& c) const {
+  struct Open {
+    int64_t cost;
+    size_t order;
+    const Frame* frame;
+    std::string added;
+  };
+  auto later = [](const Open& a, const Open& b) {
+    if (a.cost != b.cost) return a.cost > b.cost;
+    if (a.added.size() != b.added.size()) return a.added.size() < b.added.size();
+    return a.order > b.order;
+  };
+  std::vector<FramePtr> keep;  // owns the frames the queue points to
+  std::vector<Open> queue{{lower_bound(c), 0, this, ""}};
+  size_t pushed = 1;
+  for (size_t visited = 0; !queue.empty() && visited < kMaxSearch; ++visited) {
+    std::pop_heap(queue.begin(), queue.end(), later);
+    Open at = std::move(queue.back());
+    queue.pop_back();
+    std::string text = c.text + at.added;
+    Ctx here = c.over(text);
+    if (at.frame->complete(here)) return {at.added};
+    for (char b : at.frame->search_bytes(here)) {
+      std::vector<FramePtr> next;
+      at.frame->advance(here, static_cast<unsigned char>(b), next);
+      std::string after = text + b;
+      for (FramePtr& f : next) {
+        int64_t cost = static_cast<int64_t>(at.added.size() + 1) + f->lower_bound(c.over(after));
+        queue.push_back({cost, pushed++, f.get(), at.added + b});
+        std::push_heap(queue.begin(), queue.end(), later);
+        keep.push_back(std::move(f));
+      }
+    }
+  }
+  return {};
+}
+
 JsonMatcher::JsonMatcher(std::shared_ptr<const SchemaGrammar> grammar, KeyOrder order)
     : grammar_(std::move(grammar)), order_(order) {
   auto root = std::make_shared<RootFrame>();
-  Ctx c{*grammar_, text_, order_, runtime_unenforced_, *flats_};
+  Ctx c{*grammar_, text_, order_, runtime_unenforced_, *flats_, *shortest_};
   push_values(c, root, {grammar_->root}, 0, nullptr, threads_);
 }
 
 bool JsonMatcher::advance(unsigned char byte, Snapshot* undo) {
-  Ctx c{*grammar_, text_, order_, runtime_unenforced_, *flats_};
+  Ctx c{*grammar_, text_, order_, runtime_unenforced_, *flats_, *shortest_};
   std::vector<FramePtr> next;
   for (const FramePtr& t : threads_) {
     step(c, t, byte, next);
@@ -1025,7 +1166,7 @@ bool JsonMatcher::advance(const std::string& bytes) {
 
 bool JsonMatcher::complete() const {
   std::vector<std::string> ignored;
-  Ctx c{*grammar_, text_, order_, ignored, *flats_};
+  Ctx c{*grammar_, text_, order_, ignored, *flats_, *shortest_};
   for (const FramePtr& t : threads_)
     if (finishable(c, t)) return true;
   return false;
@@ -1038,7 +1179,7 @@ void JsonMatcher::restore(Snapshot s) {
 
 bool JsonMatcher::next_bytes(std::bitset<256>& bytes) const {
   std::vector<std::string> ignored;
-  Ctx c{*grammar_, text_, order_, ignored, *flats_};
+  Ctx c{*grammar_, text_, order_, ignored, *flats_, *shortest_};
   bytes.reset();
   for (const FramePtr& t : threads_) {
     // A complete value may also hand the byte to its parent (as step() does): add the parent's bytes too.
@@ -1053,11 +1194,22 @@ bool JsonMatcher::next_bytes(std::bitset<256>& bytes) const {
 
 bool JsonMatcher::in_blind_free_string() const {
   std::vector<std::string> ignored;
-  Ctx c{*grammar_, text_, order_, ignored, *flats_};
+  Ctx c{*grammar_, text_, order_, ignored, *flats_, *shortest_};
   if (threads_.empty()) return false;
   for (const FramePtr& t : threads_)
     if (!t->blind_free_string(c)) return false;
   return true;
+}
+
+std::optional<std::string> JsonMatcher::shortest_completion() const {
+  std::vector<std::string> ignored;
+  Ctx c{*grammar_, text_, order_, ignored, *flats_, *shortest_};
+  std::optional<std::string> best;
+  for (const FramePtr& t : threads_) {
+    std::optional<std::string> rest = finish_stack(c, t);
+    if (rest && (!best || rest->size() < best->size())) best = rest;
+  }
+  return best;
 }
 
 std::pair<JsonMatcher::Snapshot, JsonMatcher::Snapshot> JsonMatcher::split_free_strings() const {

@@ -6,6 +6,7 @@
 #include <bitset>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,8 +18,10 @@ namespace af::constrain {
 struct Frame;
 using FramePtr = std::shared_ptr<const Frame>;
 struct Flat;
-/// A value schema's flat alternatives, by the conjunction of grammar nodes they come from.
+/// A value schema's flat alternatives, by the conjunction of grammar nodes they come from (constrain/flat.h).
 using FlatCache = std::map<std::vector<int>, std::vector<std::shared_ptr<const Flat>>>;
+/// The shortest text of a value of each conjunction met: (known yet, text; none when no value is finite).
+using ShortestCache = std::map<std::vector<int>, std::pair<bool, std::optional<std::string>>>;
 
 /// How the matcher orders object keys.
 enum class KeyOrder {
@@ -59,6 +62,11 @@ class JsonMatcher {
   /// name, not a unique item, no condition on it, its minLength met. Then a token that starts with more free
   /// characters fares as its rest would: what may follow the string does not depend on them.
   bool in_blind_free_string() const;
+  /// The shortest bytes that make the document whole from here (empty when it is), or none when the state
+  /// cannot tell (a schema with no finite document, or a search past its limit). Exact for the keywords the
+  /// matcher enforces, except that an `if` is decided on the shortest values it meets: a budget kept by this
+  /// length always closes the document.
+  std::optional<std::string> shortest_completion() const;
   /// The state split in two: the threads inside a free string and the others. Either
   /// may hold no threads.
   std::pair<Snapshot, Snapshot> split_free_strings() const;
@@ -76,6 +84,7 @@ class JsonMatcher {
   std::vector<std::string> runtime_unenforced_;
   // Filled while matching, from const members too (complete, next_bytes); copies of the matcher share it.
   std::shared_ptr<FlatCache> flats_ = std::make_shared<FlatCache>();
+  std::shared_ptr<ShortestCache> shortest_ = std::make_shared<ShortestCache>();
 };
 
 }  // namespace af::constrain

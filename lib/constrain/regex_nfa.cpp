@@ -1,6 +1,7 @@
 #include "constrain/regex_nfa.h"
 
 #include <algorithm>
+#include <deque>
 
 #include "core/error.h"
 
@@ -343,24 +344,29 @@ RegexNfa RegexNfa::compile(const std::string& pattern) {
   Builder builder(nfa.states_);
   auto [start, end] = builder.build(whole);
   nfa.accept_ = end;
-  // Live states: those from which the accepting state can be reached (a backward search).
+  // How many characters each state still needs to reach the accepting state (a backward 0-1 search: a
+  // character costs one, an empty move nothing); states that never reach it are dead.
   size_t n = nfa.states_.size();
-  std::vector<std::vector<uint32_t>> into(n);
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> into(n);  // (from, cost)
   for (uint32_t s = 0; s < n; ++s) {
     const State& st = nfa.states_[s];
-    if (!st.ranges.empty() || st.negated) into[st.next].push_back(s);
-    for (uint32_t e : st.empty) into[e].push_back(s);
+    if (!st.ranges.empty() || st.negated) into[st.next].push_back({s, 1});
+    for (uint32_t e : st.empty) into[e].push_back({s, 0});
   }
-  nfa.live_.assign(n, false);
-  std::vector<uint32_t> work{end};
-  nfa.live_[end] = true;
+  nfa.to_accept_.assign(n, kDead);
+  std::deque<uint32_t> work{end};
+  nfa.to_accept_[end] = 0;
   while (!work.empty()) {
-    uint32_t s = work.back();
-    work.pop_back();
-    for (uint32_t p : into[s])
-      if (!nfa.live_[p]) {
-        nfa.live_[p] = true;
-        work.push_back(p);
+    uint32_t s = work.front();
+    work.pop_front();
+    for (auto [p, cost] : into[s])
+      if (nfa.to_accept_[s] + cost < nfa.to_accept_[p]) {
+        nfa.to_accept_[p] = nfa.to_accept_[s] + cost;
+        if (cost == 0) {
+          work.push_front(p);
+        } else {
+          work.push_back(p);
+        }
       }
   }
   nfa.start_ = nfa.close({start});
@@ -374,7 +380,7 @@ RegexNfa::States RegexNfa::close(States states) const {
   while (!work.empty()) {
     uint32_t s = work.back();
     work.pop_back();
-    if (seen[s] || !live_[s]) continue;
+    if (seen[s] || to_accept_[s] == kDead) continue;
     seen[s] = true;
     out.push_back(s);
     for (uint32_t e : states_[s].empty) work.push_back(e);
@@ -391,6 +397,39 @@ RegexNfa::States RegexNfa::step(const States& states, uint32_t code_point) const
     if (in_ranges(st, code_point)) next.push_back(st.next);
   }
   return next.empty() ? next : close(std::move(next));
+}
+
+std::vector<uint32_t> RegexNfa::sample_characters(const States& states) const {
+  // Printable ASCII where a range has it (the cheapest to write), never '"' or '\\' (they need escapes).
+  auto writable = [](uint32_t cp) { return cp >= 0x20 && cp != '"' && cp != '\\'; };
+  std::vector<uint32_t> out;
+  for (uint32_t s : states) {
+    const State& st = states_[s];
+    if (st.ranges.empty() && !st.negated) continue;
+    if (st.negated) {
+      for (uint32_t cp = 0x20; cp < 0x7F; ++cp)
+        if (writable(cp) && in_ranges(st, cp)) {
+          out.push_back(cp);
+          break;
+        }
+      continue;
+    }
+    for (const auto& r : st.ranges)
+      for (uint32_t cp = r.lo, taken = 0; cp <= r.hi && cp <= r.lo + 8 && taken < 2; ++cp)
+        if (writable(cp)) {
+          out.push_back(cp);
+          ++taken;
+        }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+uint32_t RegexNfa::characters_to_accept(const States& states) const {
+  uint32_t fewest = kDead;
+  for (uint32_t s : states) fewest = std::min(fewest, to_accept_[s]);
+  return fewest;
 }
 
 bool RegexNfa::can_step(const States& states, uint32_t lo, uint32_t hi) const {

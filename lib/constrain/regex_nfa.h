@@ -24,6 +24,10 @@ class RegexNfa {
   States step(const States& states, uint32_t code_point) const;
   /// Whether some code point in [lo, hi] can be read from `states`.
   bool can_step(const States& states, uint32_t lo, uint32_t hi) const;
+  /// A few characters that `states` can read, one per way forward (to search for the shortest match).
+  std::vector<uint32_t> sample_characters(const States& states) const;
+  /// The fewest characters that, read from `states`, end in a match (0 when they match already).
+  uint32_t characters_to_accept(const States& states) const;
   /// Whether the characters read so far form a match.
   bool accepts(const States& states) const;
 
@@ -40,7 +44,8 @@ class RegexNfa {
  private:
   States close(States states) const;
   std::vector<State> states_;
-  std::vector<bool> live_;  // the accepting state is reachable from here
+  static constexpr uint32_t kDead = UINT32_MAX;
+  std::vector<uint32_t> to_accept_;  // characters from each state to a match; kDead: none ever
   uint32_t accept_ = 0;
   States start_;
 };

@@ -8,6 +8,10 @@
 namespace af::constrain {
 namespace {
 
+// How far from the budget a string whose characters are read must be for its free characters to be let
+// through untried: a repeated key name or item costs one more character, a condition on the value rarely more.
+constexpr int64_t kStringSlack = 64;
+
 void set_bit(TokenBits& bits, int32_t id) {
   bits[static_cast<size_t>(id) >> 6] |= uint64_t{1} << (static_cast<size_t>(id) & 63);
 }
@@ -111,8 +115,26 @@ std::shared_ptr<const TokenVocabulary> TokenVocabulary::of(const text::Tokenizer
 }
 
 SchemaConstraint::SchemaConstraint(std::shared_ptr<const TokenVocabulary> vocabulary,
-                                   std::shared_ptr<const SchemaGrammar> grammar, KeyOrder order)
-    : vocab_(std::move(vocabulary)), grammar_(grammar), matcher_(std::move(grammar), order) {}
+                                   std::shared_ptr<const SchemaGrammar> grammar, KeyOrder order,
+                                   int64_t max_tokens)
+    : vocab_(std::move(vocabulary)),
+      grammar_(grammar),
+      matcher_(std::move(grammar), order),
+      max_tokens_(max_tokens) {}
+
+int64_t SchemaConstraint::shortest_document() const {
+  JsonMatcher fresh(grammar_, KeyOrder::Sorted);
+  std::optional<std::string> text = fresh.shortest_completion();
+  return text ? static_cast<int64_t>(text->size()) : -1;
+}
+
+bool SchemaConstraint::closes_within(int64_t left) const {
+  if (left_after_ < 0) return true;  // no budget
+  // Every byte is a token of its own in the vocabularies astforge meets (byte fallback), so a document whose
+  // shortest end takes n bytes closes within n tokens. A state whose end is unknown is let through.
+  std::optional<std::string> rest = matcher_.shortest_completion();
+  return !rest || static_cast<int64_t>(rest->size()) <= left;
+}
 
 void SchemaConstraint::walk(const TokenVocabulary::Trie& trie, uint32_t node) {
   // Where the state knows its next bytes (enum values, keys, value starts), children outside them are skipped
@@ -123,7 +145,8 @@ void SchemaConstraint::walk(const TokenVocabulary::Trie& trie, uint32_t node) {
   for (const auto& [byte, child] : trie.nodes[node].children) {
     if (restricted && !only[byte]) continue;
     if (!matcher_.advance(byte, &undo)) continue;
-    for (int32_t id : trie.nodes[child].tokens) set_bit(bits_, id);
+    if (!trie.nodes[child].tokens.empty() && closes_within(left_after_))
+      for (int32_t id : trie.nodes[child].tokens) set_bit(bits_, id);
     if (!trie.nodes[child].children.empty()) walk(trie, child);
     matcher_.restore(std::move(undo));
   }
@@ -133,6 +156,7 @@ const TokenBits& SchemaConstraint::allowed() {
   if (fresh_) return bits_;
   auto t0 = std::chrono::steady_clock::now();
   bits_.assign((vocab_->size() + 63) / 64, 0);
+  left_after_ = max_tokens_ < 0 ? -1 : std::max<int64_t>(max_tokens_ - taken_ - 1, 0);
   auto [free, others] = matcher_.split_free_strings();
   if (free.threads.empty()) {
     walk(vocab_->all(), 0);
@@ -141,12 +165,13 @@ const TokenBits& SchemaConstraint::allowed() {
     // may leave the string need the walk. Threads are independent (a token is allowed when one of them
     // takes all its bytes), so the other threads (an enum value, a date) are walked alone, where the few
     // bytes they take keep the walk small.
-    bits_ = vocab_->string_safe();
     JsonMatcher::Snapshot whole = matcher_.snapshot();
     matcher_.restore(std::move(free));
     // When nothing reads the string's characters, a token's free characters before its quote change
     // nothing: the 700 exit tokens of Gemma 3 come down to 152 distinct rests.
-    walk(matcher_.in_blind_free_string() ? vocab_->string_exit_rests() : vocab_->string_exits(), 0);
+    bool blind = matcher_.in_blind_free_string();
+    add_string_safe(blind);
+    walk(blind ? vocab_->string_exit_rests() : vocab_->string_exits(), 0);
     if (!others.threads.empty()) {
       matcher_.restore(std::move(others));
       walk(vocab_->all(), 0);
@@ -160,12 +185,33 @@ const TokenBits& SchemaConstraint::allowed() {
   return bits_;
 }
 
+void SchemaConstraint::add_string_safe(bool blind) {
+  const TokenBits& safe = vocab_->string_safe();
+  // More free characters leave a blind string's end as it is: all of them fit or none. Elsewhere (a key
+  // name or unique item that may not repeat, a minLength, a condition that reads the value) the characters
+  // move the end by a few bytes: each token is tried only when the budget is that close (trying 260,000
+  // tokens takes a second).
+  if (blind || closes_within(left_after_ - kStringSlack)) {
+    if (closes_within(left_after_))
+      for (size_t w = 0; w < safe.size(); ++w) bits_[w] |= safe[w];
+    return;
+  }
+  for (size_t w = 0; w < safe.size(); ++w)
+    for (uint64_t bits = safe[w]; bits != 0; bits &= bits - 1) {
+      auto id = static_cast<int32_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits)));
+      JsonMatcher::Snapshot undo = matcher_.snapshot();
+      if (matcher_.advance(vocab_->bytes(id)) && closes_within(left_after_)) set_bit(bits_, id);
+      matcher_.restore(std::move(undo));
+    }
+}
+
 bool SchemaConstraint::accept(int32_t token) {
   if (token < 0 || static_cast<size_t>(token) >= vocab_->size()) return false;
   const std::string& b = vocab_->bytes(token);
   if (b.empty()) return false;
   if (!matcher_.advance(b)) return false;
   fresh_ = false;
+  ++taken_;
   return true;
 }
 

@@ -65,10 +65,15 @@ class TokenVocabulary {
 /// Allowed next tokens of one generation, and the state after each chosen token.
 class SchemaConstraint {
  public:
+  /// `max_tokens` (< 0: no limit) is the most tokens the document may take: then a token is allowed only
+  /// when the document can still close in the tokens left after it (one byte per token, the worst case).
   SchemaConstraint(std::shared_ptr<const TokenVocabulary> vocabulary,
-                   std::shared_ptr<const SchemaGrammar> grammar, KeyOrder order);
+                   std::shared_ptr<const SchemaGrammar> grammar, KeyOrder order, int64_t max_tokens = -1);
   /// The tokens that may come next (stop tokens only once the document is complete).
   const TokenBits& allowed();
+  /// The bytes of the shortest document the schema allows (an upper bound on its tokens), or -1 when
+  /// unknown: a `max_tokens` below it cannot be kept.
+  int64_t shortest_document() const;
   /// Takes the chosen token; false (state unchanged) when it was not allowed.
   bool accept(int32_t token);
   /// Whether the text so far is a whole valid document.
@@ -81,12 +86,19 @@ class SchemaConstraint {
 
  private:
   void walk(const TokenVocabulary::Trie& trie, uint32_t node);
+  // Adds the string-safe tokens that keep the budget (`blind`: the string's characters are read by nothing).
+  void add_string_safe(bool blind);
+  // Whether the document as it stands can still close within `left` tokens (always, without a budget).
+  bool closes_within(int64_t left) const;
 
   std::shared_ptr<const TokenVocabulary> vocab_;
   std::shared_ptr<const SchemaGrammar> grammar_;
   JsonMatcher matcher_;
   TokenBits bits_;
   bool fresh_ = false;
+  int64_t max_tokens_ = -1;
+  int64_t taken_ = 0;  // tokens accepted
+  int64_t left_after_ = -1;  // while allowed() runs: tokens left after the one being tried (< 0: no limit)
   std::vector<double> mask_seconds_;
 };
 

@@ -120,7 +120,9 @@ std::vector<Generation> generate(const Gemma3& model, const std::vector<std::vec
         throw runtime_error("constrained generation chose token " + std::to_string(token) +
                             ", which the constraint did not allow");
       if (static_cast<int64_t>(g.tokens.size()) >= s.max_new_tokens) {
-        g.finish_reason = "length";
+        // A constrained document that is whole at the last token is not cut off: nothing but the stop token
+        // could follow it (the constraint keeps every document within max_new_tokens).
+        g.finish_reason = constraint != nullptr && constraint->complete() ? "stop" : "length";
         continue;
       }
       keep.push_back(static_cast<int64_t>(i));

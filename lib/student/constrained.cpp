@@ -2,11 +2,14 @@
 
 #include <algorithm>
 
+#include "core/error.h"
+#include "core/utf8.h"
+
 namespace af::student {
 
 RowConstraints::RowConstraints(bool enabled, constrain::KeyOrder order, const text::Tokenizer& tokenizer,
-                               const std::vector<int32_t>& stop_tokens)
-    : enabled_(enabled), order_(order) {
+                               const std::vector<int32_t>& stop_tokens, int64_t max_tokens)
+    : enabled_(enabled), max_tokens_(max_tokens), order_(order) {
   if (enabled_) vocabulary_ = constrain::TokenVocabulary::of(tokenizer, stop_tokens);
 }
 
@@ -17,7 +20,7 @@ void RowConstraints::start_batch(const std::vector<const nlohmann::json*>& schem
     std::string key = schema->dump();
     auto it = grammars_.find(key);
     if (it == grammars_.end()) it = grammars_.emplace(key, constrain::SchemaGrammar::compile(*schema)).first;
-    rows_.push_back(std::make_unique<constrain::SchemaConstraint>(vocabulary_, it->second, order_));
+    rows_.push_back(std::make_unique<constrain::SchemaConstraint>(vocabulary_, it->second, order_, max_tokens_));
   }
 }
 
@@ -38,6 +41,16 @@ nlohmann::json RowConstraints::record_fields(size_t row) const {
     median = ms[ms.size() / 2];
   }
   return {{"constrained", true}, {"constraint_unenforced", c.unenforced()}, {"mask_ms_median", median}};
+}
+
+void require_document_fits(const nlohmann::json& schema, int64_t max_tokens, const std::string& where) {
+  constrain::JsonMatcher fresh(constrain::SchemaGrammar::compile(schema), constrain::KeyOrder::Sorted);
+  std::optional<std::string> shortest = fresh.shortest_completion();
+  if (!shortest || static_cast<int64_t>(shortest->size()) <= max_tokens) return;
+  throw usage_error(where + ": the shortest document its schema allows takes " + std::to_string(shortest->size()) +
+                        " tokens (" + utf8_shorten(*shortest, 80) + "), more than evaluation.max_new_tokens (" +
+                        std::to_string(max_tokens) + "): a constrained answer could never close",
+                    "raise evaluation.max_new_tokens to at least " + std::to_string(shortest->size()));
 }
 
 }  // namespace af::student

@@ -145,6 +145,11 @@ size_t run_eval_teacher(const EvalSettings& settings) {
       "evaluating ", set.samples.size(), " of ", set.rows, " rows of ", dataset_path,
       set.skipped_invalid > 0 ? " (" + std::to_string(set.skipped_invalid) + " invalid rows left out)" : "");
 
+  if (st.decode.constrained || st.compare_constrained)
+    for (const auto& [id, schema] : set.schemas)
+      require_document_fits(schema, st.decode.generation.max_new_tokens,
+                            schemas_path + ": schema '" + id + "'");
+
   std::unique_ptr<teacher::TeacherClient> teacher;
   if (judge) {
     teacher = std::make_unique<teacher::TeacherClient>(st.teacher);
@@ -190,11 +195,12 @@ size_t run_eval_teacher(const EvalSettings& settings) {
                                    resolve_device(st.runtime.device), /*merge=*/true);
     const model::GenerationSettings gen_settings = with_tokenizer(g, *student.tokenizer);
     const bool constrained = st.decode.constrained;
-    RowConstraints constraints(constrained, st.decode.key_order, *student.tokenizer,
-                               gen_settings.stop_tokens);
+    RowConstraints constraints(constrained, st.decode.key_order, *student.tokenizer, gen_settings.stop_tokens,
+                               g.max_new_tokens);
     std::optional<RowConstraints> other;
     if (st.compare_constrained)
-      other.emplace(!constrained, st.decode.key_order, *student.tokenizer, gen_settings.stop_tokens);
+      other.emplace(!constrained, st.decode.key_order, *student.tokenizer, gen_settings.stop_tokens,
+                    g.max_new_tokens);
     std::map<std::string, jsonschema::Schema> compiled;
     for (const auto& [id, schema] : set.schemas) compiled.emplace(id, jsonschema::Schema::compile(schema));
     const size_t batch_size = st.decode.batch_size;

@@ -108,17 +108,20 @@ void run_predict(const PredictSettings& st) {
   std::vector<InputRow> rows = read_rows(st.input);
   std::vector<std::string> prompts;
   for (const auto& r : rows) prompts.push_back(row_prompt(r));  // every row checked before the model loads
+  if (st.decode.constrained)
+    for (const auto& r : rows) {
+      if (!r.value.contains("schema"))
+        throw usage_error(r.where + ": --constrained needs the row's 'schema'",
+                          "give {schema, query} rows, or {prompt, schema} rows");
+      require_document_fits(r.value["schema"], st.decode.generation.max_new_tokens, r.where);
+    }
   apply_threads(st.runtime.threads);
   keep_freed_memory();
   Student s = load_student(st.model.dir, st.adapter, model::parse_dtype_name(st.decode.dtype),
                            resolve_device(st.runtime.device), /*merge=*/true);
   model::GenerationSettings settings = with_tokenizer(st.decode.generation, *s.tokenizer);
-  RowConstraints constraints(st.decode.constrained, st.decode.key_order, *s.tokenizer, settings.stop_tokens);
-  if (constraints.enabled())
-    for (const auto& r : rows)
-      if (!r.value.contains("schema"))
-        throw usage_error(r.where + ": --constrained needs the row's 'schema'",
-                          "give {schema, query} rows, or {prompt, schema} rows");
+  RowConstraints constraints(st.decode.constrained, st.decode.key_order, *s.tokenizer, settings.stop_tokens,
+                             settings.max_new_tokens);
   const size_t batch_size = st.decode.batch_size;
   Output out(st.output);
   Progress progress("predict", rows.size(), st.progress);

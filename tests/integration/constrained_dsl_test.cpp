@@ -5,9 +5,11 @@
 
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "constrain/json_matcher.h"
 #include "constrain/schema_grammar.h"
+#include "constrain/token_mask.h"
 #include "core/canonical_json.h"
 #include "core/jsonl_reader.h"
 #include "jsonschema/schema.h"
@@ -54,4 +56,72 @@ TEST_CASE("every d_02 schema: constrained random documents validate, and the com
   }
   CHECK(total == 120);
   CHECK(valid == 120);
+}
+
+namespace {
+
+// Every string a schema holds (key names, enum values, ...), as `out` gathers them.
+void strings_of(const json& v, std::set<std::string>& out) {
+  if (v.is_string()) out.insert(v.get<std::string>());
+  if (v.is_object())
+    for (const auto& [k, x] : v.items()) {
+      out.insert(k);
+      strings_of(x, out);
+    }
+  if (v.is_array())
+    for (const auto& x : v) strings_of(x, out);
+}
+
+}  // namespace
+
+TEST_CASE("every d_02 schema under tiny token budgets: each constrained answer closes within max_new_tokens") {
+  TempDir dir;
+  dir.write("d_01_domain_specs.jsonl",
+            slurp(std::string(ASTFORGE_SOURCE_DIR) + "/tests/fixtures/domain_specs.jsonl"));
+  auto run = run_tool("ds-build", {"schemas", "--set", "run.output_root=" + dir.path()});
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  auto rows = af::read_jsonl(dir.file("d_02_final_schemas.jsonl"));
+  REQUIRE(rows.size() == 2);
+  std::mt19937 rng(23);
+  int closed = 0, cut_without = 0, walks = 0;
+  for (const json& row : rows) {
+    const json& schema = row["schema"];
+    // A vocabulary like a real one: every byte, and whole words of the schema with their JSON around them
+    // (so one token can open a long enum value or a key whose value needs many more).
+    std::vector<std::string> tokens;
+    for (int b = 0; b < 256; ++b) tokens.emplace_back(1, static_cast<char>(b));
+    std::set<std::string> words;
+    strings_of(schema, words);
+    for (const auto& w : words)
+      for (const std::string& t : {w, "\"" + w + "\"", "\"" + w + "\":", "{\"" + w + "\":", w + "\"}"})
+        tokens.push_back(t);
+    for (const char* t : {"{\"", "\":\"", "\"}", "\"},{\"", "]}", "}}", "\":[", "\":{\"", "\",\"", "}]}"})
+      tokens.emplace_back(t);
+    tokens.emplace_back("");  // the stop token
+    auto vocab = std::make_shared<af::constrain::TokenVocabulary>(
+        tokens, std::vector<int32_t>{static_cast<int32_t>(tokens.size() - 1)});
+    auto grammar = af::constrain::SchemaGrammar::compile(schema);
+    auto validator = af::jsonschema::Schema::compile(schema);
+    int64_t shortest = af::constrain::SchemaConstraint(vocab, grammar, af::constrain::KeyOrder::Sorted)
+                           .shortest_document();
+    REQUIRE(shortest > 10);
+    for (int64_t extra : {0, 1, 2, 3, 5, 8, 13, 21, 34}) {
+      for (int k = 0; k < 4; ++k) {
+        int64_t taken = 0;
+        std::string doc = af::test::budget_walk(vocab, grammar, shortest + extra, true, rng, &taken);
+        ++walks;
+        CHECK_MESSAGE(!doc.empty(), "budget " << shortest + extra);
+        CHECK(taken <= shortest + extra);
+        if (!doc.empty()) {
+          bool ok = validator.is_valid(af::parse_json_strict(doc));
+          CHECK_MESSAGE(ok, doc);
+          closed += ok;
+        }
+        cut_without += af::test::budget_walk(vocab, grammar, shortest + extra, false, rng, &taken).empty();
+      }
+    }
+  }
+  CHECK(walks == 72);
+  CHECK(closed == 72);
+  CHECK(cut_without > 12);  // unguarded, many of the same walks run out of tokens
 }

@@ -64,4 +64,22 @@ std::string random_walk(const nlohmann::json& schema, std::mt19937& rng, bool* s
   return m.text();
 }
 
+std::string budget_walk(const std::shared_ptr<const constrain::TokenVocabulary>& vocab,
+                        const std::shared_ptr<const constrain::SchemaGrammar>& grammar, int64_t max_tokens,
+                        bool enforce, std::mt19937& rng, int64_t* taken) {
+  constrain::SchemaConstraint c(vocab, grammar, KeyOrder::Sorted, enforce ? max_tokens : -1);
+  int32_t stop = vocab->stop_tokens().front();
+  *taken = 0;
+  while (*taken < max_tokens) {
+    const auto& allowed = c.allowed();
+    std::vector<int32_t> ids;
+    for (int32_t id = 0; id < static_cast<int32_t>(vocab->size()); ++id)
+      if (id != stop && constrain::has_token(allowed, id)) ids.push_back(id);
+    if (ids.empty() || (constrain::has_token(allowed, stop) && rng() % 4 == 0)) break;
+    if (!c.accept(ids[rng() % ids.size()])) return "";
+    ++*taken;
+  }
+  return c.complete() ? c.text() : "";
+}
+
 }  // namespace af::test

@@ -5,9 +5,13 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <random>
 
 #include "constrain/schema_grammar.h"
 #include "constrain/token_mask.h"
+#include "core/canonical_json.h"
+#include "jsonschema/schema.h"
+#include "support/matcher_walk.h"
 
 using af::constrain::JsonMatcher;
 using af::constrain::KeyOrder;
@@ -175,5 +179,50 @@ TEST_CASE("the vocabulary sorts tokens for free strings: safe, may leave, never 
   for (const char* t : {"\n", "x\n\"", "\xa9", "\">", "\" ", "\"\n", "ab\"x", "\\q", "\"\""}) {
     CHECK_MESSAGE(!safe(t), t);
     CHECK_MESSAGE(!in_exits(t), t);
+  }
+}
+
+
+TEST_CASE("a token budget always closes the document, from the shortest document up") {
+  auto vocab = test_vocabulary();
+  auto grammar = SchemaGrammar::compile(json::parse(kSchema));
+  auto validator = af::jsonschema::Schema::compile(json::parse(kSchema));
+  SchemaConstraint probe(vocab, grammar, KeyOrder::Sorted);
+  int64_t shortest = probe.shortest_document();
+  // {"filter":{"field":"city","op":"eq","value":0}}: the shortest field name, operator and value.
+  CHECK(shortest == 47);
+  std::mt19937 rng(5);
+  int closed = 0, cut_without = 0;
+  for (int64_t budget = shortest; budget < shortest + 40; ++budget)
+    for (int k = 0; k < 4; ++k) {
+      int64_t taken = 0;
+      std::string doc = af::test::budget_walk(vocab, grammar, budget, true, rng, &taken);
+      CHECK_MESSAGE(!doc.empty(), "budget " << budget);
+      CHECK(taken <= budget);
+      if (!doc.empty()) {
+        bool ok = validator.is_valid(af::parse_json_strict(doc));
+        CHECK_MESSAGE(ok, doc);
+        closed += ok;
+      }
+      // The same walk without the budget runs out of tokens: what the budget prevents.
+      cut_without += af::test::budget_walk(vocab, grammar, budget, false, rng, &taken).empty();
+    }
+  CHECK(closed == 160);
+  CHECK(cut_without > 40);
+}
+
+TEST_CASE("at the shortest budget only the shortest document's path is open") {
+  auto vocab = test_vocabulary();
+  const json schema = json::parse(
+      R"({"type":"object","properties":{"k":{"enum":["long value","v"]},"n":{"type":"integer","minimum":10}},
+          "required":["k","n"],"additionalProperties":false})");
+  auto grammar = SchemaGrammar::compile(schema);
+  SchemaConstraint c(vocab, grammar, KeyOrder::Sorted, 16);
+  CHECK(c.shortest_document() == 16);  // {"k":"v","n":10}
+  for (char ch : std::string("{\"k\":\"")) REQUIRE(c.accept(static_cast<unsigned char>(ch)));
+  const auto& allowed = c.allowed();
+  for (int32_t id = 0; id < static_cast<int32_t>(vocab->size()); ++id) {
+    bool expect = vocab->bytes(id) == "v";  // "long value" no longer fits; nor any token ending past 'v'
+    CHECK_MESSAGE(af::constrain::has_token(allowed, id) == expect, "token '" << vocab->bytes(id) << "'");
   }
 }
