@@ -299,19 +299,21 @@ bool full_date_prefix(const std::string& prefix) {
     bool digit = std::isdigit(static_cast<unsigned char>(prefix[i])) != 0;
     if ((kShape[i] == '0') != digit || (kShape[i] == '-' && prefix[i] != '-')) return false;
   }
-  // Fill the rest with the digits that give the widest choice, then try every completion of month and day.
-  std::string year = prefix.substr(0, std::min<size_t>(4, prefix.size()));
-  while (year.size() < 4) year += year.empty() ? "2" : "0";  // 2000 is a leap year: Feb 29 stays possible
-  int y = std::stoi(year);
-  auto two = [](int v) {
-    return std::string(1, static_cast<char>('0' + v / 10)) + static_cast<char>('0' + v % 10);
-  };
-  for (int month = 1; month <= 12; ++month)
-    for (int day = 1; day <= days_in_month(y, month); ++day) {
-      std::string date = year + "-" + two(month) + "-" + two(day);
-      if (date.compare(0, prefix.size(), prefix) == 0) return true;
-    }
-  return false;
+  // Checked digit by digit (it runs for every byte the mask search tries in a date): the year is free; the
+  // month 01-12; the day 01 up to the month's length (a year not yet whole may still be a leap year).
+  auto digit = [&](size_t i) { return prefix[i] - '0'; };
+  if (prefix.size() <= 5) return true;
+  if (digit(5) > 1) return false;
+  if (prefix.size() == 6) return true;
+  int month = digit(5) * 10 + digit(6);
+  if (month < 1 || month > 12) return false;
+  if (prefix.size() <= 8) return true;
+  int year = std::stoi(prefix.substr(0, 4));
+  int most = days_in_month(year, month);
+  if (digit(8) * 10 > most) return false;
+  if (prefix.size() == 9) return true;
+  int day = digit(8) * 10 + digit(9);
+  return day >= 1 && day <= most;
 }
 
 bool SchemaGrammar::accepts(int id, const nlohmann::json& v) const {

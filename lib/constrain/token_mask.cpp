@@ -8,8 +8,9 @@
 namespace af::constrain {
 namespace {
 
-// How far from the budget a string whose characters are read must be for its free characters to be let
-// through untried: a repeated key name or item costs one more character, a condition on the value rarely more.
+// Within this many bytes of the budget a string whose characters are read continues only by one-byte tokens,
+// each tried; farther away its free characters go through untried (a repeated key name or item costs one
+// more character, a condition on the value rarely more).
 constexpr int64_t kStringSlack = 64;
 
 void set_bit(TokenBits& bits, int32_t id) {
@@ -98,6 +99,7 @@ TokenVocabulary::TokenVocabulary(std::vector<std::string> bytes, std::vector<int
     InString kind = in_free_string(b, &rest);
     if (kind == InString::Safe) {
       set_bit(safe_, static_cast<int32_t>(id));
+      if (b.size() == 1) safe_bytes_.push_back(static_cast<int32_t>(id));
     } else if (kind == InString::Exit) {
       exits_.add(b, static_cast<int32_t>(id));
       exit_rests_.add(b.substr(rest), static_cast<int32_t>(id));
@@ -157,6 +159,10 @@ const TokenBits& SchemaConstraint::allowed() {
   auto t0 = std::chrono::steady_clock::now();
   bits_.assign((vocab_->size() + 63) / 64, 0);
   left_after_ = max_tokens_ < 0 ? -1 : std::max<int64_t>(max_tokens_ - taken_ - 1, 0);
+  if (left_after_ >= 0) {
+    std::optional<std::string> need = matcher_.shortest_completion();
+    if (!need || static_cast<int64_t>(need->size()) + kCheckWindow <= left_after_) left_after_ = -1;
+  }
   auto [free, others] = matcher_.split_free_strings();
   if (free.threads.empty()) {
     walk(vocab_->all(), 0);
@@ -189,20 +195,19 @@ void SchemaConstraint::add_string_safe(bool blind) {
   const TokenBits& safe = vocab_->string_safe();
   // More free characters leave a blind string's end as it is: all of them fit or none. Elsewhere (a key
   // name or unique item that may not repeat, a minLength, a condition that reads the value) the characters
-  // move the end by a few bytes: each token is tried only when the budget is that close (trying 260,000
-  // tokens takes a second).
+  // move the end by a few bytes: far from the budget all of them are let through; near it (kStringSlack)
+  // only the one-byte ones, each tried (the shortest end writes its characters one byte each, so the
+  // document still closes; trying all 260,000 tokens would take a second per step).
   if (blind || closes_within(left_after_ - kStringSlack)) {
     if (closes_within(left_after_))
       for (size_t w = 0; w < safe.size(); ++w) bits_[w] |= safe[w];
     return;
   }
-  for (size_t w = 0; w < safe.size(); ++w)
-    for (uint64_t bits = safe[w]; bits != 0; bits &= bits - 1) {
-      auto id = static_cast<int32_t>(w * 64 + static_cast<size_t>(__builtin_ctzll(bits)));
-      JsonMatcher::Snapshot undo = matcher_.snapshot();
-      if (matcher_.advance(vocab_->bytes(id)) && closes_within(left_after_)) set_bit(bits_, id);
-      matcher_.restore(std::move(undo));
-    }
+  for (int32_t id : vocab_->string_safe_bytes()) {
+    JsonMatcher::Snapshot undo = matcher_.snapshot();
+    if (matcher_.advance(vocab_->bytes(id)) && closes_within(left_after_)) set_bit(bits_, id);
+    matcher_.restore(std::move(undo));
+  }
 }
 
 bool SchemaConstraint::accept(int32_t token) {

@@ -54,12 +54,15 @@ class TokenVocabulary {
   const Trie& string_exit_rests() const { return exit_rests_; }
   /// Tokens whose every byte continues a free string.
   const TokenBits& string_safe() const { return safe_; }
+  /// The string-safe tokens of one byte (printable ASCII).
+  const std::vector<int32_t>& string_safe_bytes() const { return safe_bytes_; }
 
  private:
   std::vector<std::string> bytes_;
   std::vector<int32_t> stops_;
   Trie all_, exits_, exit_rests_;
   TokenBits safe_;
+  std::vector<int32_t> safe_bytes_;
 };
 
 /// Allowed next tokens of one generation, and the state after each chosen token.
@@ -74,6 +77,10 @@ class SchemaConstraint {
   /// The bytes of the shortest document the schema allows (an upper bound on its tokens), or -1 when
   /// unknown: a `max_tokens` below it cannot be kept.
   int64_t shortest_document() const;
+  /// How near the budget (in bytes beyond what the document still needs) tokens start being checked one by
+  /// one. Farther away no token can matter unless it alone raises what the document needs by more than this
+  /// (the largest rise one token makes on the DSL's schemas is measured by the tests: well under it).
+  static constexpr int64_t kCheckWindow = 256;
   /// Takes the chosen token; false (state unchanged) when it was not allowed.
   bool accept(int32_t token);
   /// Whether the text so far is a whole valid document.
@@ -97,8 +104,8 @@ class SchemaConstraint {
   TokenBits bits_;
   bool fresh_ = false;
   int64_t max_tokens_ = -1;
-  int64_t taken_ = 0;  // tokens accepted
-  int64_t left_after_ = -1;  // while allowed() runs: tokens left after the one being tried (< 0: no limit)
+  int64_t taken_ = 0;        // tokens accepted
+  int64_t left_after_ = -1;  // while allowed() runs: tokens left after the one tried (< 0: not checked)
   std::vector<double> mask_seconds_;
 };
 

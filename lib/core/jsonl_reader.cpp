@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "core/error.h"
@@ -243,10 +244,23 @@ JsonlStats for_each_jsonl(const std::string& path, OnBadLine policy, const OnDem
 }
 
 std::vector<JsonlRecord> read_jsonl_records(const std::string& path, OnBadLine policy, JsonlStats* stats) {
+  // Every record is kept: the file's size is checked before reading (and counted while reading, for a pipe).
+  auto too_big = [&](uint64_t line) {
+    return usage_error(path + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": more than " +
+                           std::to_string(kMaxJsonlFileBytes >> 20) +
+                           " MiB, the most a JSONL file read whole may hold",
+                       "split it into smaller files, or keep only the rows this step needs");
+  };
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec) && std::filesystem::file_size(path, ec) > kMaxJsonlFileBytes)
+    throw too_big(0);
+  uint64_t read = 0;
   // The DOM parser validates every byte of the line, so a malformed line can never pass as a record.
   simdjson::dom::parser parser;
   std::vector<JsonlRecord> rows;
   JsonlStats s = scan_lines(path, policy, [&](const JsonlLine& line, size_t) -> std::string {
+    read += line.text.size() + 1;
+    if (read > kMaxJsonlFileBytes) throw too_big(line.number);
     auto element = parser.parse(line.text.data(), line.text.size(), false);
     if (element.error()) return simdjson::error_message(element.error());
     rows.push_back({line.number, to_json(element.value_unsafe())});

@@ -20,7 +20,8 @@ void RowConstraints::start_batch(const std::vector<const nlohmann::json*>& schem
     std::string key = schema->dump();
     auto it = grammars_.find(key);
     if (it == grammars_.end()) it = grammars_.emplace(key, constrain::SchemaGrammar::compile(*schema)).first;
-    rows_.push_back(std::make_unique<constrain::SchemaConstraint>(vocabulary_, it->second, order_, max_tokens_));
+    rows_.push_back(
+        std::make_unique<constrain::SchemaConstraint>(vocabulary_, it->second, order_, max_tokens_));
   }
 }
 
@@ -47,9 +48,10 @@ void require_document_fits(const nlohmann::json& schema, int64_t max_tokens, con
   constrain::JsonMatcher fresh(constrain::SchemaGrammar::compile(schema), constrain::KeyOrder::Sorted);
   std::optional<std::string> shortest = fresh.shortest_completion();
   if (!shortest || static_cast<int64_t>(shortest->size()) <= max_tokens) return;
-  throw usage_error(where + ": the shortest document its schema allows takes " + std::to_string(shortest->size()) +
-                        " tokens (" + utf8_shorten(*shortest, 80) + "), more than evaluation.max_new_tokens (" +
-                        std::to_string(max_tokens) + "): a constrained answer could never close",
+  throw usage_error(where + ": the shortest document its schema allows takes " +
+                        std::to_string(shortest->size()) + " tokens (" + utf8_shorten(*shortest, 80) +
+                        "), more than evaluation.max_new_tokens (" + std::to_string(max_tokens) +
+                        "): a constrained answer could never close",
                     "raise evaluation.max_new_tokens to at least " + std::to_string(shortest->size()));
 }
 

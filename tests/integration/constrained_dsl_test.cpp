@@ -74,7 +74,8 @@ void strings_of(const json& v, std::set<std::string>& out) {
 
 }  // namespace
 
-TEST_CASE("every d_02 schema under tiny token budgets: each constrained answer closes within max_new_tokens") {
+TEST_CASE(
+    "every d_02 schema under tiny token budgets: each constrained answer closes within max_new_tokens") {
   TempDir dir;
   dir.write("d_01_domain_specs.jsonl",
             slurp(std::string(ASTFORGE_SOURCE_DIR) + "/tests/fixtures/domain_specs.jsonl"));
@@ -84,6 +85,7 @@ TEST_CASE("every d_02 schema under tiny token budgets: each constrained answer c
   REQUIRE(rows.size() == 2);
   std::mt19937 rng(23);
   int closed = 0, cut_without = 0, walks = 0;
+  int64_t max_rise = 0;
   for (const json& row : rows) {
     const json& schema = row["schema"];
     // A vocabulary like a real one: every byte, and whole words of the schema with their JSON around them
@@ -102,8 +104,27 @@ TEST_CASE("every d_02 schema under tiny token budgets: each constrained answer c
         tokens, std::vector<int32_t>{static_cast<int32_t>(tokens.size() - 1)});
     auto grammar = af::constrain::SchemaGrammar::compile(schema);
     auto validator = af::jsonschema::Schema::compile(schema);
-    int64_t shortest = af::constrain::SchemaConstraint(vocab, grammar, af::constrain::KeyOrder::Sorted)
-                           .shortest_document();
+    int64_t shortest =
+        af::constrain::SchemaConstraint(vocab, grammar, af::constrain::KeyOrder::Sorted).shortest_document();
+    // How much one token can raise what the document still needs, over unbudgeted random walks.
+    for (int k = 0; k < 20; ++k) {
+      af::constrain::SchemaConstraint c(vocab, grammar, af::constrain::KeyOrder::Sorted);
+      af::constrain::JsonMatcher shadow(grammar, af::constrain::KeyOrder::Sorted);
+      int32_t stop = static_cast<int32_t>(tokens.size() - 1);
+      for (int step = 0; step < 300; ++step) {
+        const auto& allowed = c.allowed();
+        std::vector<int32_t> ids;
+        for (int32_t id = 0; id < stop; ++id)
+          if (af::constrain::has_token(allowed, id)) ids.push_back(id);
+        if (ids.empty()) break;
+        int32_t id = ids[rng() % ids.size()];
+        auto before = static_cast<int64_t>(shadow.shortest_completion().value().size());
+        REQUIRE(c.accept(id));
+        REQUIRE(shadow.advance(tokens[static_cast<size_t>(id)]));
+        max_rise =
+            std::max(max_rise, static_cast<int64_t>(shadow.shortest_completion().value().size()) - before);
+      }
+    }
     REQUIRE(shortest > 10);
     for (int64_t extra : {0, 1, 2, 3, 5, 8, 13, 21, 34}) {
       for (int k = 0; k < 4; ++k) {
@@ -122,6 +143,10 @@ TEST_CASE("every d_02 schema under tiny token budgets: each constrained answer c
     }
   }
   CHECK(walks == 72);
+  // Far from the budget tokens are not checked one by one: that holds only while no single token raises what
+  // the document needs by SchemaConstraint::kCheckWindow or more. The largest rise met on these walks:
+  CHECK(max_rise > 0);
+  CHECK_MESSAGE(max_rise < af::constrain::SchemaConstraint::kCheckWindow / 2, max_rise);  // 54 at this seed
   CHECK(closed == 72);
   CHECK(cut_without > 12);  // unguarded, many of the same walks run out of tokens
 }

@@ -14,9 +14,9 @@ namespace af::test {
 /// end).
 std::string random_walk(const nlohmann::json& schema, std::mt19937& rng, bool* stuck);
 
-/// A constrained generation held to `max_tokens` (`enforce`: by the constraint; else only cut there): a random
-/// allowed token at each step, the stop token one time in four once allowed. Returns the document, or ""
-/// when it did not close; `taken` counts the tokens.
+/// A constrained generation held to `max_tokens` (`enforce`: by the constraint; else only cut there): a
+/// random allowed token at each step, the stop token one time in four once allowed. Returns the document, or
+/// "" when it did not close; `taken` counts the tokens.
 std::string budget_walk(const std::shared_ptr<const constrain::TokenVocabulary>& vocab,
                         const std::shared_ptr<const constrain::SchemaGrammar>& grammar, int64_t max_tokens,
                         bool enforce, std::mt19937& rng, int64_t* taken);

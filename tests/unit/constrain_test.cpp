@@ -346,7 +346,8 @@ TEST_CASE("shortest completion along random walks: it closes every prefix and is
       REQUIRE_MESSAGE(rest, schema.dump() << " after '" << doc.substr(0, at) << "'");
       JsonMatcher closed = m;
       CHECK_MESSAGE((closed.advance(*rest) && closed.complete()), schema.dump() << " + " << *rest);
-      if (before) CHECK_MESSAGE(*before <= 1 + rest->size(), schema.dump() << " after '" << doc.substr(0, at));
+      if (before)
+        CHECK_MESSAGE(*before <= 1 + rest->size(), schema.dump() << " after '" << doc.substr(0, at));
       if (!rest->empty()) {
         JsonMatcher next = m;
         REQUIRE(next.advance(static_cast<unsigned char>((*rest)[0])));

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "core/error.h"
@@ -153,6 +154,22 @@ TEST_CASE("a line over the record limit is an error naming the file, the line an
   // Just under the limit is a record like any other.
   std::string fits = "{\"text\":\"" + std::string(af::kMaxLineBytes - 64, 'x') + "\"}\n";
   CHECK(af::read_jsonl(dir.write("fits.jsonl", fits)).size() == 1);
+}
+
+TEST_CASE("a JSONL file over the limit for files read whole is refused before any of it is read") {
+  TempDir dir;
+  const std::string path = dir.file("corpus.jsonl");
+  { std::ofstream(path) << "{\"ok\":1}\n"; }
+  std::filesystem::resize_file(path, af::kMaxJsonlFileBytes + 1);  // sparse: no disk, no time
+  CHECK_THROWS_WITH_AS(af::read_jsonl(path),
+                       (path + ": more than 256 MiB, the most a JSONL file read whole may hold").c_str(),
+                       af::Error);
+  // Streaming readers keep one line at a time and take any size: the first line reads, the NUL bytes after it
+  // are a bad line.
+  uint64_t records = 0;
+  CHECK_THROWS_AS(af::for_each_jsonl(path, af::OnBadLine::Fail, [&](const auto&, auto&) { ++records; }),
+                  af::Error);
+  CHECK(records == 1);
 }
 
 TEST_CASE("a file with no size (/dev/zero) is read up to the limit, not without end") {

@@ -182,7 +182,6 @@ TEST_CASE("the vocabulary sorts tokens for free strings: safe, may leave, never 
   }
 }
 
-
 TEST_CASE("a token budget always closes the document, from the shortest document up") {
   auto vocab = test_vocabulary();
   auto grammar = SchemaGrammar::compile(json::parse(kSchema));

@@ -69,7 +69,7 @@ struct Pipeline {
   }
   std::vector<std::string> eval_args(const std::string& teacher_port = "") const {
     return with(with(common(), teacher(teacher_port)),
-                {"--base-model", "scratch", "--max-samples", "6", "--max-new-tokens", "16", "--batch-size",
+                {"--base-model", "scratch", "--max-samples", "6", "--max-new-tokens", "40", "--batch-size",
                  "3", "--checkpoint-every", "1"});
   }
 

@@ -203,6 +203,42 @@ TEST_CASE("predict --constrained: every row is a complete document the schema ac
   CHECK(r.err.find("bare.jsonl:1: --constrained needs the row's 'schema'") != std::string::npos);
 }
 
+TEST_CASE("predict --constrained closes every document within --max-new-tokens, down to the shortest one") {
+  TempDir dir;
+  std::string model = scratch_model(dir);
+  // The shortest document: {"note":"","op":"above","value":0} (34 bytes); an untrained model wanders.
+  const json schema = json::parse(R"({"type":"object","properties":{"op":{"enum":["above","below"]},
+      "note":{"type":"string"},"value":{"type":"integer","minimum":0,"maximum":99}},
+      "required":["note","op","value"],"additionalProperties":false})");
+  std::string rows;
+  for (int i = 0; i < 4; ++i)
+    rows += json{{"schema", schema}, {"query", "orders above " + std::to_string(i)}}.dump() + "\n";
+  std::string in = dir.write("in.jsonl", rows);
+  auto validator = af::jsonschema::Schema::compile(schema);
+  for (int budget : {34, 35, 38, 46}) {
+    for (const char* sample : {"false", "true"}) {
+      std::string out = dir.file("out-" + std::to_string(budget) + sample + ".jsonl");
+      auto r = run_tool("predict", {"--model", model, "--adapter", "null", "--input", in, "--output", out,
+                                    "--max-new-tokens", std::to_string(budget), "--threads", "1",
+                                    "--constrained", "--do-sample", sample, "--seed", "3"});
+      REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+      for (const json& row : af::test::json_lines(af::test::slurp(out))) {
+        CHECK_MESSAGE(row["finish_reason"] == "stop", row.dump());
+        CHECK(row["generated_tokens"].get<int>() <= budget);
+        REQUIRE_MESSAGE(!row["ast"].is_null(), row.dump());
+        CHECK_MESSAGE(validator.is_valid(row["ast"]), row.dump());
+      }
+    }
+  }
+  // One token short of the shortest document: refused before the model loads, naming the row.
+  auto r = run_tool("predict", {"--model", model, "--adapter", "null", "--input", in, "--output",
+                                dir.file("short.jsonl"), "--max-new-tokens", "33", "--constrained"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find(in + ":1: the shortest document its schema allows takes 34 tokens") != std::string::npos);
+  CHECK(r.err.find("raise evaluation.max_new_tokens to at least 34") != std::string::npos);
+  CHECK(!std::filesystem::exists(dir.file("short.jsonl")));
+}
+
 TEST_CASE("token masks equal trying every token through the matcher, on the scratch tokenizer") {
   TempDir dir;
   std::string model = scratch_model(dir);

@@ -216,7 +216,7 @@ std::map<std::string, Shape> make_shapes() {
       s[tool + ":" + key] = {{}, {{"evaluation.do_sample", true}},  {}, {}, {},
                              "", "sampling settings need do_sample"};
     s[tool + ":evaluation.key_order"] = {
-        {}, {{"evaluation.constrained", true}, {"evaluation.max_new_tokens", 40}},        {}, {}, {},
+        {}, {{"evaluation.constrained", true}, {"evaluation.max_new_tokens", 300}},       {}, {}, {},
         "", "key order matters under constrained decoding, once several keys are written"};
     s[tool + ":evaluation.repetition_penalty"] = {
         2.0, {}, {}, {}, {}, "", "the barely trained student repeats tokens: a penalty changes them"};

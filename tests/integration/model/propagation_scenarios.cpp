@@ -185,7 +185,7 @@ void build_fixture(const Fixture& f) {
                                                  {"evaluation.schemas", f.ds + "/d_02_final_schemas.jsonl"},
                                                  {"evaluation.base_model", f.model},
                                                  {"evaluation.adapter", f.adapter},
-                                                 {"evaluation.max_new_tokens", 6},
+                                                 {"evaluation.max_new_tokens", 40},
                                                  {"evaluation.batch_size", 2},
                                                  {"evaluation.out_dir", f.dir + "/eval"}});
     fixture_run("eval-teacher", with_config({}, write_config(f.dir + "/eval.json", eval)), f.dir);
@@ -466,7 +466,7 @@ json base_settings(Tool tool, const std::string& variant) {
                      {"evaluation.schemas", f.ds + "/d_02_final_schemas.jsonl"},
                      {"evaluation.base_model", f.model},
                      {"evaluation.adapter", f.adapter},
-                     {"evaluation.max_new_tokens", 6},
+                     {"evaluation.max_new_tokens", 40},
                      {"evaluation.batch_size", 2},
                      {"evaluation.checkpoint_every", 2},
                      {"teacher.concurrency", 2}});
