@@ -6,6 +6,7 @@
 #include "config/table.h"
 #include "config/value_check.h"
 #include "core/files.h"
+#include "core/json_path.h"
 #include "core/log.h"
 
 namespace af::config {
@@ -21,19 +22,6 @@ bool cannot_change_result(const Field& f) {
   return f.type == FieldType::Path || f.secret || kNames.count(f.name()) > 0;
 }
 
-const json* at_path(const json& doc, const std::string& path) {
-  const json* v = &doc;
-  size_t start = 0;
-  while (start <= path.size()) {
-    size_t dot = std::min(path.find('.', start), path.size());
-    const std::string key = path.substr(start, dot - start);
-    if (!v->is_object() || !v->contains(key)) return nullptr;
-    v = &(*v)[key];
-    start = dot + 1;
-  }
-  return v;
-}
-
 }  // namespace
 
 std::vector<std::string> settings_changed_since(const json& saved, const json& current, Tool tool) {
@@ -42,8 +30,8 @@ std::vector<std::string> settings_changed_since(const json& saved, const json& c
   const json& now = current.contains("config") ? current["config"] : current;
   for (const Field* f : fields_for(tool)) {
     if (cannot_change_result(*f)) continue;
-    const json* a = at_path(before, f->path);
-    const json* b = at_path(now, f->path);
+    const json* a = find_dotted(before, f->path);
+    const json* b = find_dotted(now, f->path);
     if (a == nullptr || b == nullptr || *a == *b) continue;  // a key the older run did not record: unknown
     out.push_back(f->path + " is " + describe_value(*b) + " now, " + describe_value(*a) +
                   " in the run being resumed");

@@ -9,6 +9,7 @@
 #include "core/atomic_dir.h"
 #include "core/error.h"
 #include "core/files.h"
+#include "core/json_path.h"
 #include "core/log.h"
 #include "model/model_folder.h"
 #include "model/weight_files.h"
@@ -101,13 +102,7 @@ std::optional<nlohmann::json> read_json_object(const fs::path& file, std::string
 std::string missing_field(const nlohmann::json& doc,
                           const std::vector<std::pair<std::string, nlohmann::json::value_t>>& fields) {
   for (const auto& [path, type] : fields) {
-    const nlohmann::json* v = &doc;
-    for (size_t start = 0; v != nullptr && start <= path.size();) {
-      size_t dot = std::min(path.find('.', start), path.size());
-      std::string key = path.substr(start, dot - start);
-      v = v->is_object() && v->contains(key) ? &(*v)[key] : nullptr;
-      start = dot + 1;
-    }
+    const nlohmann::json* v = find_dotted(doc, path);
     const bool integer = type == nlohmann::json::value_t::number_integer;
     const bool number = type == nlohmann::json::value_t::number_float;
     if (v == nullptr || (integer && !v->is_number_integer()) || (number && !v->is_number()) ||

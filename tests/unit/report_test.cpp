@@ -73,7 +73,7 @@ TEST_CASE("report markdown: cells are escaped and cut on characters, rates are p
 }
 
 TEST_CASE(
-    "report failures: truncated, unparsable, schema-invalid, rejected, mismatched; successes left out") {
+    "report failures: truncated, unparsable, schema-invalid, rejected, mismatched, and successes left out") {
   std::vector<json> rows{record("ok", true, true, true, true),
                          record("mismatch", true, true, true, false),
                          record("rejected", true, true, false, true),

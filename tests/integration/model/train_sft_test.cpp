@@ -145,7 +145,7 @@ void check_same_training(const std::string& a_dir, const std::string& b_dir) {
 }  // namespace
 
 TEST_CASE(
-    "train-sft trains the scratch student; metrics, checkpoints and the final folder have their shapes") {
+    "train-sft trains the scratch student: metrics, checkpoints and the final folder have their shapes") {
   TempDir dir;
   std::string corpus = write_corpus(dir), out = dir.file("run");
   auto r = run_tool("train-sft", sft_args(corpus, out));
@@ -162,10 +162,11 @@ TEST_CASE(
       CHECK(m.contains(k));
   }
   for (const auto& m : eval) {
-    CHECK(m.size() == 6);
-    for (const char* k :
-         {"step", "epoch", "eval_loss", "eval_runtime", "eval_samples_per_second", "eval_steps_per_second"})
+    CHECK(m.size() == 7);
+    for (const char* k : {"step", "epoch", "eval_loss", "eval_batches", "eval_runtime",
+                          "eval_samples_per_second", "eval_steps_per_second"})
       CHECK(m.contains(k));
+    CHECK(m["eval_batches"] == 2);  // 6 eval rows in batches of 4
   }
   CHECK(train[0]["step"] == 2);
   CHECK(train[0]["learning_rate"] == doctest::Approx(1e-2));  // after the 2 warmup steps
@@ -340,7 +341,7 @@ TEST_CASE("LoRA trains an adapter on a model folder, predict applies it") {
 }
 
 TEST_CASE(
-    "--dry-run --show-examples prints what the model is trained on; a missing corpus is a usage error") {
+    "--dry-run --show-examples prints what the model is trained on, and a missing corpus is a usage error") {
   TempDir dir;
   std::string corpus = write_corpus(dir);
   auto r =
