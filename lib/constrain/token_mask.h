@@ -80,7 +80,7 @@ class SchemaConstraint {
   /// How near the budget (in bytes beyond what the document still needs) tokens start being checked one by
   /// one. Farther away no token can matter unless it alone raises what the document needs by more than this
   /// (the largest rise one token makes on the DSL's schemas is measured by the tests: well under it).
-  static constexpr int64_t kCheckWindow = 256;
+  static constexpr int64_t kCheckWindow = 128;
   /// Takes the chosen token; false (state unchanged) when it was not allowed.
   bool accept(int32_t token);
   /// Whether the text so far is a whole valid document.
