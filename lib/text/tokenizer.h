@@ -26,4 +26,7 @@ class Tokenizer {
   virtual std::string token_bytes(int32_t id) const = 0;
 };
 
+/// The most bytes one token of `tok` stands for (what bounds from below how many tokens a text takes).
+size_t longest_token_bytes(const Tokenizer& tok);
+
 }  // namespace af::text

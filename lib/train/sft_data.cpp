@@ -63,16 +63,26 @@ SftData load_sft_data(const std::string& path, const text::Tokenizer& tok, const
   SftData out;
   out.rows = rows.size();
   std::vector<Example> examples(rows.size());
+  // A row longer in bytes than max_seq_length of the longest tokens could fill (4 times over, for what
+  // normalization may fold) cannot fit: it is dropped untokenized, so one huge row costs no memory.
+  const size_t cap = static_cast<size_t>(s.max_seq_length) * text::longest_token_bytes(tok) * 4;
+  std::vector<char> untokenized(rows.size(), 0);
   size_t workers = std::max(1u, std::thread::hardware_concurrency());
   af::parallel_for(rows.size(), workers, [&](size_t i) {
+    if (rows[i].prompt.size() + rows[i].completion.size() > cap) {
+      untokenized[i] = 1;
+      return;
+    }
     text::ChatExample ex = text::tokenize_example(tok, rows[i].prompt, rows[i].completion);
     examples[i] = {std::move(ex.ids), ex.completion_begin, ex.completion_end, rows[i].id, rows[i].group};
   });
   std::vector<Example> kept;
-  for (auto& e : examples) {
+  for (size_t i = 0; i < examples.size(); ++i) {
+    Example& e = examples[i];
     // The completion's last supervised token must fit: the closing <end_of_turn> teaches the model to stop.
-    if (e.completion_end > static_cast<size_t>(s.max_seq_length)) {
+    if (untokenized[i] != 0 || e.completion_end > static_cast<size_t>(s.max_seq_length)) {
       ++out.dropped_too_long;
+      out.dropped_untokenized += untokenized[i];
       continue;
     }
     if (e.ids.size() > static_cast<size_t>(s.max_seq_length))

@@ -38,8 +38,9 @@ struct DataSettings {
 struct SftData {
   std::vector<Example> train;
   std::vector<Example> eval;
-  size_t rows = 0;              // corpus rows read (after max_samples)
-  size_t dropped_too_long = 0;  // rows whose completion would not fit max_seq_length
+  size_t rows = 0;                 // corpus rows read (after max_samples)
+  size_t dropped_too_long = 0;     // rows whose completion would not fit max_seq_length
+  size_t dropped_untokenized = 0;  // of those, rows too long in bytes to be worth tokenizing
 };
 
 /// Reads the corpus at `path` (JSONL with "prompt" and "completion"), tokenizes it, drops and counts rows

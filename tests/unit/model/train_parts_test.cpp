@@ -4,8 +4,9 @@
 
 #include <cmath>
 #include <filesystem>
-
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/error.h"
 #include "support/temp_dir.h"
@@ -90,6 +91,27 @@ struct Corpus {
 };
 }  // namespace
 
+TEST_CASE(
+    "SFT data: a row far longer in bytes than max_seq_length tokens could hold is dropped untokenized") {
+  Corpus c;
+  // 64 tokens of at most longest_token_bytes each, 4 times over: a 4 MiB completion is far past that.
+  std::string huge =
+      nlohmann::json{{"id", "huge"}, {"prompt", "Request: x"}, {"completion", std::string(4 << 20, 'y')}}
+          .dump();
+  std::ifstream in(c.path);
+  std::stringstream rows;
+  rows << in.rdbuf();
+  std::string path = c.dir.write("huge.jsonl", rows.str() + huge + "\n");
+  DataSettings s;
+  s.max_seq_length = 64;
+  s.val_split = 0;
+  SftData d = load_sft_data(path, *c.tok, s);
+  CHECK(d.rows == 41);
+  CHECK(d.dropped_too_long == 2);  // row 7 and the huge one
+  CHECK(d.dropped_untokenized == 1);
+  CHECK(af::text::longest_token_bytes(*c.tok) < 64);
+}
+
 TEST_CASE("SFT data: rows that do not fit are dropped and counted, the split is seeded") {
   Corpus c;
   DataSettings s;
@@ -99,7 +121,8 @@ TEST_CASE("SFT data: rows that do not fit are dropped and counted, the split is 
   SftData d = load_sft_data(c.path, *c.tok, s);
   CHECK(d.rows == 40);
   CHECK(d.dropped_too_long == 1);
-  CHECK(d.eval.size() == 3);  // 10% of 39
+  CHECK(d.dropped_untokenized == 0);  // 400 bytes: tokenized, then found too long
+  CHECK(d.eval.size() == 3);          // 10% of 39
   CHECK(d.train.size() == 36);
   for (const auto& e : d.train) CHECK(e.id != "r7");
   SftData again = load_sft_data(c.path, *c.tok, s);
