@@ -29,6 +29,14 @@ double quantile(std::vector<double> v, double q) {
   return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
 }
 
+// How many, median, p99 and max of a set of timings.
+json figures(const std::vector<double>& v) {
+  return {{"tokens", v.size()},
+          {"median", quantile(v, 0.5)},
+          {"p99", quantile(v, 0.99)},
+          {"max", quantile(v, 1.0)}};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -109,17 +117,9 @@ int main(int argc, char** argv) {
                  {"vocabulary_prepare_seconds", vocab_s},
                  {"documents", documents},
                  {"documents_accepted_whole", completed},
-                 {"mask_us",
-                  {{"tokens", mask_us.size()},
-                   {"median", quantile(mask_us, 0.5)},
-                   {"p99", quantile(mask_us, 0.99)},
-                   {"max", quantile(mask_us, 1.0)}}},
+                 {"mask_us", figures(mask_us)},
                  {"documents_accepted_whole_in_budget", completed_in_budget},
-                 {"budget_mask_us",
-                  {{"tokens", budget_mask_us.size()},
-                   {"median", quantile(budget_mask_us, 0.5)},
-                   {"p99", quantile(budget_mask_us, 0.99)},
-                   {"max", quantile(budget_mask_us, 1.0)}}},
+                 {"budget_mask_us", figures(budget_mask_us)},
                  {"mask_target_us", {{"median", 50}, {"p99", 1000}}}};
   std::ofstream(out) << result.dump(2) << "\n";
   std::cout << result.dump() << "\n";
