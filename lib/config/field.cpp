@@ -5,7 +5,7 @@ namespace af::config {
 const std::vector<Tool>& all_tools() {
   static const std::vector<Tool> tools = {Tool::DsBuild,    Tool::TrainSft,  Tool::EvalTeacher,
                                           Tool::PairsBuild, Tool::TrainDpo,  Tool::Report,
-                                          Tool::Predict,    Tool::TeacherSim};
+                                          Tool::Predict,    Tool::Export,    Tool::TeacherSim};
   return tools;
 }
 
@@ -27,6 +27,8 @@ std::string_view tool_name(Tool tool) {
       return "predict";
     case Tool::TeacherSim:
       return "teacher-sim";
+    case Tool::Export:
+      return "export";
   }
   return "?";
 }

@@ -33,6 +33,7 @@ enum class Tool : uint32_t {
   Report = 1u << 5,
   Predict = 1u << 6,
   TeacherSim = 1u << 7,
+  Export = 1u << 8,
 };
 using ToolSet = uint32_t;
 constexpr ToolSet operator|(Tool a, Tool b) {

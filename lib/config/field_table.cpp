@@ -21,9 +21,10 @@ constexpr ToolSet DPO = static_cast<ToolSet>(Tool::TrainDpo);
 constexpr ToolSet REPORT = static_cast<ToolSet>(Tool::Report);
 constexpr ToolSet PREDICT = static_cast<ToolSet>(Tool::Predict);
 constexpr ToolSet SIM = static_cast<ToolSet>(Tool::TeacherSim);
+constexpr ToolSet EXPORT = static_cast<ToolSet>(Tool::Export);
 constexpr ToolSet STAGES = DS | SFT | EVAL | PAIRS | DPO | REPORT;
-constexpr ToolSet MODEL_TOOLS = SFT | EVAL | DPO | PREDICT;
-constexpr ToolSet ALL = STAGES | PREDICT | SIM;
+constexpr ToolSet MODEL_TOOLS = SFT | EVAL | DPO | PREDICT | EXPORT;
+constexpr ToolSet ALL = STAGES | PREDICT | EXPORT | SIM;
 
 // Fluent declaration of one key.
 class Def {
@@ -79,9 +80,12 @@ std::vector<Section> build_sections() {
       {"training.lora", "LoRA adapter settings (PEFT-compatible).", "lora-"},
       {"training.scratch", "Size of the student built from scratch when training.base_model is \"scratch\".",
        "scratch-"},
-      {"evaluation", "eval-teacher (and predict's generation settings): the student judged by the teacher.",
+      {"evaluation",
+       "eval-teacher (and the generation settings of predict and export's Modelfile): the student judged by "
+       "the teacher.",
        ""},
       {"predict", "predict: the trained student in use.", ""},
+      {"export", "export: the student as a Hugging Face folder or GGUF files, with an Ollama Modelfile.", ""},
       {"alignment", "pairs-build and train-dpo: preference pairs from teacher verdicts and DPO.", ""},
       {"report", "report: Markdown and plots from metrics and evaluations.", ""},
   };
@@ -626,7 +630,7 @@ std::vector<Field> scratch_keys() {
           .tools(SFT)
           .doc("Every Nth layer attends globally, the others through the sliding window (Gemma 3: 6)."),
       Def("training.scratch.dir", T::Path, "${training.output_dir}/scratch-base")
-          .tools(SFT | EVAL | DPO | PREDICT)
+          .tools(SFT | EVAL | DPO | PREDICT | EXPORT)
           .doc(
               "Folder of the scratch student: train-sft builds it there (tokenizer and initial weights) when "
               "training.base_model is \"scratch\", and the other tools load it from there when their base "
@@ -666,29 +670,29 @@ std::vector<Field> evaluation_keys() {
       Def("evaluation.max_new_tokens", T::Int, 512)
           .ge(1)
           .le(1048576)
-          .tools(EVAL | PREDICT)
+          .tools(EVAL | PREDICT | EXPORT)
           .doc("Most tokens generated per sample."),
       Def("evaluation.do_sample", T::Bool, false)
-          .tools(EVAL | PREDICT)
+          .tools(EVAL | PREDICT | EXPORT)
           .doc("Sample (with temperature, top_p, top_k) instead of greedy decoding."),
       Def("evaluation.temperature", T::Float, 0.7)
           .gt(0)
           .le(5)
-          .tools(EVAL | PREDICT)
+          .tools(EVAL | PREDICT | EXPORT)
           .doc("Sampling temperature (only when do_sample)."),
       Def("evaluation.top_p", T::Float, 0.95)
           .gt(0)
           .le(1)
-          .tools(EVAL | PREDICT)
+          .tools(EVAL | PREDICT | EXPORT)
           .doc("Nucleus sampling mass (only when do_sample)."),
       Def("evaluation.top_k", T::Int, 0)
           .ge(0)
-          .tools(EVAL | PREDICT)
+          .tools(EVAL | PREDICT | EXPORT)
           .doc("Sample among the k most likely tokens; 0: off (only when do_sample)."),
       Def("evaluation.repetition_penalty", T::Float, 1.0)
           .gt(0)
           .le(10)
-          .tools(EVAL | PREDICT)
+          .tools(EVAL | PREDICT | EXPORT)
           .doc("Penalty on tokens already generated; 1: off."),
       Def("evaluation.dtype", T::Enum, "float32")
           .choices({"float32", "bfloat16"})
@@ -752,6 +756,44 @@ std::vector<Field> predict_keys() {
           .tools(PREDICT)
           .doc("JSONL rows with schema and query (or a raw prompt); - reads stdin."),
       Def("predict.output", T::Path, "-").tools(PREDICT).doc("Where predictions go; - writes stdout."),
+  };
+}
+
+std::vector<Field> export_keys() {
+  return {
+      Def("export.model", T::String, "${training.base_model}")
+          .tools(EXPORT)
+          .doc("Base model folder (\"scratch\": training.scratch.dir), or a whole fully trained checkpoint."),
+      Def("export.adapter", T::Path, "${training.output_dir}/checkpoint-final")
+          .nullable()
+          .tools(EXPORT)
+          .doc("The checkpoint exported: a LoRA adapter merged into export.model (kept apart for gguf-lora), "
+               "or a "
+               "whole fully trained student; null: the base alone. runAll.sh passes the aligned one."),
+      Def("export.format", T::Enum, "gguf")
+          .choices({"hf", "gguf", "gguf-lora"})
+          .tools(EXPORT)
+          .doc("hf: a merged Hugging Face folder (transformers, Ollama's FROM <dir>); gguf: one GGUF file "
+               "(llama.cpp, Ollama); gguf-lora: the base as GGUF plus the adapter as a llama.cpp LoRA GGUF "
+               "(Ollama's ADAPTER, llama.cpp's --lora)."),
+      Def("export.gguf_type", T::Enum, "q8_0")
+          .choices({"f32", "bf16", "f16", "q8_0"})
+          .flag("gguf-type")
+          .tools(EXPORT)
+          .doc("Element type of the GGUF's matrices (norms stay f32; q8_0 is llama.cpp's block format, 32 "
+               "weights and one f16 scale)."),
+      Def("export.dtype", T::Enum, "float32")
+          .choices({"float32", "bfloat16", "float16"})
+          .tools(EXPORT)
+          .doc("Weights of the hf folder, cast after merging in float32."),
+      Def("export.output_dir", T::Path, "${run.output_root}/export/${export.name}")
+          .tools(EXPORT)
+          .doc(
+              "The export folder: the model, an Ollama Modelfile and a README with the commands that run it. "
+              "Replaced whole."),
+      Def("export.name", T::String, "astforge-student")
+          .tools(EXPORT)
+          .doc("The exported model's name: its files, general.name, and `ollama create NAME`."),
   };
 }
 
@@ -873,9 +915,10 @@ std::vector<Field> build_fields() {
                                    100,
                                    "${training.gradient_checkpointing}"};
   std::vector<Field> all;
-  for (const auto& part : {run_keys(), teacher_keys(), teacher_sim_keys(), dataset_keys(), training_keys(),
-                           loop_keys(training_loop), lora_keys(), scratch_keys(), evaluation_keys(),
-                           predict_keys(), alignment_keys(), loop_keys(alignment_loop), report_keys()})
+  for (const auto& part :
+       {run_keys(), teacher_keys(), teacher_sim_keys(), dataset_keys(), training_keys(),
+        loop_keys(training_loop), lora_keys(), scratch_keys(), evaluation_keys(), predict_keys(),
+        export_keys(), alignment_keys(), loop_keys(alignment_loop), report_keys()})
     all.insert(all.end(), part.begin(), part.end());
   return all;
 }

@@ -55,7 +55,8 @@ Student load_student(const std::string& base_dir, const std::string& checkpoint_
   // Intermediate checkpoint-N folders of a fully trained student carry no tokenizer: the base's is the same.
   bool own_tokenizer = fs::exists(fs::path(model_dir) / "tokenizer.json") ||
                        fs::exists(fs::path(model_dir) / "tokenizer.model");
-  s.tokenizer = text::load_tokenizer(whole_model && !own_tokenizer ? base_dir : model_dir);
+  s.tokenizer_dir = whole_model && !own_tokenizer ? base_dir : model_dir;
+  s.tokenizer = text::load_tokenizer(s.tokenizer_dir);
   // Loaded and merged in float32, converted last: merging in bfloat16 would round the update away.
   s.model = model::load_model(model_dir, at::TensorOptions().dtype(at::kFloat));
   if (!adapter_dir.empty()) {

@@ -31,6 +31,54 @@ std::string render_example(std::string_view user_prompt, std::string_view comple
   return render_prompt(user_prompt).append(completion).append(kEnd).append("\n");
 }
 
+std::string jinja_chat_template() {
+  const std::string start(kStart), end(kEnd);
+  return "{{ bos_token }}"
+         "{%- set system = '' -%}"
+         "{%- if messages[0]['role'] == 'system' -%}"
+         "{%- set system = messages[0]['content'] + '\\n\\n' -%}"
+         "{%- set messages = messages[1:] -%}"
+         "{%- endif -%}"
+         "{%- for message in messages -%}"
+         "{%- if message['role'] == 'assistant' or message['role'] == 'model' -%}"
+         "{{ '" +
+         start + "model\\n' + message['content'] + '" + end +
+         "\\n' }}"
+         "{%- else -%}"
+         "{{ '" +
+         start + "user\\n' + (system if loop.first else '') + message['content'] + '" + end +
+         "\\n' }}"
+         "{%- endif -%}"
+         "{%- endfor -%}"
+         "{%- if add_generation_prompt -%}{{ '" +
+         start + "model\\n' }}{%- endif -%}";
+}
+
+std::string ollama_chat_template() {
+  const std::string start(kStart), end(kEnd);
+  return "{{- $system := \"\" }}"
+         "{{- range .Messages }}{{- if eq .Role \"system\" }}{{ $system = printf \"%s\\n\\n\" .Content }}"
+         "{{- end }}{{- end }}"
+         "{{- $first := true }}"
+         "{{- range $i, $_ := .Messages }}"
+         "{{- $last := eq (len (slice $.Messages $i)) 1 }}"
+         "{{- if eq .Role \"user\" }}" +
+         start + "user\n{{ if $first }}{{ $system }}{{ end }}{{ .Content }}" + end +
+         "\n{{ $first = false }}"
+         "{{- if $last }}" +
+         start +
+         "model\n{{ end }}"
+         "{{- else if eq .Role \"assistant\" }}" +
+         start + "model\n{{ .Content }}" + "{{ if not $last }}" + end +
+         "\n{{ end }}"
+         "{{- end }}"
+         "{{- end }}";
+}
+
+std::string_view end_of_turn() {
+  return kEnd;
+}
+
 std::vector<int32_t> tokenize_prompt(const Tokenizer& tok, std::string_view user_prompt) {
   // <bos> is part of the rendered text: add_special_tokens would add a second one.
   return tok.encode(render_prompt(user_prompt), false);

@@ -35,6 +35,15 @@ ChatExample tokenize_example(const Tokenizer& tok, std::string_view user_prompt,
 /// The id batches are padded with: <pad>, or 0 when the vocabulary has none.
 int32_t pad_token(const Tokenizer& tok);
 
+/// The same template in Jinja (GGUF's tokenizer.chat_template, for llama.cpp and Ollama): user turns as
+/// render_prompt writes them (a system message goes before the first user text, as Gemma's own template
+/// does), model turns closed by <end_of_turn>, and the model turn opened when a generation prompt is asked.
+std::string jinja_chat_template();
+/// The same template in Ollama's Go template language (a Modelfile's TEMPLATE).
+std::string ollama_chat_template();
+/// The text that ends a model turn (<end_of_turn>): the stop string other runtimes need.
+std::string_view end_of_turn();
+
 /// Tokens that end generation: <end_of_turn> and <eos>.
 std::vector<int32_t> stop_tokens(const Tokenizer& tok);
 

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -124,7 +125,8 @@ void write_varint(std::string& out, uint64_t v) {
 struct WireField {
   uint64_t number, type;
   std::string encoded;  // tag and value, as they were
-  std::string payload;  // a length-delimited field's bytes
+  std::string payload;  // a length-delimited or fixed-width field's bytes
+  uint64_t varint = 0;  // a varint field's value
 };
 
 std::vector<WireField> wire_fields(const std::string& b) {
@@ -132,13 +134,15 @@ std::vector<WireField> wire_fields(const std::string& b) {
   for (size_t at = 0; at < b.size();) {
     size_t start = at;
     uint64_t tag = read_varint(b, at);
-    WireField f{tag >> 3, tag & 7, "", ""};
+    WireField f{tag >> 3, tag & 7, "", "", 0};
     if (f.type == 0) {
-      read_varint(b, at);
-    } else if (f.type == 1) {
-      at += 8;
-    } else if (f.type == 5) {
-      at += 4;
+      f.varint = read_varint(b, at);
+    } else if (f.type == 1 || f.type == 5) {
+      size_t width = f.type == 1 ? 8 : 4;
+      if (width > b.size() - std::min(at, b.size()))
+        throw runtime_error("a SentencePiece model with a truncated field");
+      f.payload = b.substr(at, width);
+      at += width;
     } else if (f.type == 2) {
       uint64_t len = read_varint(b, at);
       if (len > b.size() - at) throw runtime_error("a SentencePiece model with a truncated field");
@@ -173,6 +177,29 @@ std::string without_training_paths(const std::string& model) {
     out += spec;
   }
   return out;
+}
+
+SentencePieceVocab sentencepiece_vocab(const std::string& model) {
+  // ModelProto.pieces (field 1): SentencePiece {piece (1), score (2, float), type (3, NORMAL when absent)};
+  // ModelProto.normalizer_spec (3): NormalizerSpec {add_dummy_prefix (3), remove_extra_whitespaces (4)}.
+  SentencePieceVocab vocab;
+  for (const WireField& f : wire_fields(model)) {
+    if (f.number == 3 && f.type == 2) {
+      for (const WireField& g : wire_fields(f.payload)) {
+        if (g.number == 3 && g.type == 0) vocab.add_dummy_prefix = g.varint != 0;
+        if (g.number == 4 && g.type == 0) vocab.remove_extra_whitespaces = g.varint != 0;
+      }
+    }
+    if (f.number != 1 || f.type != 2) continue;
+    SentencePiece p;
+    for (const WireField& g : wire_fields(f.payload)) {
+      if (g.number == 1 && g.type == 2) p.piece = g.payload;
+      if (g.number == 2 && g.type == 5) std::memcpy(&p.score, g.payload.data(), 4);
+      if (g.number == 3 && g.type == 0) p.type = static_cast<int32_t>(g.varint);
+    }
+    vocab.pieces.push_back(std::move(p));
+  }
+  return vocab;
 }
 
 void SpTokenizer::train(const std::vector<std::string>& texts, int vocab_size,

@@ -37,4 +37,19 @@ class SpTokenizer : public Tokenizer {
 /// model_prefix), so the same corpus and settings always give the same bytes wherever they were trained.
 std::string without_training_paths(const std::string& model);
 
+/// One entry of a SentencePiece model's vocabulary, as the model file stores it.
+struct SentencePiece {
+  std::string piece;
+  float score = 0;
+  int32_t type = 1;  // NORMAL 1, UNKNOWN 2, CONTROL 3, USER_DEFINED 4, UNUSED 5, BYTE 6 (llama.cpp's too)
+};
+/// What other runtimes need to tokenize as a SentencePiece model does.
+struct SentencePieceVocab {
+  std::vector<SentencePiece> pieces;  // in id order
+  bool add_dummy_prefix = true;       // NormalizerSpec's, with their protobuf defaults
+  bool remove_extra_whitespaces = true;
+};
+/// The vocabulary and normalizer flags of a SentencePiece model (ModelProto bytes).
+SentencePieceVocab sentencepiece_vocab(const std::string& model);
+
 }  // namespace af::text

@@ -239,6 +239,15 @@ std::map<std::string, Shape> make_shapes() {
                                        {},
                                        "",
                                        "read when the model is \"scratch\""};
+  s["export:training.scratch.dir"] = {{},
+                                      {{"export.model", "scratch"}, {"training.scratch.dir", f.model}},
+                                      {},
+                                      {},
+                                      {},
+                                      "",
+                                      "read when the model is \"scratch\""};
+  s["export:export.dtype"] = {
+      "bfloat16", {{"export.format", "hf"}}, {}, {}, {}, "", "the hf folder's weights are what it sets"};
   s["eval-teacher:training.scratch.dir"] = {
       {},
       {{"evaluation.base_model", "scratch"}, {"training.scratch.dir", f.model}},
@@ -407,4 +416,8 @@ TEST_CASE("propagation: every key eval-teacher consumes changes what eval-teache
 TEST_CASE(
     "propagation: every key predict, pairs-build, report and teacher-sim consume changes what they do") {
   for (Tool t : {Tool::Predict, Tool::PairsBuild, Tool::Report, Tool::TeacherSim}) prove_tool(t, all);
+}
+
+TEST_CASE("propagation: every key export consumes changes what export writes") {
+  prove_tool(Tool::Export, all);
 }

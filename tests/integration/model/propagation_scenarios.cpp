@@ -502,6 +502,12 @@ json base_settings(Tool tool, const std::string& variant) {
                             {"predict.output", "out/predictions.jsonl"},
                             {"evaluation.max_new_tokens", 6},
                             {"evaluation.batch_size", 2}});
+    case Tool::Export:
+      return merged(quiet, {{"export.model", f.model},
+                            {"export.adapter", f.adapter},
+                            {"export.output_dir", "out/export"},
+                            {"export.gguf_type", "f32"},
+                            {"evaluation.do_sample", true}});
     case Tool::TeacherSim:
       return {{"teacher_sim.lexicon_dir", kRoot + "/data/teacher_sim"},
               {"dataset_generation.operator_catalog", kRoot + "/data/operator_catalog.json"},
