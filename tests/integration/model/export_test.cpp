@@ -320,6 +320,8 @@ TEST_CASE("q8_0, float16 and bfloat16 are bit-exact to ggml's own encoders") {
   for (int i = 0; i < 32 * 64; ++i) x.push_back(normal(rng) * std::pow(10.0f, static_cast<float>(i % 9 - 6)));
   for (int i = 0; i < 32; ++i) x.push_back(0.0f);
   for (int i = 0; i < 32; ++i) x.push_back(static_cast<float>(i - 16) * 0.5f);
+  // max 127 makes the scale exactly 1: x.5 reaches roundf as an exact tie (away from zero, not to even).
+  for (int i = 0; i < 32; ++i) x.push_back(i == 0 ? 127.0f : static_cast<float>(i - 16) + 0.5f);
   for (int i = 0; i < 32; ++i) x.push_back(i % 2 ? 1e-7f : -6.1e-5f);
   for (int i = 0; i < 32; ++i) x.push_back(i % 2 ? 70000.0f : 65519.0f - static_cast<float>(i));
   const auto n = static_cast<int64_t>(x.size());
