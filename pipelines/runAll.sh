@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# runAll.sh: check the config, then run the stages asked for: dataset -> SFT -> eval -> DPO alignment.
+# runAll.sh: check the config, then run the stages asked for: dataset -> SFT -> eval -> DPO alignment -> export.
 # Usage: ./runAll.sh [--config FILE] [--teacher-model M] [--with-training] [--with-evals] [--with-alignment]
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -50,5 +50,14 @@ fi
 if [ "$WITH_TRAINING" = 1 ] && [ "$WITH_EVALS$WITH_ALIGNMENT" = 00 ]; then
   "$ASTFORGE_BIN/report" "${CONFIG_ARGS[@]}" 2>/dev/null
   log "report: $(cfg_get report.out_dir)/report.md"
+fi
+# The trained student, taken out (export.*: GGUF q8_0 with an Ollama Modelfile by default): the aligned one
+# when alignment ran, else the SFT one.
+if [ "$WITH_TRAINING$WITH_ALIGNMENT" != 00 ]; then
+  if [ "$WITH_ALIGNMENT" = 1 ]; then student="$(cfg_get alignment.output_dir)/checkpoint-final"
+  else student="$(cfg_get training.output_dir)/checkpoint-final"; fi
+  timed "export" "$ASTFORGE_BIN/export" "${CONFIG_ARGS[@]}" --adapter "$student"
+  name="$(cfg_get export.name)"
+  log "run the student in Ollama: cd $(cfg_get export.output_dir) && ollama create $name -f Modelfile && ollama run $name"
 fi
 log "done in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s; outputs under $out_root"

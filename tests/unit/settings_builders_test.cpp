@@ -15,6 +15,7 @@ TEST_CASE("config keys are read only by the consumers' settings builders") {
       "dataset/settings.cpp",  "teacher/client.cpp",        "teachersim/settings.cpp",
       "train/loop_config.cpp", "train/sft_settings.cpp",    "train/dpo_settings.cpp",
       "student/settings.cpp",  "student/eval_settings.cpp", "student/predict_settings.cpp",
+      "student/export_settings.cpp",
       "eval/pairs.cpp",        "report/report.cpp"};
   // A read of a key by name: cfg.get_string("section.key"), or the shared loop keys' key("name").
   const std::regex read(
