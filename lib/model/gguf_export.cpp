@@ -124,7 +124,16 @@ void add_tokenizer(GgufWriter& gguf, const ModelConfig& c, const std::string& di
     const auto& p = vocab.pieces[i];
     tokens.push_back(p.piece);
     scores.push_back(p.score);
-    types.push_back(p.type);
+    // A user-defined piece made of SentencePiece's space (the scratch tokenizer's "▁") is written as a normal
+    // one: llama.cpp prints user-defined pieces raw but turns "▁" into a space in normal ones, and either way
+    // it encodes the same (no other piece contains "▁", so no merge takes it).
+    bool spaces = !p.piece.empty() && p.piece.size() % 3 == 0;
+    for (size_t at = 0; spaces && at < p.piece.size(); at += 3)
+      spaces = p.piece.compare(at, 3, "\xe2\x96\x81") == 0;
+    // The turn markers are control tokens to llama.cpp (it would make them so itself, with a warning, as it
+    // does for any end-of-generation token): parsed in text only where special tokens are, as in chat.
+    const bool turn = p.piece == text::start_of_turn() || p.piece == text::end_of_turn();
+    types.push_back(p.type == 4 && spaces ? 1 : p.type == 4 && turn ? 3 : p.type);
     id.emplace(p.piece, static_cast<uint32_t>(i));
   }
   gguf.set("tokenizer.ggml.model", std::string("llama"));

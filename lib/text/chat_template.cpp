@@ -79,6 +79,10 @@ std::string_view end_of_turn() {
   return kEnd;
 }
 
+std::string_view start_of_turn() {
+  return kStart;
+}
+
 std::vector<int32_t> tokenize_prompt(const Tokenizer& tok, std::string_view user_prompt) {
   // <bos> is part of the rendered text: add_special_tokens would add a second one.
   return tok.encode(render_prompt(user_prompt), false);

@@ -43,6 +43,8 @@ std::string jinja_chat_template();
 std::string ollama_chat_template();
 /// The text that ends a model turn (<end_of_turn>): the stop string other runtimes need.
 std::string_view end_of_turn();
+/// The text that opens a turn (<start_of_turn>).
+std::string_view start_of_turn();
 
 /// Tokens that end generation: <end_of_turn> and <eos>.
 std::vector<int32_t> stop_tokens(const Tokenizer& tok);

@@ -52,4 +52,11 @@ std::vector<int32_t> llama_greedy(const std::string& gguf, const std::vector<int
   return run_reference(req)["runs"][0]["tokens"].get<std::vector<int32_t>>();
 }
 
+LlamaText llama_tokenize(const std::string& gguf, const std::string& text, const std::vector<int32_t>& ids) {
+  nlohmann::json req = {
+      {"model", gguf}, {"vocab", 0}, {"lora", nullptr}, {"runs", {{{"text", text}, {"tokens", ids}}}}};
+  nlohmann::json run = run_reference(req)["runs"][0];
+  return {run["tokens"].get<std::vector<int32_t>>(), run["text"].get<std::string>()};
+}
+
 }  // namespace af::test

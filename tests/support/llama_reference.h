@@ -18,4 +18,12 @@ std::vector<std::vector<double>> llama_probabilities(const std::string& gguf,
 std::vector<int32_t> llama_greedy(const std::string& gguf, const std::vector<int32_t>& tokens,
                                   int64_t max_tokens, const std::string& lora = "");
 
+/// llama.cpp's tokenization of `text` (no BOS; special tokens parsed, as in chat) and its detokenization of
+/// `ids` (special tokens printed).
+struct LlamaText {
+  std::vector<int32_t> tokens;
+  std::string text;
+};
+LlamaText llama_tokenize(const std::string& gguf, const std::string& text, const std::vector<int32_t>& ids);
+
 }  // namespace af::test

@@ -165,6 +165,24 @@ TEST_CASE("llama.cpp runs the f32 GGUF export with astforge's next-token distrib
   CHECK(af::test::slurp(out + "/README.md").find("ollama create student -f Modelfile") != std::string::npos);
 }
 
+TEST_CASE("llama.cpp tokenizes and detokenizes the GGUF's vocabulary as the student's tokenizer does") {
+  TempDir dir;
+  Student s = make_student(dir);
+  const std::string gguf = export_gguf(s.base, "null", dir.file("gguf"), "gguf", "f32") + "/student-f32.gguf";
+  auto tok = af::text::load_tokenizer(s.base);
+  for (const std::string& text :
+       {std::string("montre les commandes au-dessus de 42"), std::string("{\"filter\":{\"op\":\"above\"}}"),
+        std::string("  two  spaces, a tab\tand a newline\n"), std::string("élève à Noël: déjà vu"),
+        std::string("<start_of_turn>user\nSchema: x<end_of_turn>\n"),
+        std::string("emoji \xf0\x9f\x99\x82 1234567")}) {
+    CAPTURE(text);
+    const auto ours = tok->encode(text, false);
+    af::test::LlamaText theirs = af::test::llama_tokenize(gguf, text, ours);
+    CHECK(theirs.tokens == ours);
+    CHECK(theirs.text == text);
+  }
+}
+
 TEST_CASE("llama.cpp's greedy continuation of the f32 GGUF equals astforge's, and q8_0 stays close") {
   TempDir dir;
   Student s = make_student(dir);
