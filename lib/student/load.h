@@ -17,7 +17,7 @@ struct Student {
   std::unique_ptr<model::Gemma3> model;
   std::unique_ptr<text::Tokenizer> tokenizer;
   std::string model_dir;
-  std::string tokenizer_dir;  // the folder the tokenizer files came from
+  std::string tokenizer_dir;                   // the folder the tokenizer files came from
   std::optional<model::LoraSettings> adapter;  // when an adapter was loaded
 };
 

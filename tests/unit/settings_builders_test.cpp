@@ -11,12 +11,18 @@
 
 TEST_CASE("config keys are read only by the consumers' settings builders") {
   const std::string lib = std::string(ASTFORGE_SOURCE_DIR) + "/lib";
-  const std::set<std::string> builders = {
-      "dataset/settings.cpp",  "teacher/client.cpp",        "teachersim/settings.cpp",
-      "train/loop_config.cpp", "train/sft_settings.cpp",    "train/dpo_settings.cpp",
-      "student/settings.cpp",  "student/eval_settings.cpp", "student/predict_settings.cpp",
-      "student/export_settings.cpp",
-      "eval/pairs.cpp",        "report/report.cpp"};
+  const std::set<std::string> builders = {"dataset/settings.cpp",
+                                          "teacher/client.cpp",
+                                          "teachersim/settings.cpp",
+                                          "train/loop_config.cpp",
+                                          "train/sft_settings.cpp",
+                                          "train/dpo_settings.cpp",
+                                          "student/settings.cpp",
+                                          "student/eval_settings.cpp",
+                                          "student/predict_settings.cpp",
+                                          "student/export_settings.cpp",
+                                          "eval/pairs.cpp",
+                                          "report/report.cpp"};
   // A read of a key by name: cfg.get_string("section.key"), or the shared loop keys' key("name").
   const std::regex read(
       R"re(\b(get|get_string|get_int|get_bool|get_double|get_list|is_null|is_explicit)\("[a-z_]+\.[a-z_.]+"\))re");
