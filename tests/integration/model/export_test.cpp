@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -157,12 +158,43 @@ TEST_CASE("llama.cpp runs the f32 GGUF export with astforge's next-token distrib
   CHECK(a.max_kl < 1e-4);
   CHECK(a.argmax_checked > ids.size() / 2);
   CHECK(a.argmax_equal == a.argmax_checked);
+  // scripts/make-llama-golden.sh keeps this student, its prompt and llama.cpp's probabilities as a fixture,
+  // so the forward is compared with llama.cpp even where node-llama-cpp is not installed (next test).
+  if (const char* golden = std::getenv("ASTFORGE_WRITE_LLAMA_GOLDEN")) {
+    fs::remove_all(golden);
+    fs::create_directories(golden);
+    fs::copy(s.base, std::string(golden) + "/model", fs::copy_options::recursive);
+    auto probs = af::test::llama_probabilities(gguf, ids, s.vocab);
+    for (auto& row : probs)
+      for (double& p : row) p = std::stod(json(static_cast<float>(p)).dump());  // shortest float text
+    std::ofstream(std::string(golden) + "/llama_probabilities.json")
+        << json{{"tokens", ids},
+                {"probabilities", probs},
+                {"llama_cpp", "node-llama-cpp 3.21.1 (llama.cpp v0.4.0 prebuilt, CPU)"}}
+               .dump()
+        << "\n";
+  }
   // The Modelfile and README say how to run it.
   std::string modelfile = af::test::slurp(out + "/Modelfile");
   CHECK(modelfile.find("FROM ./student-f32.gguf\n") == 0);
   CHECK(modelfile.find("PARAMETER stop \"<end_of_turn>\"") != std::string::npos);
   CHECK(modelfile.find("TEMPLATE \"\"\"") != std::string::npos);
   CHECK(af::test::slurp(out + "/README.md").find("ollama create student -f Modelfile") != std::string::npos);
+}
+
+TEST_CASE("the forward matches llama.cpp's probabilities kept in tests/fixtures/llama_forward") {
+  // Made by scripts/make-llama-golden.sh from the test above: this check needs no node-llama-cpp.
+  const std::string dir = std::string(ASTFORGE_SOURCE_DIR) + "/tests/fixtures/llama_forward";
+  json golden = json::parse(af::test::slurp(dir + "/llama_probabilities.json"));
+  auto m = af::model::load_model(dir + "/model", at::TensorOptions().dtype(at::kFloat));
+  const auto ids = golden["tokens"].get<std::vector<int32_t>>();
+  REQUIRE(ids.size() > static_cast<size_t>(m->config().sliding_window));
+  const auto theirs = golden["probabilities"].get<std::vector<std::vector<double>>>();
+  Agreement a = compare(our_probabilities(*m, ids), theirs, m->config().vocab_size);
+  MESSAGE("golden: max KL " << a.max_kl << ", argmax " << a.argmax_equal << "/" << a.argmax_checked);
+  CHECK(a.max_kl < 1e-4);
+  CHECK(a.argmax_checked > ids.size() / 2);
+  CHECK(a.argmax_equal == a.argmax_checked);
 }
 
 TEST_CASE("llama.cpp tokenizes and detokenizes the GGUF's vocabulary as the student's tokenizer does") {
