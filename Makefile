@@ -40,7 +40,8 @@ fuzz-smoke: fuzz-build
 	@bash fuzz/run.sh $(FUZZ_DIR) runs=$(FUZZ_SMOKE_RUNS)
 
 bench: build
-	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_jsonl bench_validate bench_tokenizer bench_model bench_constrain
+	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_jsonl bench_validate bench_tokenizer bench_model bench_constrain \
+	  bench_llama_agreement
 	@mkdir -p $(BUILD_DIR)/bench
 	@$(BUILD_DIR)/bin/bench_jsonl --out $(BUILD_DIR)/bench/jsonl_read.json --work-dir $(BUILD_DIR)/bench
 	@$(BUILD_DIR)/bin/bench_tokenizer --out $(BUILD_DIR)/bench/tokenizer.json
@@ -48,6 +49,9 @@ bench: build
 	@if [ -f outputs/dev/d_04_training_corpus.jsonl ]; then \
 	  $(BUILD_DIR)/bin/bench_constrain --out $(BUILD_DIR)/bench/constrain.json; \
 	else echo "bench_constrain: skipped (run ./runAll.sh first: it needs outputs/dev's schemas and corpus)"; fi
+	@if [ -d outputs/dev/student_runs/dev-tiny-dpo/checkpoint-final ]; then \
+	  $(BUILD_DIR)/bin/bench_llama_agreement --out $(BUILD_DIR)/bench/llama_agreement.json; \
+	else echo "bench_llama_agreement: skipped (run ./runAll.sh --with-training --with-alignment first)"; fi
 	@BUILD_DIR=$(abspath $(BUILD_DIR)) bash tests/bench/bench_dataset.sh
 
 format:
