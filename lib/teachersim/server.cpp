@@ -10,6 +10,7 @@
 
 #include "core/hash.h"
 #include "core/log.h"
+#include "teacher/chat_wire.h"
 #include "teacher/prompts.h"
 
 namespace af::teachersim {
@@ -18,15 +19,6 @@ namespace {
 using json = nlohmann::json;
 
 const char* kGarbage = "Sure! Here is the information you asked for, in plain words rather than JSON.";
-
-std::string last_user_message(const json& messages) {
-  std::string text;
-  if (!messages.is_array()) return text;
-  for (const auto& m : messages)
-    if (m.value("role", "") == "user" && m.contains("content") && m["content"].is_string())
-      text = m["content"];
-  return text;
-}
 
 }  // namespace
 
@@ -46,8 +38,9 @@ SimServer::SimServer(Sim sim, Faults faults, uint64_t seed)
   server_->Get("/v1/models", [=](const httplib::Request&, httplib::Response& res) {
     json_reply(res, 200, {{"object", "list"}, {"data", {{{"id", "teacher-sim"}, {"object", "model"}}}}});
   });
-  // One handler for the three generation endpoints: they differ only in where the text goes.
-  auto generate = [this, json_reply](const std::string& endpoint) {
+  // One handler for the three generation endpoints: the wire (lib/teacher/chat_wire) says where the text
+  // goes.
+  auto generate = [this, json_reply](teacher::ChatEndpoint endpoint) {
     return [this, json_reply, endpoint](const httplib::Request& req, httplib::Response& res) {
       uint64_t n = requests_++;
       if (faults_.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(faults_.delay_ms));
@@ -55,29 +48,14 @@ SimServer::SimServer(Sim sim, Faults faults, uint64_t seed)
         return json_reply(res, 500, {{"error", "teacher-sim: injected failure"}});
       json body = json::parse(req.body, nullptr, false);
       if (body.is_discarded()) return json_reply(res, 400, {{"error", "the request body is not JSON"}});
-      std::string model = body.value("model", "teacher-sim");
-      std::string user =
-          endpoint == "generate" ? body.value("prompt", "") : last_user_message(body["messages"]);
+      std::string error;
+      std::optional<teacher::ChatCall> call = teacher::parse_chat_call(endpoint, body, error);
+      if (!call) return json_reply(res, 400, {{"error", error}});
+      const std::string model = call->model.empty() ? "teacher-sim" : call->model;
       int status = 200;
-      std::string content = fault(faults_.garbage_rate, n, 2) ? kGarbage : answer_chat(user, status);
+      std::string content = fault(faults_.garbage_rate, n, 2) ? kGarbage : answer_chat(call->user, status);
       if (status != 200) return json_reply(res, status, {{"error", content}});
-      json reply;
-      if (endpoint == "openai") {
-        reply = {{"id", "chatcmpl-" + std::to_string(n)},
-                 {"object", "chat.completion"},
-                 {"model", model},
-                 {"choices",
-                  {{{"index", 0},
-                    {"message", {{"role", "assistant"}, {"content", content}}},
-                    {"finish_reason", "stop"}}}}};
-      } else if (endpoint == "generate") {
-        reply = {{"model", model}, {"response", content}, {"done", true}, {"done_reason", "stop"}};
-      } else {
-        reply = {{"model", model},
-                 {"message", {{"role", "assistant"}, {"content", content}}},
-                 {"done", true},
-                 {"done_reason", "stop"}};
-      }
+      json reply = teacher::chat_reply(endpoint, model, content, "stop", n);
       std::string text = reply.dump();
       if (fault(faults_.drop_rate, n, 3)) {
         // Send half of the answer, then close the connection.
@@ -91,9 +69,9 @@ SimServer::SimServer(Sim sim, Faults faults, uint64_t seed)
       res.set_content(text, "application/json");
     };
   };
-  server_->Post("/api/chat", generate("chat"));
-  server_->Post("/api/generate", generate("generate"));
-  server_->Post("/v1/chat/completions", generate("openai"));
+  for (auto endpoint : {teacher::ChatEndpoint::OllamaChat, teacher::ChatEndpoint::OllamaGenerate,
+                        teacher::ChatEndpoint::OpenAiChat})
+    server_->Post(teacher::chat_path(endpoint), generate(endpoint));
 }
 
 SimServer::~SimServer() = default;
