@@ -15,13 +15,7 @@ ExportSettings export_settings(const config::Resolved& cfg) {
   s.dtype = cfg.get_string("export.dtype");
   s.output_dir = cfg.get_string("export.output_dir");
   s.name = cfg.get_string("export.name");
-  model::GenerationSettings& g = s.generation;
-  g.max_new_tokens = cfg.get_int("evaluation.max_new_tokens");
-  g.do_sample = cfg.get_bool("evaluation.do_sample");
-  g.temperature = cfg.get_double("evaluation.temperature");
-  g.top_p = cfg.get_double("evaluation.top_p");
-  g.top_k = cfg.get_int("evaluation.top_k");
-  g.repetition_penalty = cfg.get_double("evaluation.repetition_penalty");
+  s.generation = sampling_settings(cfg);
   s.runtime = runtime_settings(cfg);
   return s;
 }

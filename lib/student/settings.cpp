@@ -31,16 +31,21 @@ json BaseModel::to_json() const {
   return {{"value", value}, {"folder", dir}};
 }
 
-DecodeSettings decode_settings(const config::Resolved& cfg) {
-  DecodeSettings d;
-  model::GenerationSettings& g = d.generation;
+model::GenerationSettings sampling_settings(const config::Resolved& cfg) {
+  model::GenerationSettings g;
   g.max_new_tokens = cfg.get_int("evaluation.max_new_tokens");
   g.do_sample = cfg.get_bool("evaluation.do_sample");
   g.temperature = cfg.get_double("evaluation.temperature");
   g.top_p = cfg.get_double("evaluation.top_p");
   g.top_k = cfg.get_int("evaluation.top_k");
   g.repetition_penalty = cfg.get_double("evaluation.repetition_penalty");
-  g.seed = config::run_seed(cfg);
+  return g;
+}
+
+DecodeSettings decode_settings(const config::Resolved& cfg) {
+  DecodeSettings d;
+  d.generation = sampling_settings(cfg);
+  d.generation.seed = config::run_seed(cfg);
   d.dtype = cfg.get_string("evaluation.dtype");
   d.constrained = cfg.get_bool("evaluation.constrained");
   d.key_order = cfg.get_string("evaluation.key_order") == "free" ? constrain::KeyOrder::Free

@@ -47,8 +47,11 @@ struct DecodeSettings {
   nlohmann::json to_json() const;
 };
 
-/// Reads evaluation.max_new_tokens, do_sample, temperature, top_p, top_k, repetition_penalty, dtype,
-/// constrained, key_order, batch_size, and run.seed.
+/// Reads evaluation.max_new_tokens, do_sample, temperature, top_p, top_k and repetition_penalty (how long and
+/// how to choose each token; no seed, no stop tokens).
+model::GenerationSettings sampling_settings(const config::Resolved& cfg);
+
+/// Reads the sampling settings (sampling_settings), dtype, constrained, key_order, batch_size, and run.seed.
 DecodeSettings decode_settings(const config::Resolved& cfg);
 
 /// `g` with the tokenizer's end-of-turn tokens as stops and its pad token.
