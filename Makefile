@@ -41,7 +41,7 @@ fuzz-smoke: fuzz-build
 
 bench: build
 	@cmake --build $(BUILD_DIR) -j $(JOBS) --target bench_jsonl bench_validate bench_tokenizer bench_model bench_constrain \
-	  bench_llama_agreement
+	  bench_llama_agreement bench_serve
 	@mkdir -p $(BUILD_DIR)/bench
 	@$(BUILD_DIR)/bin/bench_jsonl --out $(BUILD_DIR)/bench/jsonl_read.json --work-dir $(BUILD_DIR)/bench
 	@$(BUILD_DIR)/bin/bench_tokenizer --out $(BUILD_DIR)/bench/tokenizer.json
@@ -52,6 +52,9 @@ bench: build
 	@if [ -d outputs/dev/student_runs/dev-tiny-dpo/checkpoint-final ]; then \
 	  $(BUILD_DIR)/bin/bench_llama_agreement --out $(BUILD_DIR)/bench/llama_agreement.json; \
 	else echo "bench_llama_agreement: skipped (run ./runAll.sh --with-training --with-alignment first)"; fi
+	@if [ -d outputs/dev/student_runs/dev-tiny-dpo/checkpoint-final ]; then \
+	  $(BUILD_DIR)/bin/bench_serve --bin $(BUILD_DIR)/bin --out $(BUILD_DIR)/bench/serve.json; \
+	else echo "bench_serve: skipped (run ./runAll.sh --with-training --with-alignment first)"; fi
 	@BUILD_DIR=$(abspath $(BUILD_DIR)) bash tests/bench/bench_dataset.sh
 
 format:

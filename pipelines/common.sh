@@ -22,7 +22,7 @@ export GOMP_SPINCOUNT="${GOMP_SPINCOUNT:-0}"
 
 # Builds the tools (installing dependencies first) when any is missing.
 ensure_built() {
-  if [ ! -x "$ASTFORGE_BIN/cfg-check" ] || [ ! -x "$ASTFORGE_BIN/train-sft" ] || [ ! -x "$ASTFORGE_BIN/export" ]; then
+  if [ ! -x "$ASTFORGE_BIN/cfg-check" ] || [ ! -x "$ASTFORGE_BIN/train-sft" ] || [ ! -x "$ASTFORGE_BIN/export" ] || [ ! -x "$ASTFORGE_BIN/serve" ]; then
     log "building astforge (make deps all)"
     make -C "$ASTFORGE_ROOT" deps all >&2
   fi

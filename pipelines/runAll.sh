@@ -59,5 +59,6 @@ if [ "$WITH_TRAINING$WITH_ALIGNMENT" != 00 ]; then
   timed "export" "$ASTFORGE_BIN/export" "${CONFIG_ARGS[@]}" --adapter "$student"
   name="$(cfg_get export.name)"
   log "run the student in Ollama: cd $(cfg_get export.output_dir) && ollama create $name -f Modelfile && ollama run $name"
+  log "or serve it with every answer held to the request's schema: $ASTFORGE_BIN/serve ${CONFIG_ARGS[*]} --adapter $student"
 fi
 log "done in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s; outputs under $out_root"

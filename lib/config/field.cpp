@@ -5,7 +5,8 @@ namespace af::config {
 const std::vector<Tool>& all_tools() {
   static const std::vector<Tool> tools = {Tool::DsBuild,    Tool::TrainSft, Tool::EvalTeacher,
                                           Tool::PairsBuild, Tool::TrainDpo, Tool::Report,
-                                          Tool::Predict,    Tool::Export,   Tool::TeacherSim};
+                                          Tool::Predict,    Tool::Export,   Tool::Serve,
+                                          Tool::TeacherSim};
   return tools;
 }
 
@@ -29,6 +30,8 @@ std::string_view tool_name(Tool tool) {
       return "teacher-sim";
     case Tool::Export:
       return "export";
+    case Tool::Serve:
+      return "serve";
   }
   return "?";
 }

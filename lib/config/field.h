@@ -34,6 +34,7 @@ enum class Tool : uint32_t {
   Predict = 1u << 6,
   TeacherSim = 1u << 7,
   Export = 1u << 8,
+  Serve = 1u << 9,
 };
 using ToolSet = uint32_t;
 constexpr ToolSet operator|(Tool a, Tool b) {

@@ -22,9 +22,12 @@ constexpr ToolSet REPORT = static_cast<ToolSet>(Tool::Report);
 constexpr ToolSet PREDICT = static_cast<ToolSet>(Tool::Predict);
 constexpr ToolSet SIM = static_cast<ToolSet>(Tool::TeacherSim);
 constexpr ToolSet EXPORT = static_cast<ToolSet>(Tool::Export);
+constexpr ToolSet SERVE = static_cast<ToolSet>(Tool::Serve);
 constexpr ToolSet STAGES = DS | SFT | EVAL | PAIRS | DPO | REPORT;
-constexpr ToolSet MODEL_TOOLS = SFT | EVAL | DPO | PREDICT | EXPORT;
-constexpr ToolSet ALL = STAGES | PREDICT | EXPORT | SIM;
+constexpr ToolSet MODEL_TOOLS = SFT | EVAL | DPO | PREDICT | EXPORT | SERVE;
+constexpr ToolSet ALL = STAGES | PREDICT | EXPORT | SERVE | SIM;
+// The tools that generate with the evaluation.* decoding settings.
+constexpr ToolSet DECODERS = EVAL | PREDICT | SERVE;
 
 // Fluent declaration of one key.
 class Def {
@@ -81,11 +84,14 @@ std::vector<Section> build_sections() {
       {"training.scratch", "Size of the student built from scratch when training.base_model is \"scratch\".",
        "scratch-"},
       {"evaluation",
-       "eval-teacher (and the generation settings of predict and export's Modelfile): the student judged by "
-       "the teacher.",
+       "eval-teacher (and the generation settings of predict, serve and export's Modelfile): the student "
+       "judged by the teacher.",
        ""},
       {"predict", "predict: the trained student in use.", ""},
       {"export", "export: the student as a Hugging Face folder or GGUF files, with an Ollama Modelfile.", ""},
+      {"serve",
+       "serve: the student behind Ollama's and OpenAI's chat endpoints, answers held to the request's schema.",
+       ""},
       {"alignment", "pairs-build and train-dpo: preference pairs from teacher verdicts and DPO.", ""},
       {"report", "report: Markdown and plots from metrics and evaluations.", ""},
   };
@@ -100,7 +106,7 @@ std::vector<Field> run_keys() {
       Def("run.seed", T::Int, 3407)
           .ge(0)
           .flag("seed")
-          .tools(DS | SFT | EVAL | DPO | PREDICT | SIM)
+          .tools(DS | SFT | EVAL | DPO | PREDICT | SERVE | SIM)
           .doc("Seeds everything: data shuffles and splits, initialisation, dropout, sampling, teacher-sim. "
                "Same inputs and seed give the same outputs."),
       Def("run.output_root", T::Path, "outputs")
@@ -630,7 +636,7 @@ std::vector<Field> scratch_keys() {
           .tools(SFT)
           .doc("Every Nth layer attends globally, the others through the sliding window (Gemma 3: 6)."),
       Def("training.scratch.dir", T::Path, "${training.output_dir}/scratch-base")
-          .tools(SFT | EVAL | DPO | PREDICT | EXPORT)
+          .tools(SFT | EVAL | DPO | PREDICT | EXPORT | SERVE)
           .doc(
               "Folder of the scratch student: train-sft builds it there (tokenizer and initial weights) when "
               "training.base_model is \"scratch\", and the other tools load it from there when their base "
@@ -670,33 +676,33 @@ std::vector<Field> evaluation_keys() {
       Def("evaluation.max_new_tokens", T::Int, 512)
           .ge(1)
           .le(1048576)
-          .tools(EVAL | PREDICT | EXPORT)
-          .doc("Most tokens generated per sample."),
+          .tools(DECODERS | EXPORT)
+          .doc("Most tokens generated per sample (serve: per answer; a request may ask for fewer)."),
       Def("evaluation.do_sample", T::Bool, false)
-          .tools(EVAL | PREDICT | EXPORT)
+          .tools(DECODERS | EXPORT)
           .doc("Sample (with temperature, top_p, top_k) instead of greedy decoding."),
       Def("evaluation.temperature", T::Float, 0.7)
           .gt(0)
           .le(5)
-          .tools(EVAL | PREDICT | EXPORT)
+          .tools(DECODERS | EXPORT)
           .doc("Sampling temperature (only when do_sample)."),
       Def("evaluation.top_p", T::Float, 0.95)
           .gt(0)
           .le(1)
-          .tools(EVAL | PREDICT | EXPORT)
+          .tools(DECODERS | EXPORT)
           .doc("Nucleus sampling mass (only when do_sample)."),
       Def("evaluation.top_k", T::Int, 0)
           .ge(0)
-          .tools(EVAL | PREDICT | EXPORT)
+          .tools(DECODERS | EXPORT)
           .doc("Sample among the k most likely tokens; 0: off (only when do_sample)."),
       Def("evaluation.repetition_penalty", T::Float, 1.0)
           .gt(0)
           .le(10)
-          .tools(EVAL | PREDICT | EXPORT)
+          .tools(DECODERS | EXPORT)
           .doc("Penalty on tokens already generated; 1: off."),
       Def("evaluation.dtype", T::Enum, "float32")
           .choices({"float32", "bfloat16"})
-          .tools(EVAL | PREDICT)
+          .tools(DECODERS)
           .doc("Weight dtype while generating: bfloat16 halves the memory and is faster on CPUs with bf16 "
                "units."),
       Def("evaluation.constrained", T::Bool, false)
@@ -712,7 +718,7 @@ std::vector<Field> evaluation_keys() {
                "(constrained_comparison); the teacher judges the first mode's output only."),
       Def("evaluation.key_order", T::Enum, "sorted")
           .choices({"sorted", "free"})
-          .tools(EVAL | PREDICT)
+          .tools(DECODERS)
           .doc("Object key order under constrained decoding: sorted (as canonical JSON writes them, which is "
                "what the student is trained on) or free (any order)."),
       Def("evaluation.batch_size", T::Int, 8)
@@ -794,6 +800,45 @@ std::vector<Field> export_keys() {
       Def("export.name", T::String, "astforge-student")
           .tools(EXPORT)
           .doc("The exported model's name: its files, general.name, and `ollama create NAME`."),
+  };
+}
+
+std::vector<Field> serve_keys() {
+  return {
+      Def("serve.model", T::String, "${training.base_model}")
+          .tools(SERVE)
+          .doc("Base model folder (\"scratch\": training.scratch.dir), a whole fully trained checkpoint, or "
+               "a folder export --format hf wrote."),
+      Def("serve.adapter", T::Path, "${training.output_dir}/checkpoint-final")
+          .nullable()
+          .tools(SERVE)
+          .doc("LoRA adapter merged into serve.model at load; null: the model alone."),
+      Def("serve.bind", T::String, "127.0.0.1")
+          .tools(SERVE)
+          .doc("Address serve listens on (loopback by default; 0.0.0.0 opens it to the network)."),
+      Def("serve.port", T::Int, 11435)
+          .ge(0)
+          .le(65535)
+          .tools(SERVE)
+          .doc("Port serve listens on (next to Ollama's 11434); 0 picks a free one. The port is printed."),
+      Def("serve.port_file", T::Path, nullptr)
+          .nullable()
+          .tools(SERVE)
+          .doc("File serve writes its port to once it listens; null: none."),
+      Def("serve.name", T::String, "${export.name}")
+          .tools(SERVE)
+          .doc("The model's name in /api/tags, /v1/models and every answer; requests may name any model."),
+      Def("serve.max_batch", T::Int, 8)
+          .ge(1)
+          .le(1024)
+          .tools(SERVE)
+          .doc("Most concurrent requests generated together in one batch."),
+      Def("serve.batch_window_ms", T::Int, 5)
+          .ge(0)
+          .le(60000)
+          .tools(SERVE)
+          .doc("Milliseconds a request waits for others to share its batch (unless the batch fills first): "
+               "longer windows batch more under load, at that much latency."),
   };
 }
 
@@ -918,7 +963,7 @@ std::vector<Field> build_fields() {
   for (const auto& part :
        {run_keys(), teacher_keys(), teacher_sim_keys(), dataset_keys(), training_keys(),
         loop_keys(training_loop), lora_keys(), scratch_keys(), evaluation_keys(), predict_keys(),
-        export_keys(), alignment_keys(), loop_keys(alignment_loop), report_keys()})
+        export_keys(), serve_keys(), alignment_keys(), loop_keys(alignment_loop), report_keys()})
     all.insert(all.end(), part.begin(), part.end());
   return all;
 }

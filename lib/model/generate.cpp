@@ -83,9 +83,14 @@ std::vector<Generation> generate(const Gemma3& model, const std::vector<std::vec
   }
   auto device = model.options().device();
   std::vector<at::Generator> generators;
-  for (int64_t b = 0; b < B; ++b)
-    generators.push_back(
-        at::make_generator<at::CPUGeneratorImpl>(s.seed * 1000003ULL + static_cast<uint64_t>(b)));
+  if (!s.row_seeds.empty() && s.row_seeds.size() != prompts.size())
+    throw runtime_error("generation got " + std::to_string(s.row_seeds.size()) + " row seeds for " +
+                        std::to_string(prompts.size()) + " prompts");
+  for (int64_t b = 0; b < B; ++b) {
+    uint64_t seed = s.row_seeds.empty() ? s.seed * 1000003ULL + static_cast<uint64_t>(b)
+                                        : s.row_seeds[static_cast<size_t>(b)] * 1000003ULL;
+    generators.push_back(at::make_generator<at::CPUGeneratorImpl>(seed));
+  }
   std::set<int32_t> stops(s.stop_tokens.begin(), s.stop_tokens.end());
 
   KvCache cache;

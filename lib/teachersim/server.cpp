@@ -1,15 +1,13 @@
 #include "teachersim/server.h"
 
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <chrono>
 #include <thread>
 
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/net.h"
 #include "teacher/chat_wire.h"
 #include "teacher/prompts.h"
 
@@ -25,6 +23,7 @@ const char* kGarbage = "Sure! Here is the information you asked for, in plain wo
 SimServer::SimServer(Sim sim, Faults faults, uint64_t seed)
     : sim_(std::move(sim)), faults_(faults), seed_(seed), server_(std::make_unique<httplib::Server>()) {
   server_->set_tcp_nodelay(true);  // answers are written in pieces: see the client's note on Nagle
+  server_->set_socket_options(reuse_address_only);
   auto json_reply = [](httplib::Response& res, int status, const json& body) {
     res.status = status;
     res.set_content(body.dump(), "application/json");
@@ -106,30 +105,9 @@ std::string SimServer::answer_chat(const std::string& user_message, int& status)
   }
 }
 
-namespace {
-
-// cpp-httplib 0.11 listens with a backlog of 5 (compiled into Debian's library): a burst of concurrent
-// clients overflows it and the kernel makes the extra ones wait a full second for a SYN-ACK retransmit. Linux
-// lets a listening socket be given a new backlog by calling listen() again, so find ours and do that.
-void widen_backlog(int port) {
-  for (int fd = 3; fd < 4096; ++fd) {
-    int listening = 0;
-    socklen_t len = sizeof listening;
-    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
-    sockaddr_storage addr{};
-    socklen_t alen = sizeof addr;
-    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &alen) != 0) continue;
-    int bound = addr.ss_family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port)
-                                          : ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
-    if (bound == port) ::listen(fd, 1024);
-  }
-}
-
-}  // namespace
-
 int SimServer::bind(const std::string& host, int port) {
   int bound = port == 0 ? server_->bind_to_any_port(host) : (server_->bind_to_port(host, port) ? port : -1);
-  if (bound > 0) widen_backlog(bound);
+  if (bound > 0) widen_listen_backlog(bound);
   return bound;
 }
 

@@ -27,6 +27,11 @@ std::string render_prompt(std::string_view user_prompt) {
   return out;
 }
 
+std::string with_system(std::string_view system, std::string_view user) {
+  if (system.empty()) return std::string(user);
+  return std::string(system) + "\n\n" + std::string(user);
+}
+
 std::string render_example(std::string_view user_prompt, std::string_view completion) {
   return render_prompt(user_prompt).append(completion).append(kEnd).append("\n");
 }

@@ -14,6 +14,9 @@ namespace af::text {
 
 /// The text of the prompt turn, ending where the model's answer begins.
 std::string render_prompt(std::string_view user_prompt);
+/// The user turn's text of a chat with a system message: the system text before the user's, as Gemma's own
+/// template (and jinja_chat_template, ollama_chat_template) puts it; the user text alone without one.
+std::string with_system(std::string_view system, std::string_view user);
 /// The whole text of a training example.
 std::string render_example(std::string_view user_prompt, std::string_view completion);
 

@@ -21,6 +21,7 @@ TEST_CASE("config keys are read only by the consumers' settings builders") {
                                           "student/eval_settings.cpp",
                                           "student/predict_settings.cpp",
                                           "student/export_settings.cpp",
+                                          "serve/settings.cpp",
                                           "eval/pairs.cpp",
                                           "report/report.cpp"};
   // A read of a key by name: cfg.get_string("section.key"), or the shared loop keys' key("name").

@@ -1,14 +1,11 @@
 // teacher-sim: a deterministic stand-in teacher served over the Ollama and OpenAI protocols on loopback.
-#include <pthread.h>
-#include <signal.h>
-
 #include <iostream>
-#include <thread>
 
 #include "config/cli.h"
 #include "core/error.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/stop_signal.h"
 #include "teachersim/server.h"
 #include "teachersim/settings.h"
 
@@ -26,14 +23,14 @@ int main(int argc, char** argv) {
     if (cli.dry_run()) return cli.print_dry_run(cfg, s.to_json());
     af::teachersim::Sim sim(af::teachersim::Lexicon::load(s.lexicon_dir),
                             af::dataset::load_operator_catalog(s.operator_catalog), s.seed);
-    // SIGTERM and SIGINT are taken by one thread that stops the server: the server threads never see them.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
+    // SIGTERM and SIGINT stop the server from a thread of their own (taken before the port is announced):
+    // the server threads never see them.
+    af::StopOnSignal signals;
     af::teachersim::SimServer server(std::move(sim), s.faults, s.seed);
+    signals.on_signal([&](int sig) {
+      af::log_info("stopping (signal ", sig, ") after ", server.requests_served(), " requests");
+      server.stop();
+    });
     const std::string& bind = s.bind;
     int port = server.bind(bind, s.port);
     if (port <= 0) {
@@ -43,16 +40,7 @@ int main(int argc, char** argv) {
     if (s.port_file) af::write_file_atomic(*s.port_file, std::to_string(port) + "\n");
     std::cout << port << std::endl;
     af::log_info("listening on http://", bind, ":", port);
-    std::thread waiter([&] {
-      int sig = 0;
-      sigwait(&signals, &sig);
-      af::log_info("stopping (signal ", sig, ") after ", server.requests_served(), " requests");
-      server.stop();
-    });
     server.listen();
-    // listen() also returns when the socket fails; wake the waiter so it can be joined.
-    pthread_kill(waiter.native_handle(), SIGTERM);
-    waiter.join();
     return 0;
   });
 }

@@ -211,7 +211,7 @@ std::map<std::string, Shape> make_shapes() {
       "",
       "read when the base model is \"scratch\""};
   // eval-teacher and predict decode alike.
-  for (const std::string tool : {"eval-teacher", "predict"}) {
+  for (const std::string tool : {"eval-teacher", "predict", "serve"}) {
     for (const char* key : {"evaluation.temperature", "evaluation.top_p", "evaluation.top_k"})
       s[tool + ":" + key] = {{}, {{"evaluation.do_sample", true}},  {}, {}, {},
                              "", "sampling settings need do_sample"};
@@ -246,6 +246,27 @@ std::map<std::string, Shape> make_shapes() {
                                       {},
                                       "",
                                       "read when the model is \"scratch\""};
+  s["serve:training.scratch.dir"] = {{},
+                                    {{"serve.model", "scratch"}, {"training.scratch.dir", f.model}},
+                                    {},
+                                    {},
+                                    {},
+                                    "",
+                                    "read when the model is \"scratch\""};
+  s["serve:evaluation.key_order"] = {
+      {}, {{"evaluation.max_new_tokens", 300}}, {}, {}, {}, "",
+      "key order matters in the answers held to a schema, once several keys are written"};
+  s["serve:serve.bind"] = {"127.0.0.2", {}, {}, {}, {}, "", "the test asks 127.0.0.1"};
+  s["serve:serve.port"] = {free_port(), {}, {}, {}, {}, "", "a free port instead of any"};
+  s["serve:serve.max_batch"] = {1,
+                                {{"serve.batch_window_ms", 1500}},
+                                {},
+                                {},
+                                {},
+                                "~batches",
+                                "three requests at once share a batch within a 1.5 s window, unless one fills it"};
+  s["serve:serve.batch_window_ms"] = {
+      1500, {}, {}, {}, {}, "~speed", "a request alone waits the whole window for company"};
   s["export:export.dtype"] = {
       "bfloat16", {{"export.format", "hf"}}, {}, {}, {}, "", "the hf folder's weights are what it sets"};
   s["eval-teacher:training.scratch.dir"] = {
@@ -416,6 +437,10 @@ TEST_CASE("propagation: every key eval-teacher consumes changes what eval-teache
 TEST_CASE(
     "propagation: every key predict, pairs-build, report and teacher-sim consume changes what they do") {
   for (Tool t : {Tool::Predict, Tool::PairsBuild, Tool::Report, Tool::TeacherSim}) prove_tool(t, all);
+}
+
+TEST_CASE("propagation: every key serve consumes changes what serve answers") {
+  prove_tool(Tool::Serve, all);
 }
 
 TEST_CASE("propagation: every key export consumes changes what export writes") {

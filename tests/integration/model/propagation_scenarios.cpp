@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <regex>
 #include <stdexcept>
 #include <thread>
 
@@ -19,6 +20,7 @@
 #include "config/resolve.h"
 #include "core/files.h"
 #include "core/jsonl_writer.h"
+#include "dataset/student_prompt.h"
 #include "eval/summary.h"
 #include "support/json_lines.h"
 #include "support/recording_teacher.h"
@@ -325,9 +327,13 @@ RunResult run_scenario(const std::string& tool, const std::vector<std::string>& 
   return out;
 }
 
-// teacher-sim: started with the settings, asked a fixed set of questions, stopped; what it answered (and how
-// fast, and where it listened) is what it did.
-RunResult run_teacher_sim(const json& base, const RunSpec& spec) {
+// What a server scenario asks once the server listens on `port`: appends each answer to `answers`, sets
+// `slow` when one took over a second, and may add parts of its own to `observed`.
+using AskServer = std::function<void(int port, std::string& answers, bool& slow, Observation& observed)>;
+
+// A server (teacher-sim, serve): started with the settings, asked a fixed set of questions, stopped with
+// SIGTERM; what it answered (and how fast, and where it listened) is what it did.
+RunResult run_server(const std::string& tool, const json& base, const RunSpec& spec, const AskServer& ask) {
   TempDir dir;
   const std::string config = dir.path() + "/config.json";
   const std::string reads = dir.path() + "/.reads";
@@ -335,14 +341,15 @@ RunResult run_teacher_sim(const json& base, const RunSpec& spec) {
   write_config(config, settings);
   std::map<std::string, std::string> env = spec.env;
   env[config::kReadTraceEnv] = reads;
-  pid_t pid = spawn_tool("teacher-sim", {"--config", "config.json"}, dir.path() + "/.stdout",
-                         dir.path() + "/.stderr", env, dir.path());
+  pid_t pid =
+      spawn_tool(tool, {"--config", "config.json"}, dir.path() + "/.stdout", dir.path() + "/.stderr", env,
+                 dir.path());
   RunResult out;
-  // The port is the first line teacher-sim prints; it exits at once when it cannot start.
+  // The port is the first line the server prints; it exits at once when it cannot start.
   std::string port;
   int status = 0;
   bool exited = false;
-  for (int i = 0; i < 500 && port.empty(); ++i) {
+  for (int i = 0; i < 3000 && port.empty(); ++i) {
     std::string text = slurp(dir.path() + "/.stdout");
     if (text.find('\n') != std::string::npos) port = text.substr(0, text.find('\n'));
     if (port.empty() && waitpid(pid, &status, WNOHANG) == pid) {
@@ -354,37 +361,13 @@ RunResult run_teacher_sim(const json& base, const RunSpec& spec) {
   std::string answers;
   bool slow = false;
   if (!port.empty()) {
-    json asked = settings.value("teacher_sim.port", json(0));
+    const std::string port_key = tool == "serve" ? "serve.port" : "teacher_sim.port";
+    json asked = settings.value(port_key, json(0));
     out.observed["port"] =
         asked.is_number() && asked.get<int>() != 0 && std::to_string(asked.get<int>()) == port
             ? "the port asked for"
             : "a free port";
-    const Fixture& f = fixture();
-    json schema_row = json_lines(slurp(f.ds + "/d_02_final_schemas.jsonl")).at(0);
-    json sample = json_lines(slurp(f.ds + "/d_03_dataset.jsonl")).at(0);
-    json prompt = json_lines(slurp(kRoot + "/data/domain_prompts.jsonl")).at(0);
-    std::vector<teacher::ChatRequest> questions;
-    for (uint64_t round = 0; round < 4; ++round) {
-      questions.push_back(teacher::domain_spec_request(prompt, 3, 0.3, round));
-      questions.push_back(teacher::queries_request(schema_row, 3, 0, 0.3, 0.1, round));
-      questions.push_back(teacher::ast_request(schema_row["schema"], sample["query"], round));
-      questions.push_back(
-          teacher::judge_request(schema_row["schema"], sample["query"], sample["ast"], round));
-    }
-    httplib::Client client("127.0.0.1", std::stoi(port));
-    client.set_read_timeout(30, 0);
-    for (const auto& q : questions) {
-      json body = {{"model", "teacher-sim"},
-                   {"stream", false},
-                   {"format", q.format},
-                   {"options", {{"seed", q.seed}}},
-                   {"messages",
-                    {{{"role", "system"}, {"content", q.system}}, {{"role", "user"}, {"content", q.user}}}}};
-      auto t0 = std::chrono::steady_clock::now();
-      auto res = client.Post("/api/chat", body.dump(), "application/json");
-      slow = slow || std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(1000);
-      answers += res ? std::to_string(res->status) + " " + res->body + "\n" : "no answer\n";
-    }
+    ask(std::stoi(port), answers, slow, out.observed);
     kill(pid, SIGTERM);
     waitpid(pid, &status, 0);
   } else if (!exited) {
@@ -395,12 +378,92 @@ RunResult run_teacher_sim(const json& base, const RunSpec& spec) {
   out.observed["answers"] = answers;
   out.observed["~speed"] = slow ? "an answer took over a second" : "every answer under a second";
   out.observed["stderr"] = slurp(dir.path() + "/.stderr");
+  // How serve batched the requests, in order (the concurrent ones' batching depends on timing).
+  std::regex batch_line("batch of ([0-9]+) request");
+  const std::string& err = out.observed["stderr"];
+  for (auto it = std::sregex_iterator(err.begin(), err.end(), batch_line); it != std::sregex_iterator(); ++it)
+    out.observed["~batches"] += (*it)[1].str() + " ";
   observe_files(dir.path(), out.observed, {"config.json", ".reads", ".stdout", ".stderr"});
   // Each run listens on a port of its own: where it says which, it says "<port>".
   if (!port.empty())
     for (auto& [name, text] : out.observed) text = replace_all(text, port, "<port>");
   out.reads = parse_read_trace(slurp(reads));
   return out;
+}
+
+// teacher-sim: each of its tasks, four rounds.
+void ask_teacher_sim(int port, std::string& answers, bool& slow, Observation&) {
+  const Fixture& f = fixture();
+  json schema_row = json_lines(slurp(f.ds + "/d_02_final_schemas.jsonl")).at(0);
+  json sample = json_lines(slurp(f.ds + "/d_03_dataset.jsonl")).at(0);
+  json prompt = json_lines(slurp(kRoot + "/data/domain_prompts.jsonl")).at(0);
+  std::vector<teacher::ChatRequest> questions;
+  for (uint64_t round = 0; round < 4; ++round) {
+    questions.push_back(teacher::domain_spec_request(prompt, 3, 0.3, round));
+    questions.push_back(teacher::queries_request(schema_row, 3, 0, 0.3, 0.1, round));
+    questions.push_back(teacher::ast_request(schema_row["schema"], sample["query"], round));
+    questions.push_back(teacher::judge_request(schema_row["schema"], sample["query"], sample["ast"], round));
+  }
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(30, 0);
+  for (const auto& q : questions) {
+    json body = {{"model", "teacher-sim"},
+                 {"stream", false},
+                 {"format", q.format},
+                 {"options", {{"seed", q.seed}}},
+                 {"messages",
+                  {{{"role", "system"}, {"content", q.system}}, {{"role", "user"}, {"content", q.user}}}}};
+    auto t0 = std::chrono::steady_clock::now();
+    auto res = client.Post("/api/chat", body.dump(), "application/json");
+    slow = slow || std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(1000);
+    answers += res ? std::to_string(res->status) + " " + res->body + "\n" : "no answer\n";
+  }
+}
+
+// serve: what it lists, then answers with the config's defaults (with and without a schema, on each
+// endpoint) and with a request's own options, one at a time; then three requests at once, whose batches are
+// "~batches". Timings are left out of the answers.
+void ask_serve(int port, std::string& answers, bool& slow, Observation& observed) {
+  const Fixture& f = fixture();
+  json row = json_lines(slurp(f.predict_input)).at(0);
+  const std::string prompt = dataset::student_prompt(row["schema"], row["query"].get<std::string>());
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(60, 0);
+  auto tags = client.Get("/api/tags");
+  answers += tags ? tags->body + "\n" : "no tags\n";
+  auto answer_of = [](const std::string& body) {
+    json reply = json::parse(body, nullptr, false);
+    if (!reply.is_object()) return body;
+    for (const char* timing : {"total_duration", "created"}) reply.erase(timing);
+    return reply.dump();
+  };
+  auto chat = [&](const std::string& path, const json& body) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto res = client.Post(path, body.dump(), "application/json");
+    slow = slow || std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(1000);
+    return res ? std::to_string(res->status) + " " + answer_of(res->body) + "\n" : std::string("no answer\n");
+  };
+  auto messages = [](const std::string& text) { return json::array({{{"role", "user"}, {"content", text}}}); };
+  answers += chat("/api/chat", {{"stream", false}, {"messages", messages(prompt)}, {"format", row["schema"]}});
+  answers += chat("/api/chat", {{"stream", false}, {"messages", messages(prompt)}});
+  answers += chat("/api/generate", {{"stream", false}, {"prompt", prompt}, {"format", row["schema"]}});
+  answers += chat("/v1/chat/completions", {{"messages", messages(prompt)}, {"temperature", 0}, {"max_tokens", 5}});
+  answers += chat("/api/chat", {{"stream", false},
+                                {"messages", messages(prompt)},
+                                {"options", {{"temperature", 1.5}, {"seed", 9}, {"num_predict", 8}}}});
+  std::vector<std::string> together(3);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < together.size(); ++i)
+    threads.emplace_back([&, i] {
+      httplib::Client c("127.0.0.1", port);
+      c.set_read_timeout(60, 0);
+      json body = {{"stream", false}, {"messages", messages(prompt + std::to_string(i))}};
+      auto res = c.Post("/api/chat", body.dump(), "application/json");
+      together[i] = res ? answer_of(res->body) : "no answer";
+    });
+  for (auto& t : threads) t.join();
+  for (const auto& a : together) answers += a + "\n";
+  (void)observed;
 }
 
 }  // namespace
@@ -508,6 +571,14 @@ json base_settings(Tool tool, const std::string& variant) {
                             {"export.output_dir", "out/export"},
                             {"export.gguf_type", "f32"},
                             {"evaluation.do_sample", true}});
+    case Tool::Serve:
+      return merged(quiet, {{"serve.model", f.model},
+                            {"serve.adapter", f.adapter},
+                            {"serve.port", 0},
+                            {"serve.port_file", "port"},
+                            {"serve.batch_window_ms", 5},
+                            {"evaluation.max_new_tokens", 24},
+                            {"evaluation.do_sample", true}});
     case Tool::TeacherSim:
       return {{"teacher_sim.lexicon_dir", kRoot + "/data/teacher_sim"},
               {"dataset_generation.operator_catalog", kRoot + "/data/operator_catalog.json"},
@@ -520,7 +591,9 @@ Scenario scenario_for(Tool tool, const std::string& variant) {
   json base = base_settings(tool, variant);
   // Keys a tool does not consume are not in its base (the read trace would flag them).
   const std::string name(config::tool_name(tool));
-  if (tool == Tool::TeacherSim) return [base](const RunSpec& spec) { return run_teacher_sim(base, spec); };
+  if (tool == Tool::TeacherSim)
+    return [base](const RunSpec& spec) { return run_server("teacher-sim", base, spec, ask_teacher_sim); };
+  if (tool == Tool::Serve) return [base](const RunSpec& spec) { return run_server("serve", base, spec, ask_serve); };
   std::vector<std::string> args =
       tool == Tool::DsBuild ? std::vector<std::string>{"all"} : std::vector<std::string>{};
   RecordingTeacher* teacher =
