@@ -3,10 +3,9 @@
 namespace af::config {
 
 const std::vector<Tool>& all_tools() {
-  static const std::vector<Tool> tools = {Tool::DsBuild,    Tool::TrainSft, Tool::EvalTeacher,
-                                          Tool::PairsBuild, Tool::TrainDpo, Tool::Report,
-                                          Tool::Predict,    Tool::Export,   Tool::Serve,
-                                          Tool::TeacherSim};
+  static const std::vector<Tool> tools = {
+      Tool::DsBuild, Tool::TrainSft, Tool::EvalTeacher, Tool::PairsBuild, Tool::TrainDpo,
+      Tool::Report,  Tool::Predict,  Tool::Export,      Tool::Serve,      Tool::TeacherSim};
   return tools;
 }
 

@@ -90,7 +90,8 @@ std::vector<Section> build_sections() {
       {"predict", "predict: the trained student in use.", ""},
       {"export", "export: the student as a Hugging Face folder or GGUF files, with an Ollama Modelfile.", ""},
       {"serve",
-       "serve: the student behind Ollama's and OpenAI's chat endpoints, answers held to the request's schema.",
+       "serve: the student behind Ollama's and OpenAI's chat endpoints, answers held to the request's "
+       "schema.",
        ""},
       {"alignment", "pairs-build and train-dpo: preference pairs from teacher verdicts and DPO.", ""},
       {"report", "report: Markdown and plots from metrics and evaluations.", ""},

@@ -20,8 +20,8 @@ struct GenerationSettings {
   int64_t top_k = 0;                // sampling only; 0: off
   double repetition_penalty = 1.0;  // on tokens this row has generated; 1: off
   uint64_t seed = 0;
-  // When given (one per prompt), row b samples as the first row of a batch seeded row_seeds[b] would: a served
-  // request's answer depends on its own seed, never on the requests that share its batch.
+  // When given (one per prompt), row b samples as the first row of a batch seeded row_seeds[b] would: a
+  // served request's answer depends on its own seed, never on the requests that share its batch.
   std::vector<uint64_t> row_seeds;
   std::vector<int32_t> stop_tokens;
   int32_t pad_token_id = 0;

@@ -26,7 +26,7 @@ void run_serve(const ServeSettings& s) {
   Engine engine(std::move(loaded), s.generation, s.key_order);
   Batcher batcher(s.max_batch, std::chrono::milliseconds(s.batch_window_ms),
                   [&engine](const std::vector<const Job*>& jobs) { return engine.run(jobs); });
-  Server server(card, engine, batcher);
+  Server server(card, engine, batcher, s.max_batch);
   signals.on_signal([&](int sig) {
     log_info("stopping (signal ", sig, "): answering the requests in flight");
     server.stop();

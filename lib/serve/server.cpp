@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/error.h"
@@ -109,20 +110,26 @@ ModelCard model_card(const student::Student& student, const std::string& name, c
   return card;
 }
 
-Server::Server(ModelCard card, Engine& engine, Batcher& batcher)
+Server::Server(ModelCard card, Engine& engine, Batcher& batcher, size_t max_batch)
     : card_(std::move(card)), engine_(engine), batcher_(batcher), http_(std::make_unique<httplib::Server>()) {
+  // A connection waits on its thread while its request is in a batch: httplib's pool (8 threads) would cap
+  // batches at 8 whatever serve.max_batch says, so it gets one thread per batch row and a few to spare.
+  const size_t threads = std::max<size_t>(8, max_batch + 4);
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_tcp_nodelay(true);
   http_->set_socket_options(reuse_address_only);
   // A request is a chat, not a file: bounded before it is read (issue 22).
   http_->set_payload_max_length(kMaxDocumentBytes);
-  http_->Get("/api/version",
-             [](const httplib::Request&, httplib::Response& res) { json_reply(res, 200, {{"version", "0.0.0-astforge"}}); });
+  http_->Get("/api/version", [](const httplib::Request&, httplib::Response& res) {
+    json_reply(res, 200, {{"version", "0.0.0-astforge"}});
+  });
   http_->Get("/api/tags", [this](const httplib::Request&, httplib::Response& res) {
     json_reply(res, 200, {{"models", {card_.ollama_tag()}}});
   });
   http_->Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
     json_reply(res, 200,
-               {{"object", "list"}, {"data", {{{"id", card_.name}, {"object", "model"}, {"owned_by", "astforge"}}}}});
+               {{"object", "list"},
+                {"data", {{{"id", card_.name}, {"object", "model"}, {"owned_by", "astforge"}}}}});
   });
   auto generate = [this](teacher::ChatEndpoint endpoint) {
     return [this, endpoint](const httplib::Request& req, httplib::Response& res) {
@@ -144,8 +151,8 @@ Server::Server(ModelCard card, Engine& engine, Batcher& batcher)
         return json_reply(res, 500, {{"error", e.what()}});
       }
       const std::string model = call->model.empty() ? card_.name : call->model;
-      json reply = teacher::chat_reply(endpoint, model, answer.text, wire_finish_reason(answer.finish_reason),
-                                       ids_++);
+      json reply =
+          teacher::chat_reply(endpoint, model, answer.text, wire_finish_reason(answer.finish_reason), ids_++);
       add_usage(endpoint, reply, answer,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
       ++answered_;

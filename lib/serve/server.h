@@ -35,7 +35,8 @@ ModelCard model_card(const student::Student& student, const std::string& name, c
 
 class Server {
  public:
-  Server(ModelCard card, Engine& engine, Batcher& batcher);
+  /// Answers through `batcher`, with enough connection threads for `max_batch` requests to wait together.
+  Server(ModelCard card, Engine& engine, Batcher& batcher, size_t max_batch);
   ~Server();
   /// Binds `host`:`port` (0: a free port); returns the port, or -1.
   int bind(const std::string& host, int port);

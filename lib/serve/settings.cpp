@@ -50,8 +50,9 @@ json ServeSettings::to_json() const {
              "a request's options (temperature, top_p, top_k, seed, num_predict / max_tokens up to "
              "max_new_tokens, repeat_penalty)"}}},
           {"constraint",
-           {{"when", "a request's format (a JSON Schema, or \"json\") or response_format (json_schema, "
-                     "json_object)"},
+           {{"when",
+             "a request's format (a JSON Schema, or \"json\") or response_format (json_schema, "
+             "json_object)"},
             {"key_order", key_order == constrain::KeyOrder::Free ? "free" : "sorted"}}},
           {"dtype", dtype},
           {"runtime", runtime.to_json()}};

@@ -6,12 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <httplib.h>
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
-#include <httplib.h>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -60,7 +60,8 @@ Load run_load(int port, const af::eval::EvalSet& set, int concurrency) {
         load.latencies[i] = std::chrono::duration<double>(std::chrono::steady_clock::now() - r0).count();
         ok[i] = res && res->status == 200;
         if (!ok[i]) continue;
-        json answer = json::parse(json::parse(res->body)["message"]["content"].get<std::string>(), nullptr, false);
+        json answer =
+            json::parse(json::parse(res->body)["message"]["content"].get<std::string>(), nullptr, false);
         valid[i] = !answer.is_discarded() && af::jsonschema::Schema::compile(*s.schema).is_valid(answer);
       }
     });
@@ -115,9 +116,9 @@ int main(int argc, char** argv) {
   pid_t pid = fork();
   if (pid == 0) {
     const std::string serve = bin + "/serve", mt = std::to_string(max_tokens);
-    execl(serve.c_str(), serve.c_str(), "--model", base.c_str(), "--adapter", checkpoint.c_str(), "--port", "0",
-          "--port-file", port_file.c_str(), "--name", "student", "--max-new-tokens", mt.c_str(), "--max-batch",
-          "8", "--log-level", "warn", static_cast<char*>(nullptr));
+    execl(serve.c_str(), serve.c_str(), "--model", base.c_str(), "--adapter", checkpoint.c_str(), "--port",
+          "0", "--port-file", port_file.c_str(), "--name", "student", "--max-new-tokens", mt.c_str(),
+          "--max-batch", "8", "--log-level", "warn", static_cast<char*>(nullptr));
     _exit(127);
   }
   int port = 0;

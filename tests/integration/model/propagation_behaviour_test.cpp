@@ -247,24 +247,30 @@ std::map<std::string, Shape> make_shapes() {
                                       "",
                                       "read when the model is \"scratch\""};
   s["serve:training.scratch.dir"] = {{},
-                                    {{"serve.model", "scratch"}, {"training.scratch.dir", f.model}},
-                                    {},
-                                    {},
-                                    {},
-                                    "",
-                                    "read when the model is \"scratch\""};
+                                     {{"serve.model", "scratch"}, {"training.scratch.dir", f.model}},
+                                     {},
+                                     {},
+                                     {},
+                                     "",
+                                     "read when the model is \"scratch\""};
   s["serve:evaluation.key_order"] = {
-      {}, {{"evaluation.max_new_tokens", 300}}, {}, {}, {}, "",
+      {},
+      {{"evaluation.max_new_tokens", 300}},
+      {},
+      {},
+      {},
+      "",
       "key order matters in the answers held to a schema, once several keys are written"};
   s["serve:serve.bind"] = {"127.0.0.2", {}, {}, {}, {}, "", "the test asks 127.0.0.1"};
   s["serve:serve.port"] = {free_port(), {}, {}, {}, {}, "", "a free port instead of any"};
-  s["serve:serve.max_batch"] = {1,
-                                {{"serve.batch_window_ms", 1500}},
-                                {},
-                                {},
-                                {},
-                                "~batches",
-                                "three requests at once share a batch within a 1.5 s window, unless one fills it"};
+  s["serve:serve.max_batch"] = {
+      1,
+      {{"serve.batch_window_ms", 1500}},
+      {},
+      {},
+      {},
+      "~batches",
+      "three requests at once share a batch within a 1.5 s window, unless one fills it"};
   s["serve:serve.batch_window_ms"] = {
       1500, {}, {}, {}, {}, "~speed", "a request alone waits the whole window for company"};
   s["export:export.dtype"] = {

@@ -341,9 +341,8 @@ RunResult run_server(const std::string& tool, const json& base, const RunSpec& s
   write_config(config, settings);
   std::map<std::string, std::string> env = spec.env;
   env[config::kReadTraceEnv] = reads;
-  pid_t pid =
-      spawn_tool(tool, {"--config", "config.json"}, dir.path() + "/.stdout", dir.path() + "/.stderr", env,
-                 dir.path());
+  pid_t pid = spawn_tool(tool, {"--config", "config.json"}, dir.path() + "/.stdout", dir.path() + "/.stderr",
+                         env, dir.path());
   RunResult out;
   // The port is the first line the server prints; it exits at once when it cannot start.
   std::string port;
@@ -407,12 +406,12 @@ void ask_teacher_sim(int port, std::string& answers, bool& slow, Observation&) {
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(30, 0);
   for (const auto& q : questions) {
-    json body = {{"model", "teacher-sim"},
-                 {"stream", false},
-                 {"format", q.format},
-                 {"options", {{"seed", q.seed}}},
-                 {"messages",
-                  {{{"role", "system"}, {"content", q.system}}, {{"role", "user"}, {"content", q.user}}}}};
+    json body = {
+        {"model", "teacher-sim"},
+        {"stream", false},
+        {"format", q.format},
+        {"options", {{"seed", q.seed}}},
+        {"messages", {{{"role", "system"}, {"content", q.system}}, {{"role", "user"}, {"content", q.user}}}}};
     auto t0 = std::chrono::steady_clock::now();
     auto res = client.Post("/api/chat", body.dump(), "application/json");
     slow = slow || std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(1000);
@@ -443,11 +442,15 @@ void ask_serve(int port, std::string& answers, bool& slow, Observation& observed
     slow = slow || std::chrono::steady_clock::now() - t0 > std::chrono::milliseconds(1000);
     return res ? std::to_string(res->status) + " " + answer_of(res->body) + "\n" : std::string("no answer\n");
   };
-  auto messages = [](const std::string& text) { return json::array({{{"role", "user"}, {"content", text}}}); };
-  answers += chat("/api/chat", {{"stream", false}, {"messages", messages(prompt)}, {"format", row["schema"]}});
+  auto messages = [](const std::string& text) {
+    return json::array({{{"role", "user"}, {"content", text}}});
+  };
+  answers +=
+      chat("/api/chat", {{"stream", false}, {"messages", messages(prompt)}, {"format", row["schema"]}});
   answers += chat("/api/chat", {{"stream", false}, {"messages", messages(prompt)}});
   answers += chat("/api/generate", {{"stream", false}, {"prompt", prompt}, {"format", row["schema"]}});
-  answers += chat("/v1/chat/completions", {{"messages", messages(prompt)}, {"temperature", 0}, {"max_tokens", 5}});
+  answers +=
+      chat("/v1/chat/completions", {{"messages", messages(prompt)}, {"temperature", 0}, {"max_tokens", 5}});
   answers += chat("/api/chat", {{"stream", false},
                                 {"messages", messages(prompt)},
                                 {"options", {{"temperature", 1.5}, {"seed", 9}, {"num_predict", 8}}}});
@@ -593,7 +596,8 @@ Scenario scenario_for(Tool tool, const std::string& variant) {
   const std::string name(config::tool_name(tool));
   if (tool == Tool::TeacherSim)
     return [base](const RunSpec& spec) { return run_server("teacher-sim", base, spec, ask_teacher_sim); };
-  if (tool == Tool::Serve) return [base](const RunSpec& spec) { return run_server("serve", base, spec, ask_serve); };
+  if (tool == Tool::Serve)
+    return [base](const RunSpec& spec) { return run_server("serve", base, spec, ask_serve); };
   std::vector<std::string> args =
       tool == Tool::DsBuild ? std::vector<std::string>{"all"} : std::vector<std::string>{};
   RecordingTeacher* teacher =

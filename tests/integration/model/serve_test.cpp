@@ -1,5 +1,5 @@
-// serve as a real HTTP server on a real tiny student, driven by the project's own teacher client (so serve can
-// stand in for a teacher): answers held to the request's schema over both protocols, concurrent requests
+// serve as a real HTTP server on a real tiny student, driven by the project's own teacher client (so serve
+// can stand in for a teacher): answers held to the request's schema over both protocols, concurrent requests
 // batched yet answered exactly as alone, the same answer predict gives, the HTTP surface (tags, streaming,
 // generate), refusals as 400s, and a clean stop on SIGTERM that answers the request in flight.
 #include "support/torch_doctest.h"
@@ -78,9 +78,9 @@ struct Served {
   std::string port;
   Served(const TempDir& dir, const std::string& model, std::vector<std::string> extra)
       : tool("serve", [&] {
-          std::vector<std::string> args = {"--model",        model,      "--adapter",     "null",
-                                           "--port",         "0",        "--port-file",   dir.file("port"),
-                                           "--name",         "student",  "--max-new-tokens", "120"};
+          std::vector<std::string> args = {"--model", model,     "--adapter",        "null",
+                                           "--port",  "0",       "--port-file",      dir.file("port"),
+                                           "--name",  "student", "--max-new-tokens", "120"};
           args.insert(args.end(), extra.begin(), extra.end());
           return args;
         }()) {
@@ -129,7 +129,8 @@ std::vector<int> batch_sizes(const std::string& err) {
 
 }  // namespace
 
-TEST_CASE("serve answers the project's teacher client over both protocols, every answer valid under its schema") {
+TEST_CASE(
+    "serve answers the project's teacher client over both protocols, every answer valid under its schema") {
   TempDir dir;
   Served serve(dir, scratch_model(dir), {});
   auto schema = af::jsonschema::Schema::compile(kSchema);
@@ -194,16 +195,16 @@ TEST_CASE("serve's constrained greedy answer is predict's for the same row") {
   std::string model = scratch_model(dir);
   const std::string query = "show orders above 12";
   dir.write("in.jsonl", json{{"schema", kSchema}, {"query", query}}.dump() + "\n");
-  auto predicted = run_tool("predict", {"--model", model, "--adapter", "null", "--input", dir.file("in.jsonl"),
-                                        "--constrained", "--max-new-tokens", "120"});
+  auto predicted = run_tool("predict", {"--model", model, "--adapter", "null", "--input",
+                                        dir.file("in.jsonl"), "--constrained", "--max-new-tokens", "120"});
   REQUIRE_MESSAGE(predicted.exit_code == 0, predicted.err);
   const std::string expected = json::parse(predicted.out)["raw_output"];
   Served serve(dir, model, {});
   auto c = serve.client();
   int status = 0;
-  json answer = json::parse(post(
-      c, "/api/chat", chat_body(af::dataset::student_prompt(kSchema, query), kSchema, {{"temperature", 0}}),
-      status));
+  json answer = json::parse(
+      post(c, "/api/chat",
+           chat_body(af::dataset::student_prompt(kSchema, query), kSchema, {{"temperature", 0}}), status));
   REQUIRE(status == 200);
   CHECK(answer["message"]["content"] == expected);
   CHECK(answer["done_reason"] == "stop");
@@ -244,7 +245,9 @@ TEST_CASE("serve's HTTP surface: tags, models, generate, streaming, and refusals
                                      {"options", {{"temperature", 0}}}},
                                     status));
   REQUIRE(status == 200);
-  CHECK(af::jsonschema::Schema::compile(kSchema).validate(json::parse(generated["response"].get<std::string>())).empty());
+  CHECK(af::jsonschema::Schema::compile(kSchema)
+            .validate(json::parse(generated["response"].get<std::string>()))
+            .empty());
   CHECK(generated["done"] == true);
 
   // Ollama streams unless told not to: NDJSON, the answer then a closing line with done.
@@ -256,14 +259,16 @@ TEST_CASE("serve's HTTP surface: tags, models, generate, streaming, and refusals
   CHECK(lines[0]["done"] == false);
   CHECK(lines[1]["done"] == true);
   std::string text = lines[0]["message"]["content"];
-  json whole = json::parse(post(c, "/api/chat", chat_body("orders above 3", kSchema, {{"temperature", 0}}), status));
+  json whole =
+      json::parse(post(c, "/api/chat", chat_body("orders above 3", kSchema, {{"temperature", 0}}), status));
   CHECK(text == whole["message"]["content"]);
   // OpenAI: server-sent events ending in [DONE]; json_schema enforced the same way.
-  json openai = {{"model", "student"},
-                 {"stream", true},
-                 {"temperature", 0},
-                 {"messages", {{{"role", "user"}, {"content", "orders above 3"}}}},
-                 {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "q"}, {"schema", kSchema}}}}}};
+  json openai = {
+      {"model", "student"},
+      {"stream", true},
+      {"temperature", 0},
+      {"messages", {{{"role", "user"}, {"content", "orders above 3"}}}},
+      {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "q"}, {"schema", kSchema}}}}}};
   std::string events = post(c, "/v1/chat/completions", openai, status);
   REQUIRE(status == 200);
   CHECK(events.find("data: [DONE]") != std::string::npos);
