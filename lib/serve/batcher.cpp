@@ -69,16 +69,21 @@ void Batcher::loop() {
     if (batch.empty()) return;  // stopping, and nothing left to answer
     std::vector<const Job*> jobs;
     for (const Pending& p : batch) jobs.push_back(&p.job);
+    std::vector<Answer> answers;
     try {
-      std::vector<Answer> answers = run_(jobs);
-      size_t tokens = 0;
-      for (const Answer& a : answers) tokens += a.generated_tokens;
-      log_info("batch of ", batch.size(), batch.size() == 1 ? " request: " : " requests: ", tokens,
-               " tokens in ", answers.empty() ? 0.0 : answers.front().seconds, " s");
-      for (size_t i = 0; i < batch.size(); ++i) batch[i].answer.set_value(std::move(answers.at(i)));
+      answers = run_(jobs);
+      if (answers.size() != batch.size())
+        throw runtime_error("the generator gave " + std::to_string(answers.size()) + " answers for " +
+                            std::to_string(batch.size()) + " requests");
     } catch (...) {
       for (Pending& p : batch) p.answer.set_exception(std::current_exception());
+      continue;
     }
+    size_t tokens = 0;
+    for (const Answer& a : answers) tokens += a.generated_tokens;
+    log_info("batch of ", batch.size(), batch.size() == 1 ? " request: " : " requests: ", tokens,
+             " tokens in ", answers.front().seconds, " s");
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].answer.set_value(std::move(answers[i]));
   }
 }
 

@@ -1,5 +1,6 @@
 // What a request's options do to its answer: Ollama's options (temperature, top_p, top_k, seed, num_predict,
-// repeat_penalty) and OpenAI's fields (temperature, top_p, seed, max_tokens), over serve's defaults.
+// repeat_penalty) and OpenAI's fields (temperature, top_p, seed, max_tokens or max_completion_tokens), over
+// serve's defaults.
 #pragma once
 #include <nlohmann/json.hpp>
 

@@ -48,7 +48,7 @@ std::optional<ChatCall> parse_chat_call(ChatEndpoint endpoint, const json& body,
       call.schema = format["json_schema"].value("schema", json());
     call.json_only = format.is_object() && format.value("type", "") == "json_object";
     call.options = json::object();
-    for (const char* key : {"temperature", "top_p", "max_tokens", "seed"})
+    for (const char* key : {"temperature", "top_p", "max_tokens", "max_completion_tokens", "seed"})
       if (body.contains(key)) call.options[key] = body[key];
   } else {
     const json format = body.value("format", json());

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -115,6 +116,7 @@ int main(int argc, char** argv) {
   std::remove(port_file.c_str());
   pid_t pid = fork();
   if (pid == 0) {
+    if (FILE* quiet = std::freopen("/dev/null", "w", stdout)) (void)quiet;  // serve prints its port there
     const std::string serve = bin + "/serve", mt = std::to_string(max_tokens);
     execl(serve.c_str(), serve.c_str(), "--model", base.c_str(), "--adapter", checkpoint.c_str(), "--port",
           "0", "--port-file", port_file.c_str(), "--name", "student", "--max-new-tokens", mt.c_str(),
