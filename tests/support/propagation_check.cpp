@@ -74,10 +74,13 @@ std::string normalised_json(const std::string& text, bool lines_of_json, const s
   return out;
 }
 
+// Every number becomes one '#', its fraction included: "49.7/s" and "123/s" (a rate printed with fewer
+// decimals once it passes 100, which a loaded machine's run may not reach) read alike.
 std::string mask_digits(const std::string& line) {
+  auto digit = [&](size_t i) { return i < line.size() && std::isdigit(static_cast<unsigned char>(line[i])); };
   std::string out;
   for (size_t i = 0; i < line.size(); ++i) {
-    if (std::isdigit(static_cast<unsigned char>(line[i]))) {
+    if (digit(i) || (line[i] == '.' && !out.empty() && out.back() == '#' && digit(i + 1))) {
       if (out.empty() || out.back() != '#') out += '#';
     } else {
       out += line[i];
