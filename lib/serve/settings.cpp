@@ -19,18 +19,13 @@ ServeSettings serve_settings(const config::Resolved& cfg) {
   s.generation = student::sampling_settings(cfg);
   s.generation.seed = config::run_seed(cfg);
   s.dtype = cfg.get_string("evaluation.dtype");
-  s.key_order = cfg.get_string("evaluation.key_order") == "free" ? constrain::KeyOrder::Free
-                                                                 : constrain::KeyOrder::Sorted;
+  s.key_order = student::key_order_setting(cfg);
   s.runtime = student::runtime_settings(cfg);
   return s;
 }
 
 json ServeSettings::to_json() const {
   const model::GenerationSettings& g = generation;
-  json sampling = g.do_sample ? json{{"temperature", g.temperature},
-                                     {"top_p", g.top_p},
-                                     {"top_k", g.top_k == 0 ? json("off") : json(g.top_k)}}
-                              : json("greedy");
   return {{"model", model.to_json()},
           {"adapter", adapter.empty() ? json(nullptr) : json(adapter)},
           {"listen", bind + ":" + (port == 0 ? std::string("<a free port>") : std::to_string(port))},
@@ -42,7 +37,7 @@ json ServeSettings::to_json() const {
           {"batching", {{"max_batch", max_batch}, {"window_ms", batch_window_ms}}},
           {"answer_defaults",
            {{"max_new_tokens", g.max_new_tokens},
-            {"sampling", sampling},
+            {"sampling", student::sampling_json(g)},
             {"repetition_penalty", g.repetition_penalty},
             {"seed", g.seed},
             {"stop", "the tokenizer's <end_of_turn> and <eos>"},
@@ -53,7 +48,7 @@ json ServeSettings::to_json() const {
            {{"when",
              "a request's format (a JSON Schema, or \"json\") or response_format (json_schema, "
              "json_object)"},
-            {"key_order", key_order == constrain::KeyOrder::Free ? "free" : "sorted"}}},
+            {"key_order", student::key_order_name(key_order)}}},
           {"dtype", dtype},
           {"runtime", runtime.to_json()}};
 }

@@ -175,7 +175,7 @@ size_t run_eval_teacher(const EvalSettings& settings) {
                         {"seed", seed},
                         {"constrained", st.decode.constrained},
                         {"compare_constrained", st.compare_constrained},
-                        {"key_order", st.decode.key_order == constrain::KeyOrder::Free ? "free" : "sorted"}}},
+                        {"key_order", key_order_name(st.decode.key_order)}}},
                       {"judge", judge},
                       {"teacher", judge ? teacher->settings().answer_settings() : json(nullptr)}};
   for (const auto& s : set.samples)

@@ -42,32 +42,43 @@ model::GenerationSettings sampling_settings(const config::Resolved& cfg) {
   return g;
 }
 
+constrain::KeyOrder key_order_setting(const config::Resolved& cfg) {
+  return cfg.get_string("evaluation.key_order") == "free" ? constrain::KeyOrder::Free
+                                                          : constrain::KeyOrder::Sorted;
+}
+
+const char* key_order_name(constrain::KeyOrder order) {
+  return order == constrain::KeyOrder::Free ? "free" : "sorted";
+}
+
+json sampling_json(const model::GenerationSettings& g) {
+  if (!g.do_sample) return "greedy";
+  return {{"temperature", g.temperature},
+          {"top_p", g.top_p},
+          {"top_k", g.top_k == 0 ? json("off") : json(g.top_k)}};
+}
+
 DecodeSettings decode_settings(const config::Resolved& cfg) {
   DecodeSettings d;
   d.generation = sampling_settings(cfg);
   d.generation.seed = config::run_seed(cfg);
   d.dtype = cfg.get_string("evaluation.dtype");
   d.constrained = cfg.get_bool("evaluation.constrained");
-  d.key_order = cfg.get_string("evaluation.key_order") == "free" ? constrain::KeyOrder::Free
-                                                                 : constrain::KeyOrder::Sorted;
+  d.key_order = key_order_setting(cfg);
   d.batch_size = static_cast<size_t>(cfg.get_int("evaluation.batch_size"));
   return d;
 }
 
 json DecodeSettings::to_json() const {
   const model::GenerationSettings& g = generation;
-  json sampling = g.do_sample ? json{{"temperature", g.temperature},
-                                     {"top_p", g.top_p},
-                                     {"top_k", g.top_k == 0 ? json("off") : json(g.top_k)}}
-                              : json("greedy");
   return {{"max_new_tokens", g.max_new_tokens},
-          {"sampling", sampling},
+          {"sampling", sampling_json(g)},
           {"repetition_penalty", g.repetition_penalty},
           {"seed", g.seed},
           {"stop", "the tokenizer's <end_of_turn> and <eos>"},
           {"dtype", dtype},
           {"constrained", constrained},
-          {"key_order", key_order == constrain::KeyOrder::Free ? "free" : "sorted"},
+          {"key_order", key_order_name(key_order)},
           {"batch_size", batch_size}};
 }
 

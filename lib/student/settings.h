@@ -51,6 +51,13 @@ struct DecodeSettings {
 /// how to choose each token; no seed, no stop tokens).
 model::GenerationSettings sampling_settings(const config::Resolved& cfg);
 
+/// Reads evaluation.key_order (how a constrained document's object keys are ordered).
+constrain::KeyOrder key_order_setting(const config::Resolved& cfg);
+/// The key order's name, as the config spells it.
+const char* key_order_name(constrain::KeyOrder order);
+/// How `g` chooses tokens, for --dry-run: "greedy", or the sampling settings.
+nlohmann::json sampling_json(const model::GenerationSettings& g);
+
 /// Reads the sampling settings (sampling_settings), dtype, constrained, key_order, batch_size, and run.seed.
 DecodeSettings decode_settings(const config::Resolved& cfg);
 
